@@ -1,0 +1,23 @@
+//! The mobile-authentication reference profile as pure code.
+//!
+//! Everything the mock Token Server, the simulated devices and the harness agree on lives here:
+//! wire types ([`wire`]), the error catalogue ([`error`]), the OTP codec ([`otp`]), keys and
+//! signatures ([`keys`]), CSRs ([`csr`]), the certificate authority ([`ca`]), QR codes ([`qr`]),
+//! time ([`clock`]) and seeded randomness ([`rng`]).
+//!
+//! This crate does no I/O and its logic reads no clock: time and randomness come in as arguments,
+//! bytes come in as slices and go out as values. [`clock::SystemClock`] is the one wall-clock
+//! reader, for binaries to hand in.
+#![forbid(unsafe_code)]
+
+pub mod ca;
+pub mod clock;
+pub mod csr;
+pub mod error;
+pub mod keys;
+pub mod otp;
+pub mod qr;
+pub mod rng;
+pub mod wire;
+
+pub use error::{ErrorBody, ErrorCode};
