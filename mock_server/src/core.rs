@@ -1,0 +1,1006 @@
+//! The Token Server as a state machine: no sockets, no clock reads, no tasks.
+//!
+//! Every operation takes the current time and the already-parsed request and returns either a
+//! reply or an [`ApiError`]. Checks run in the order of contract section 8 and come before any
+//! change, so a refused request changes no state. Ended transactions leave a [`CallbackJob`] in
+//! the outbox for the I/O layer to deliver.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use protocol::ca::{CertificateAuthority, IssueError};
+use protocol::csr::VerifiedCsr;
+use protocol::error::{ErrorBody, ErrorCode, OAuthErrorBody, OAuthErrorKind};
+use protocol::keys::{PublicKey, signing_string};
+use protocol::otp::{Otp, SecretDigest};
+use protocol::rng::SeededRng;
+use protocol::wire::{
+    AUTH_METHOD_OTP, Answer, AnswerResponse, AuthenticateUserForm, AuthenticateUserResponse,
+    EnabledMethod, EnrollmentInfo, EnrollmentMode, EnrollmentRequest, EnrollmentResponse,
+    NotAuthenticatedReason, OtpRequestResponse, ServerConfig, TokenResponse, TransactionStatus,
+    TransactionStatusResponse, parse_id,
+};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+/// A refusal: the HTTP status and the body to answer with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// An error of the device, relying-party or admin API.
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// `{"error_code", "error_type", "error_message"}`.
+        body: ErrorBody,
+    },
+    /// An RFC 6749 error of the token endpoint or of client authentication.
+    OAuth {
+        /// HTTP status.
+        status: u16,
+        /// `{"error", "error_description"}`.
+        body: OAuthErrorBody,
+    },
+}
+
+impl ApiError {
+    /// An error with the catalogue's usual status.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::with_status(code.http_status().unwrap_or(500), code, message)
+    }
+
+    /// An error with an explicit status (9021 is 404 on the enrollment resource; 413 for big bodies).
+    pub fn with_status(status: u16, code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError::Api {
+            status,
+            body: code.body(message),
+        }
+    }
+
+    /// An OAuth error.
+    pub fn oauth(kind: OAuthErrorKind, description: impl Into<String>) -> Self {
+        ApiError::OAuth {
+            status: kind.http_status(),
+            body: kind.body(description),
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::Api { status, .. } | ApiError::OAuth { status, .. } => *status,
+        }
+    }
+
+    /// The numeric error code, if this is not an OAuth error.
+    pub fn code(&self) -> Option<u32> {
+        match self {
+            ApiError::Api { body, .. } => Some(body.error_code),
+            ApiError::OAuth { .. } => None,
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+/// Why a request body could not be read or parsed: refused at the body step of the endpoint's
+/// check order with the API's invalid-request code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyError {
+    /// 400, or 413 for a body over the limit.
+    pub status: u16,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl BodyError {
+    /// A 400 body error.
+    pub fn bad(message: impl Into<String>) -> Self {
+        Self {
+            status: 400,
+            message: message.into(),
+        }
+    }
+
+    fn into_api(self, code: ErrorCode) -> ApiError {
+        ApiError::with_status(self.status, code, self.message)
+    }
+}
+
+/// A parsed body, or why there is none.
+pub type Body<T> = std::result::Result<T, BodyError>;
+
+/// Which API a request belongs to: decides the invalid-request code of generic refusals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// `/oauth/token`.
+    Token,
+    /// `/mobile-auth/v1`.
+    Device,
+    /// `/oauth/api/v4`.
+    RelyingParty,
+    /// `/_admin/v1`.
+    Admin,
+}
+
+impl Api {
+    /// The API a path belongs to.
+    pub fn of_path(path: &str) -> Api {
+        if path.starts_with("/_admin/") {
+            Api::Admin
+        } else if path.starts_with("/oauth/api/") {
+            Api::RelyingParty
+        } else if path == "/oauth/token" {
+            Api::Token
+        } else {
+            Api::Device
+        }
+    }
+
+    /// The API's "malformed request" error, with a given status (400, 404, 405, 413, 415).
+    pub fn invalid(self, status: u16, message: impl Into<String>) -> ApiError {
+        let code = match self {
+            Api::Device => ErrorCode::InvalidRequest,
+            Api::RelyingParty => ErrorCode::InvalidParameter,
+            Api::Admin if status == 404 => ErrorCode::AdminNotFound,
+            Api::Admin => ErrorCode::InvalidAdminRequest,
+            Api::Token => {
+                return ApiError::OAuth {
+                    status,
+                    body: OAuthErrorKind::InvalidRequest.body(message),
+                };
+            }
+        };
+        ApiError::with_status(status, code, message)
+    }
+}
+
+/// A callback the I/O layer must deliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackJob {
+    /// Where to POST.
+    pub callback_uri: String,
+    /// The transaction that ended.
+    pub transaction_id: Uuid,
+    /// How many retries after the first attempt.
+    pub retries: u32,
+}
+
+/// Users, clients and settings the server starts with and returns to on reset.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Seed {
+    /// The admin settings.
+    pub config: ServerConfig,
+    /// `(username, password)`.
+    pub users: Vec<(String, String)>,
+    /// `(client_id, client_secret)` of relying parties.
+    pub api_clients: Vec<(String, String)>,
+    /// App client ids.
+    pub app_clients: Vec<String>,
+}
+
+#[derive(Debug)]
+struct AccessToken {
+    user: String,
+    expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+struct Enrollment {
+    user: String,
+    enrollment_id: Uuid,
+    enrolled_at: OffsetDateTime,
+    key: PublicKey,
+    certificate: String,
+}
+
+#[derive(Debug)]
+struct Transaction {
+    client_id: String,
+    otp_type: String,
+    message: String,
+    secret: SecretDigest,
+    created: OffsetDateTime,
+    ttl: Duration,
+    callback_uri: String,
+    status: TransactionStatus,
+    answered_by: Option<String>,
+    /// Live challenge per device: a new request call replaces that device's entry.
+    challenges: HashMap<Uuid, String>,
+}
+
+impl Transaction {
+    fn expires_at(&self) -> OffsetDateTime {
+        self.created + self.ttl
+    }
+}
+
+/// The whole server state.
+#[derive(Debug)]
+pub struct TokenServer {
+    seed: Seed,
+    config: ServerConfig,
+    ca: CertificateAuthority,
+    rng: SeededRng,
+    users: HashMap<String, String>,
+    api_clients: HashMap<String, String>,
+    app_clients: HashSet<String>,
+    tokens: HashMap<String, AccessToken>,
+    enrollments: HashMap<Uuid, Enrollment>,
+    /// Devices whose enrollment another device replaced (override_allowed), with their user.
+    replaced: HashMap<Uuid, String>,
+    transactions: HashMap<Uuid, Transaction>,
+    deadlines: BTreeSet<(OffsetDateTime, Uuid)>,
+    outbox: Vec<CallbackJob>,
+}
+
+/// Common name of the mock's certificate authority.
+pub const CA_NAME: &str = "mobauth mock Token Server mobile-authentication CA";
+
+impl TokenServer {
+    /// A server in its start state.
+    pub fn new(
+        seed: Seed,
+        mut rng: SeededRng,
+        now: OffsetDateTime,
+    ) -> std::result::Result<Self, IssueError> {
+        let ca = CertificateAuthority::generate(CA_NAME, &mut rng, now)?;
+        let mut server = TokenServer {
+            config: seed.config.clone(),
+            seed,
+            ca,
+            rng,
+            users: HashMap::new(),
+            api_clients: HashMap::new(),
+            app_clients: HashSet::new(),
+            tokens: HashMap::new(),
+            enrollments: HashMap::new(),
+            replaced: HashMap::new(),
+            transactions: HashMap::new(),
+            deadlines: BTreeSet::new(),
+            outbox: Vec::new(),
+        };
+        server.load_seed();
+        Ok(server)
+    }
+
+    fn load_seed(&mut self) {
+        self.config = self.seed.config.clone();
+        self.users = self.seed.users.iter().cloned().collect();
+        self.api_clients = self.seed.api_clients.iter().cloned().collect();
+        self.app_clients = self.seed.app_clients.iter().cloned().collect();
+    }
+
+    /// Back to the start configuration; every user-made state is gone. The CA is kept.
+    pub fn reset(&mut self) {
+        self.tokens.clear();
+        self.enrollments.clear();
+        self.replaced.clear();
+        self.transactions.clear();
+        self.deadlines.clear();
+        self.outbox.clear();
+        self.load_seed();
+    }
+
+    /// Callbacks waiting for delivery, oldest first.
+    pub fn take_callbacks(&mut self) -> Vec<CallbackJob> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Expires every pending transaction whose time to live has passed at `now`.
+    pub fn sweep(&mut self, now: OffsetDateTime) {
+        while let Some(&(deadline, id)) = self.deadlines.first() {
+            if deadline > now {
+                break;
+            }
+            self.deadlines.pop_first();
+            if let Some(tx) = self.transactions.get_mut(&id)
+                && tx.status == TransactionStatus::Pending
+            {
+                tx.status = TransactionStatus::Expired;
+                self.outbox.push(CallbackJob {
+                    callback_uri: tx.callback_uri.clone(),
+                    transaction_id: id,
+                    retries: self.config.callback_retries,
+                });
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ token endpoint
+
+    /// `POST /oauth/token` with the form's fields.
+    pub fn token(
+        &mut self,
+        form: Body<HashMap<String, String>>,
+        now: OffsetDateTime,
+    ) -> Result<TokenResponse> {
+        let form = form.map_err(|e| ApiError::OAuth {
+            status: e.status,
+            body: OAuthErrorKind::InvalidRequest.body(e.message),
+        })?;
+        let field = |name: &str| {
+            form.get(name).filter(|v| !v.is_empty()).ok_or_else(|| {
+                ApiError::oauth(
+                    OAuthErrorKind::InvalidRequest,
+                    format!("missing field {name}"),
+                )
+            })
+        };
+        let grant_type = field("grant_type")?;
+        if grant_type != "password" {
+            return Err(ApiError::oauth(
+                OAuthErrorKind::UnsupportedGrantType,
+                format!("grant_type {grant_type:?} is not supported; use password"),
+            ));
+        }
+        let client_id = field("client_id")?;
+        let username = field("username")?;
+        let password = field("password")?;
+        if !self.app_clients.contains(client_id) {
+            return Err(ApiError::oauth(
+                OAuthErrorKind::InvalidClient,
+                "unknown app client",
+            ));
+        }
+        if self.users.get(username) != Some(password) {
+            return Err(ApiError::oauth(
+                OAuthErrorKind::InvalidGrant,
+                "wrong username or password",
+            ));
+        }
+        let access_token = URL_SAFE_NO_PAD.encode(protocol::rng::bytes::<32>(&mut self.rng));
+        let ttl = self.config.access_token_ttl_s;
+        self.tokens.insert(
+            access_token.clone(),
+            AccessToken {
+                user: username.clone(),
+                expires_at: now + Duration::seconds(i64::try_from(ttl).unwrap_or(i64::MAX)),
+            },
+        );
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer".into(),
+            expires_in: ttl,
+            scope: "mobile_auth".into(),
+        })
+    }
+
+    /// The user a bearer token belongs to, or 9010.
+    pub fn authenticate(&self, bearer: Option<&str>, now: OffsetDateTime) -> Result<String> {
+        let not_authenticated =
+            |why: &str| ApiError::new(ErrorCode::UserNotAuthenticated, why.to_string());
+        let token = bearer.ok_or_else(|| not_authenticated("no bearer access token"))?;
+        let entry = self
+            .tokens
+            .get(token)
+            .ok_or_else(|| not_authenticated("unknown access token"))?;
+        if now >= entry.expires_at {
+            return Err(not_authenticated("the access token has expired"));
+        }
+        Ok(entry.user.clone())
+    }
+
+    // ------------------------------------------------------------ device API: enrollment
+
+    /// `POST /mobile-auth/v1/enrollments`: the `bool` is true for 201 (new), false for 200 (re-enrolled).
+    pub fn enroll(
+        &mut self,
+        bearer: Option<&str>,
+        body: Body<EnrollmentRequest>,
+        now: OffsetDateTime,
+    ) -> Result<(bool, EnrollmentResponse)> {
+        let user = self.authenticate(bearer, now)?;
+        if !self.config.mobile_auth_enabled || !self.config.enrollment_enabled {
+            return Err(ApiError::new(
+                ErrorCode::EnrollmentNotAvailable,
+                "enrollment for mobile authentication is not available on this server",
+            ));
+        }
+        let body = body.map_err(|e| e.into_api(ErrorCode::InvalidRequest))?;
+        let device_id = parse_id(&body.device_id).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidRequest,
+                "device_id is not a lowercase hyphenated UUID",
+            )
+        })?;
+        let csr = VerifiedCsr::from_pem(&body.csr, device_id)
+            .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.to_string()))?;
+
+        let mode = self.config.enrollment_mode;
+        let existing = self.enrollments.get(&device_id);
+        if let Some(e) = existing
+            && e.user != user
+        {
+            return Err(ApiError::new(
+                ErrorCode::DeviceAlreadyEnrolled,
+                "this device is enrolled for another user",
+            ));
+        }
+        let re_enrolling = existing.is_some();
+        let others: Vec<Uuid> = self
+            .enrollments
+            .iter()
+            .filter(|(d, e)| **d != device_id && e.user == user)
+            .map(|(d, _)| *d)
+            .collect();
+        match mode {
+            EnrollmentMode::SingleDevice | EnrollmentMode::MultipleDevices if re_enrolling => {
+                return Err(ApiError::new(
+                    ErrorCode::DeviceAlreadyEnrolled,
+                    format!(
+                        "this device is already enrolled and the enrollment mode is {}",
+                        mode.as_str()
+                    ),
+                ));
+            }
+            EnrollmentMode::SingleDevice if !others.is_empty() => {
+                return Err(ApiError::new(
+                    ErrorCode::UserAlreadyEnrolled,
+                    "the user is already enrolled on another device and the enrollment mode is single_device",
+                ));
+            }
+            _ => {}
+        }
+        let certificate = self
+            .ca
+            .issue(&csr, &mut self.rng, now)
+            .map_err(|e| ApiError::with_status(500, ErrorCode::InvalidRequest, e.to_string()))?;
+
+        // Every check passed: from here on the state changes.
+        if mode == EnrollmentMode::OverrideAllowed {
+            for other in others {
+                self.enrollments.remove(&other);
+                self.replaced.insert(other, user.clone());
+            }
+        }
+        self.replaced.remove(&device_id);
+        let enrollment = Enrollment {
+            user: user.clone(),
+            enrollment_id: protocol::rng::uuid(&mut self.rng),
+            enrolled_at: now,
+            key: *csr.public_key(),
+            certificate: certificate.pem,
+        };
+        let response = EnrollmentResponse {
+            enrollment_id: enrollment.enrollment_id,
+            device_id,
+            user_id: user,
+            certificate: enrollment.certificate.clone(),
+            ca_certificate: self.ca.certificate().pem.clone(),
+            re_enrolled: re_enrolling,
+        };
+        self.enrollments.insert(device_id, enrollment);
+        Ok((!re_enrolling, response))
+    }
+
+    fn own_enrollment(&self, user: &str, device: &str) -> Result<(Uuid, &Enrollment)> {
+        let not_enrolled = || {
+            ApiError::with_status(
+                404,
+                ErrorCode::MobileAuthenticationNotEnrolled,
+                "this device is not enrolled for this user",
+            )
+        };
+        let device_id = parse_id(device).ok_or_else(not_enrolled)?;
+        match self.enrollments.get(&device_id) {
+            Some(e) if e.user == user => Ok((device_id, e)),
+            _ => Err(not_enrolled()),
+        }
+    }
+
+    /// `GET /mobile-auth/v1/enrollments/{device_id}`.
+    pub fn enrollment(
+        &self,
+        bearer: Option<&str>,
+        device: &str,
+        now: OffsetDateTime,
+    ) -> Result<EnrollmentInfo> {
+        let user = self.authenticate(bearer, now)?;
+        let (device_id, e) = self.own_enrollment(&user, device)?;
+        Ok(EnrollmentInfo {
+            device_id,
+            user_id: e.user.clone(),
+            enrolled_at: e.enrolled_at,
+            certificate: e.certificate.clone(),
+        })
+    }
+
+    /// `DELETE /mobile-auth/v1/enrollments/{device_id}`.
+    pub fn disenroll(
+        &mut self,
+        bearer: Option<&str>,
+        device: &str,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let user = self.authenticate(bearer, now)?;
+        let (device_id, _) = self.own_enrollment(&user, device)?;
+        self.enrollments.remove(&device_id);
+        Ok(())
+    }
+
+    /// `DELETE /_admin/v1/users/{username}/enrollments/{device_id}`.
+    pub fn admin_disenroll(&mut self, username: &str, device: &str) -> Result<()> {
+        let (device_id, _) = self.own_enrollment(username, device).map_err(|_| {
+            ApiError::new(ErrorCode::AdminNotFound, "no such enrollment for that user")
+        })?;
+        self.enrollments.remove(&device_id);
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ device API: OTP
+
+    /// The device's current enrollment for `user`, or 9023 / 9021 (403).
+    fn enrolled_key(&self, user: &str, device_id: Uuid) -> Result<PublicKey> {
+        match self.enrollments.get(&device_id) {
+            Some(e) if e.user == user => Ok(e.key),
+            _ if self.replaced.get(&device_id).is_some_and(|u| u == user) => Err(ApiError::new(
+                ErrorCode::MobileAuthenticationDisenrolled,
+                "this device's enrollment was replaced by another device",
+            )),
+            _ => Err(ApiError::new(
+                ErrorCode::MobileAuthenticationNotEnrolled,
+                "this device is not enrolled for mobile authentication for this user",
+            )),
+        }
+    }
+
+    fn not_found() -> ApiError {
+        ApiError::new(
+            ErrorCode::MobileAuthRequestNotFound,
+            "no such mobile authentication request",
+        )
+    }
+
+    /// The 9029 / 10020 checks shared by both OTP calls.
+    fn check_open(tx: &Transaction, now: OffsetDateTime) -> Result<()> {
+        match tx.status {
+            TransactionStatus::Accepted | TransactionStatus::Denied => Err(ApiError::new(
+                ErrorCode::AlreadyHandled,
+                "the transaction was already answered",
+            )),
+            TransactionStatus::Expired => Err(Self::expired()),
+            TransactionStatus::Pending if now >= tx.expires_at() => Err(Self::expired()),
+            TransactionStatus::Pending => Ok(()),
+        }
+    }
+
+    fn expired() -> ApiError {
+        ApiError::new(
+            ErrorCode::MobileAuthRequestExpired,
+            "the transaction's time to live has passed",
+        )
+    }
+
+    /// `POST /mobile-auth/v1/otp/requests`.
+    pub fn otp_request(
+        &mut self,
+        bearer: Option<&str>,
+        body: Body<protocol::wire::OtpRequestBody>,
+        now: OffsetDateTime,
+    ) -> Result<OtpRequestResponse> {
+        self.sweep(now);
+        let user = self.authenticate(bearer, now)?;
+        let body = body.map_err(|e| e.into_api(ErrorCode::InvalidRequest))?;
+        let device_id = parse_id(&body.device_id).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidRequest,
+                "device_id is not a lowercase hyphenated UUID",
+            )
+        })?;
+        let otp = Otp::decode(&body.otp)
+            .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.to_string()))?;
+        self.enrolled_key(&user, device_id)?;
+        let tx = self
+            .transactions
+            .get(&otp.transaction_id)
+            .filter(|tx| tx.secret.matches(&otp))
+            .ok_or_else(Self::not_found)?;
+        Self::check_open(tx, now)?;
+        let challenge = STANDARD.encode(protocol::rng::bytes::<32>(&mut self.rng));
+        let tx = self
+            .transactions
+            .get_mut(&otp.transaction_id)
+            .ok_or_else(Self::not_found)?;
+        tx.challenges.insert(device_id, challenge.clone());
+        Ok(OtpRequestResponse {
+            transaction_id: otp.transaction_id,
+            otp_type: tx.otp_type.clone(),
+            message: tx.message.clone(),
+            timestamp: tx.created,
+            expires_at: tx.expires_at(),
+            challenge,
+        })
+    }
+
+    /// `POST /mobile-auth/v1/otp/requests/{transaction_id}/answer`.
+    pub fn otp_answer(
+        &mut self,
+        bearer: Option<&str>,
+        transaction: &str,
+        body: Body<protocol::wire::AnswerBody>,
+        now: OffsetDateTime,
+    ) -> Result<AnswerResponse> {
+        self.sweep(now);
+        let user = self.authenticate(bearer, now)?;
+        let body = body.map_err(|e| e.into_api(ErrorCode::InvalidRequest))?;
+        let device_id = parse_id(&body.device_id).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidRequest,
+                "device_id is not a lowercase hyphenated UUID",
+            )
+        })?;
+        let answer = match body.answer.as_str() {
+            "accept" => Answer::Accept,
+            "deny" => Answer::Deny,
+            other => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidRequest,
+                    format!("answer must be \"accept\" or \"deny\", not {other:?}"),
+                ));
+            }
+        };
+        let signature = STANDARD.decode(&body.signature).map_err(|e| {
+            ApiError::new(
+                ErrorCode::InvalidRequest,
+                format!("signature is not base64: {e}"),
+            )
+        })?;
+        let key = self.enrolled_key(&user, device_id)?;
+        let transaction_id = parse_id(transaction).ok_or_else(Self::not_found)?;
+        let tx = self
+            .transactions
+            .get(&transaction_id)
+            .ok_or_else(Self::not_found)?;
+        let challenge = tx.challenges.get(&device_id).ok_or_else(Self::not_found)?;
+        Self::check_open(tx, now)?;
+        let signed = signing_string(transaction_id, challenge, answer, device_id);
+        key.verify(signed.as_bytes(), &signature).map_err(|e| {
+            ApiError::new(
+                ErrorCode::InvalidSignature,
+                format!("{e} (signed string must be {signed:?})"),
+            )
+        })?;
+
+        let tx = self
+            .transactions
+            .get_mut(&transaction_id)
+            .ok_or_else(Self::not_found)?;
+        tx.status = match answer {
+            Answer::Accept => TransactionStatus::Accepted,
+            Answer::Deny => TransactionStatus::Denied,
+        };
+        tx.answered_by = Some(user);
+        self.deadlines.remove(&(tx.expires_at(), transaction_id));
+        self.outbox.push(CallbackJob {
+            callback_uri: tx.callback_uri.clone(),
+            transaction_id,
+            retries: self.config.callback_retries,
+        });
+        Ok(AnswerResponse {
+            transaction_id,
+            status: answer.outcome(),
+        })
+    }
+
+    // ------------------------------------------------------------ relying-party API
+
+    /// Checks HTTP Basic credentials (already decoded) of an API client.
+    pub fn api_client(&self, credentials: Option<(String, String)>) -> Result<String> {
+        match credentials {
+            Some((id, secret)) if self.api_clients.get(&id) == Some(&secret) => Ok(id),
+            _ => Err(ApiError::oauth(
+                OAuthErrorKind::InvalidClient,
+                "bad or missing API client credentials",
+            )),
+        }
+    }
+
+    /// `POST /oauth/api/v4/authenticate/user`.
+    pub fn authenticate_user(
+        &mut self,
+        client: Option<(String, String)>,
+        form: Body<AuthenticateUserForm>,
+        now: OffsetDateTime,
+    ) -> Result<AuthenticateUserResponse> {
+        let client_id = self.api_client(client)?;
+        if !self.config.mobile_auth_enabled {
+            return Err(ApiError::new(
+                ErrorCode::MobileAuthenticationDisabled,
+                "mobile authentication is disabled",
+            ));
+        }
+        let invalid = |m: String| ApiError::new(ErrorCode::InvalidParameter, m);
+        let form = form.map_err(|e| e.into_api(ErrorCode::InvalidParameter))?;
+        let type_name = form
+            .otp_type
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| invalid("type is required".into()))?;
+        let otp_type = self
+            .config
+            .otp_types
+            .iter()
+            .find(|t| t.name == type_name)
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::AuthenticationTypeNotFound,
+                    format!("no authentication type {type_name:?}"),
+                )
+            })?;
+        if form.user_id.is_some() {
+            return Err(invalid("user_id must be absent for an OTP type".into()));
+        }
+        let callback_uri = form
+            .callback_uri
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| invalid("callback_uri is required".into()))?;
+        if !is_absolute_http_url(callback_uri) {
+            return Err(invalid(format!(
+                "callback_uri {callback_uri:?} is not an absolute http(s) URL"
+            )));
+        }
+        if !whitelisted(&self.config.callback_whitelist, callback_uri) {
+            return Err(invalid(format!(
+                "callback_uri {callback_uri:?} is not allowed by the whitelist"
+            )));
+        }
+        let message = match form.message.as_deref().filter(|m| !m.is_empty()) {
+            Some(m) => m.to_string(),
+            None => otp_type
+                .default_message
+                .clone()
+                .ok_or_else(|| invalid("message is required: the type has no default".into()))?,
+        };
+        let length = message.chars().count();
+        if length > self.config.message_max_length as usize {
+            return Err(ApiError::new(
+                ErrorCode::MessageTooLong,
+                format!(
+                    "the message has {length} characters; at most {} are allowed",
+                    self.config.message_max_length
+                ),
+            ));
+        }
+        if let Some(lang) = form.language_code.as_deref().filter(|l| !l.is_empty())
+            && !is_language_code(lang)
+        {
+            return Err(invalid(format!(
+                "language_code {lang:?} is not a language tag"
+            )));
+        }
+
+        let transaction_id = protocol::rng::uuid(&mut self.rng);
+        let otp = Otp::generate(transaction_id, &mut self.rng);
+        let ttl_ms = otp_type.expires_in_s.saturating_mul(1000);
+        let ttl = Duration::milliseconds(i64::try_from(ttl_ms).unwrap_or(i64::MAX));
+        let tx = Transaction {
+            client_id,
+            otp_type: otp_type.name.clone(),
+            message,
+            secret: otp.secret_digest(),
+            created: now,
+            ttl,
+            callback_uri: callback_uri.to_string(),
+            status: TransactionStatus::Pending,
+            answered_by: None,
+            challenges: HashMap::new(),
+        };
+        self.deadlines.insert((tx.expires_at(), transaction_id));
+        self.transactions.insert(transaction_id, tx);
+        Ok(AuthenticateUserResponse {
+            transaction_id,
+            auth_method: AUTH_METHOD_OTP.into(),
+            time_to_live: ttl_ms,
+            otp: otp.encode(),
+        })
+    }
+
+    /// `GET /oauth/api/v4/authenticate/transaction/{id}`.
+    pub fn transaction_status(
+        &mut self,
+        client: Option<(String, String)>,
+        transaction: &str,
+        now: OffsetDateTime,
+    ) -> Result<TransactionStatusResponse> {
+        self.sweep(now);
+        let client_id = self.api_client(client)?;
+        let not_found = || {
+            ApiError::new(
+                ErrorCode::InvalidTransactionId,
+                "no such transaction for this client",
+            )
+        };
+        let id = parse_id(transaction).ok_or_else(not_found)?;
+        let tx = self
+            .transactions
+            .get(&id)
+            .filter(|tx| tx.client_id == client_id)
+            .ok_or_else(not_found)?;
+        let reason = match tx.status {
+            TransactionStatus::Denied => Some(NotAuthenticatedReason {
+                reason: "not_accepted".into(),
+                description: "the user denied the request".into(),
+            }),
+            TransactionStatus::Expired => Some(NotAuthenticatedReason {
+                reason: "expired".into(),
+                description: "the request expired before an answer came".into(),
+            }),
+            TransactionStatus::Pending | TransactionStatus::Accepted => None,
+        };
+        Ok(TransactionStatusResponse {
+            transaction_id: id,
+            callback_uri: tx.callback_uri.clone(),
+            timestamp: tx.created,
+            status: tx.status,
+            is_authenticated: tx.status == TransactionStatus::Accepted,
+            authentication_method: AUTH_METHOD_OTP.into(),
+            user_id: tx.answered_by.clone(),
+            not_authenticated_reason: reason,
+        })
+    }
+
+    /// `GET /oauth/api/v4/authenticate/user/{user_id}/enabled`.
+    pub fn enabled(
+        &self,
+        client: Option<(String, String)>,
+        user: &str,
+    ) -> Result<Vec<EnabledMethod>> {
+        self.api_client(client)?;
+        let enrolled = self.enrollments.values().any(|e| e.user == user);
+        if !self.config.mobile_auth_enabled || !enrolled {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .config
+            .otp_types
+            .iter()
+            .map(|t| EnabledMethod {
+                otp_type: t.name.clone(),
+                method: AUTH_METHOD_OTP.into(),
+            })
+            .collect())
+    }
+
+    // ------------------------------------------------------------ admin API
+
+    /// The current settings.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// Replaces the settings (already parsed with defaults filled in).
+    pub fn set_config(&mut self, config: ServerConfig) -> Result<()> {
+        let invalid = |m: &str| Err(ApiError::new(ErrorCode::InvalidAdminRequest, m.to_string()));
+        if config.message_max_length < 1 {
+            return invalid("message_max_length must be 1 or more");
+        }
+        if config.access_token_ttl_s < 1 {
+            return invalid("access_token_ttl_s must be 1 or more");
+        }
+        if config.otp_types.iter().any(|t| t.expires_in_s < 1) {
+            return invalid("expires_in_s must be 1 or more");
+        }
+        let mut names = HashSet::new();
+        for t in &config.otp_types {
+            if t.name.is_empty() || !names.insert(t.name.as_str()) {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidAdminRequest,
+                    format!("otp type names must be non-empty and unique ({:?})", t.name),
+                ));
+            }
+        }
+        self.config = config;
+        Ok(())
+    }
+
+    /// Adds a user (true) or replaces its password (false).
+    pub fn add_user(&mut self, username: String, password: String) -> Result<bool> {
+        if username.is_empty() || password.is_empty() {
+            return Err(ApiError::new(
+                ErrorCode::InvalidAdminRequest,
+                "username and password must not be empty",
+            ));
+        }
+        Ok(self.users.insert(username, password).is_none())
+    }
+
+    /// Adds a relying party (true) or replaces its secret (false).
+    pub fn add_api_client(&mut self, client_id: String, secret: String) -> Result<bool> {
+        if client_id.is_empty() || secret.is_empty() {
+            return Err(ApiError::new(
+                ErrorCode::InvalidAdminRequest,
+                "client_id and client_secret must not be empty",
+            ));
+        }
+        Ok(self.api_clients.insert(client_id, secret).is_none())
+    }
+
+    /// Adds an app client (true), or finds it there already (false).
+    pub fn add_app_client(&mut self, client_id: String) -> Result<bool> {
+        if client_id.is_empty() {
+            return Err(ApiError::new(
+                ErrorCode::InvalidAdminRequest,
+                "client_id must not be empty",
+            ));
+        }
+        Ok(self.app_clients.insert(client_id))
+    }
+}
+
+/// An absolute `http` or `https` URL with a host.
+fn is_absolute_http_url(uri: &str) -> bool {
+    let rest = uri
+        .strip_prefix("http://")
+        .or_else(|| uri.strip_prefix("https://"));
+    match rest {
+        Some(rest) => {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            !host.is_empty() && !uri.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+        None => false,
+    }
+}
+
+/// Contract 8: an entry matches exactly, or as a prefix when it ends with `/`; empty allows any.
+fn whitelisted(whitelist: &[String], uri: &str) -> bool {
+    whitelist.is_empty()
+        || whitelist
+            .iter()
+            .any(|entry| entry == uri || (entry.ends_with('/') && uri.starts_with(entry.as_str())))
+}
+
+/// `xx`, `xx-YY` or `xx_YY`, ASCII letters (docs/PROTOCOL.md RP-011).
+fn is_language_code(tag: &str) -> bool {
+    let letters = |s: &str| s.len() == 2 && s.chars().all(|c| c.is_ascii_alphabetic());
+    match tag.split_once(['-', '_']) {
+        None => letters(tag),
+        Some((lang, region)) => letters(lang) && letters(region),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_rules() {
+        let table = [
+            ("https://portal.example/cb", true),
+            ("http://127.0.0.1:8080/x?y=1", true),
+            ("ftp://portal.example/cb", false),
+            ("/relative", false),
+            ("https://", false),
+            ("https://a b", false),
+        ];
+        for (uri, ok) in table {
+            assert_eq!(is_absolute_http_url(uri), ok, "{uri}");
+        }
+        let list = vec![
+            "https://a.example/cb".to_string(),
+            "https://b.example/hooks/".to_string(),
+        ];
+        let table = [
+            ("https://a.example/cb", true),
+            ("https://a.example/cb2", false),
+            ("https://b.example/hooks/1", true),
+            ("https://b.example/hook", false),
+        ];
+        for (uri, ok) in table {
+            assert_eq!(whitelisted(&list, uri), ok, "{uri}");
+        }
+        assert!(whitelisted(&[], "https://any.example/"));
+        for (tag, ok) in [
+            ("en", true),
+            ("nl-NL", true),
+            ("en_GB", true),
+            ("zh-Hant", false),
+            ("e", false),
+            ("en-", false),
+            ("", false),
+        ] {
+            assert_eq!(is_language_code(tag), ok, "{tag}");
+        }
+    }
+}

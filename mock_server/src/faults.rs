@@ -1,0 +1,173 @@
+//! Injected faults, as Pebble injects them for ACME clients: per method and path prefix, added
+//! latency, a forced status or a dropped connection, with a probability and a count, drawn from a
+//! seeded generator so a run repeats. Faults never touch the admin API, so a test can always
+//! clear them.
+
+use protocol::rng::SeededRng;
+use protocol::wire::Fault;
+use rand_core::Rng as _;
+
+/// What to do with one request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FaultAction {
+    /// Wait this long first.
+    pub latency_ms: u64,
+    /// Answer this status instead of handling the request.
+    pub status: Option<u16>,
+    /// Close the connection without answering.
+    pub drop_connection: bool,
+}
+
+#[derive(Debug)]
+struct Armed {
+    fault: Fault,
+    remaining: Option<u64>,
+}
+
+/// The installed faults and their generator.
+#[derive(Debug)]
+pub struct Faults {
+    armed: Vec<Armed>,
+    rng: SeededRng,
+}
+
+impl Faults {
+    /// No faults; `rng` decides probabilities.
+    pub fn new(rng: SeededRng) -> Self {
+        Self {
+            armed: Vec::new(),
+            rng,
+        }
+    }
+
+    /// Checks a fault list: probabilities in 0..=1, statuses 100..=599.
+    pub fn validate(faults: &[Fault]) -> Result<(), String> {
+        for (i, f) in faults.iter().enumerate() {
+            if let Some(p) = f.probability
+                && !(0.0..=1.0).contains(&p)
+            {
+                return Err(format!("fault {i}: probability {p} is not between 0 and 1"));
+            }
+            if let Some(s) = f.status
+                && !(200..=599).contains(&s)
+            {
+                return Err(format!("fault {i}: status {s} is not an HTTP status"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the installed faults and re-seeds the dice, so the same seed and the same
+    /// requests give the same faults.
+    pub fn install(&mut self, faults: Vec<Fault>, seed: u64) {
+        self.rng = protocol::rng::seeded(seed);
+        self.armed = faults
+            .into_iter()
+            // A count of 0 means no limit, as an absent one does.
+            .map(|fault| Armed {
+                remaining: fault.count.filter(|n| *n > 0),
+                fault,
+            })
+            .collect();
+    }
+
+    /// Removes every fault.
+    pub fn clear(&mut self) {
+        self.armed.clear();
+    }
+
+    /// The action for a request: the first matching fault with count left whose dice roll hits.
+    pub fn decide(&mut self, method: &str, path: &str) -> FaultAction {
+        if path.starts_with(protocol::wire::paths::ADMIN) {
+            return FaultAction::default();
+        }
+        for armed in &mut self.armed {
+            let f = &armed.fault;
+            let method_ok = f
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method));
+            let path_ok = f.path_prefix.as_deref().is_none_or(|p| path.starts_with(p));
+            if !method_ok || !path_ok || armed.remaining == Some(0) {
+                continue;
+            }
+            let p = f.probability.unwrap_or(1.0);
+            // 53 random bits give a uniform float in [0, 1).
+            let roll = (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+            if roll >= p {
+                continue;
+            }
+            if let Some(n) = armed.remaining.as_mut() {
+                *n -= 1;
+            }
+            return FaultAction {
+                latency_ms: f.latency_ms.unwrap_or(0),
+                status: f.status,
+                drop_connection: f.drop_connection,
+            };
+        }
+        FaultAction::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fault(prefix: &str, probability: Option<f64>, count: Option<u64>) -> Fault {
+        Fault {
+            method: Some("POST".into()),
+            path_prefix: Some(prefix.into()),
+            latency_ms: None,
+            status: Some(503),
+            drop_connection: false,
+            probability,
+            count,
+        }
+    }
+
+    #[test]
+    fn matching_count_and_seeded_probability() {
+        let mut faults = Faults::new(protocol::rng::seeded(1));
+        faults.install(vec![fault("/mobile-auth/", None, Some(2))], 0);
+        let hit = FaultAction {
+            status: Some(503),
+            ..FaultAction::default()
+        };
+        assert_eq!(
+            faults.decide("GET", "/mobile-auth/v1/x"),
+            FaultAction::default()
+        );
+        assert_eq!(
+            faults.decide("post", "/oauth/token"),
+            FaultAction::default()
+        );
+        assert_eq!(faults.decide("POST", "/mobile-auth/v1/x"), hit);
+        assert_eq!(faults.decide("POST", "/mobile-auth/v1/x"), hit);
+        assert_eq!(
+            faults.decide("POST", "/mobile-auth/v1/x"),
+            FaultAction::default(),
+            "count spent"
+        );
+
+        let pattern = |seed| {
+            let mut f = Faults::new(protocol::rng::seeded(0));
+            f.install(vec![fault("/", Some(0.5), None)], seed);
+            (0..64)
+                .map(|_| f.decide("POST", "/x").status.is_some())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(pattern(9), pattern(9), "same seed, same faults");
+        let hits = pattern(9).iter().filter(|h| **h).count();
+        assert!(
+            (16..=48).contains(&hits),
+            "p=0.5 over 64 requests gave {hits}"
+        );
+        let mut admin = Faults::new(protocol::rng::seeded(1));
+        admin.install(vec![fault("/", None, None)], 0);
+        assert_eq!(
+            admin.decide("POST", "/_admin/v1/faults"),
+            FaultAction::default()
+        );
+    }
+}

@@ -1,0 +1,651 @@
+//! The HTTP face of the mock Token Server: routes, body parsing, auth headers, faults, the event
+//! log and the accept loop. Handlers parse, lock the [`TokenServer`], call one operation and
+//! answer; every rule lives in [`crate::core`].
+
+use std::collections::{HashMap, VecDeque};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use protocol::clock::Clock as _;
+use protocol::error::ErrorCode;
+use protocol::wire::{
+    ClockCommand, ClockState, EventsResponse, Fault, NewApiClient, NewAppClient, NewUser,
+    ResetResponse, ServerConfig, ServerEvent,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use time::Duration;
+use tokio::sync::mpsc;
+
+use crate::clock::ServerClock;
+use crate::core::{Api, ApiError, BodyError, CallbackJob, TokenServer};
+use crate::faults::Faults;
+
+/// Largest accepted request body (contract 8: larger is 413).
+pub const BODY_LIMIT: usize = 64 * 1024;
+/// Events kept in memory; older ones are dropped (sequence numbers go on).
+const EVENT_CAPACITY: usize = 10_000;
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct Shared {
+    pub(crate) server: Mutex<TokenServer>,
+    pub(crate) clock: ServerClock,
+    pub(crate) admin_token: String,
+    pub(crate) faults: Mutex<Faults>,
+    pub(crate) events: Mutex<EventLog>,
+    pub(crate) callbacks: mpsc::UnboundedSender<CallbackJob>,
+}
+
+/// The exchange log of `GET /_admin/v1/events`.
+#[derive(Debug, Default)]
+pub struct EventLog {
+    last_seq: u64,
+    events: VecDeque<ServerEvent>,
+}
+
+impl EventLog {
+    pub(crate) fn push(&mut self, mut event: ServerEvent) {
+        self.last_seq += 1;
+        event.seq = self.last_seq;
+        if self.events.len() == EVENT_CAPACITY {
+            self.events.pop_front();
+        }
+        self.events.push_back(event);
+    }
+
+    fn since(&self, seq: u64) -> EventsResponse {
+        EventsResponse {
+            events: self
+                .events
+                .iter()
+                .filter(|e| e.seq > seq)
+                .cloned()
+                .collect(),
+            last_seq: self.last_seq,
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every critical section leaves its state consistent before anything that can panic, and
+    // none is expected to panic: a poisoned lock still guards valid state.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    /// Runs one state operation at the server's current time, then hands any ended transactions'
+    /// callbacks to the delivery task.
+    fn with_server<T>(&self, op: impl FnOnce(&mut TokenServer, time::OffsetDateTime) -> T) -> T {
+        let now = self.clock.now();
+        let mut server = lock(&self.server);
+        server.sweep(now);
+        let out = op(&mut server, now);
+        for job in server.take_callbacks() {
+            // The receiver lives as long as the server task; a send fails only during shutdown.
+            let _ = self.callbacks.send(job);
+        }
+        out
+    }
+
+    /// Expires due transactions and sends their callbacks.
+    pub(crate) fn sweep_now(&self) {
+        self.with_server(|_, _| ());
+    }
+
+    pub(crate) fn record(
+        &self,
+        kind: &str,
+        method: &str,
+        path: &str,
+        status: u16,
+        error_code: Option<u32>,
+    ) {
+        let event = ServerEvent {
+            seq: 0,
+            time: self.clock.now(),
+            kind: kind.into(),
+            method: method.into(),
+            path: path.into(),
+            status,
+            error_code,
+        };
+        lock(&self.events).push(event);
+    }
+}
+
+/// The error code of an answered error, kept for the event log.
+#[derive(Debug, Clone, Copy)]
+struct AnsweredCode(u32);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let code = self.code();
+        let mut response = match self {
+            ApiError::Api { body, .. } => (status, axum::Json(body)).into_response(),
+            ApiError::OAuth { body, .. } => (status, axum::Json(body)).into_response(),
+        };
+        if let Some(code) = code {
+            response.extensions_mut().insert(AnsweredCode(code));
+        }
+        response
+    }
+}
+
+/// A request body read within [`BODY_LIMIT`], with its content type. An oversize body is kept
+/// as an error so that the endpoint refuses it at its body step, after authentication.
+struct RawBody {
+    api: Api,
+    content_type: Option<String>,
+    bytes: Result<Bytes, BodyError>,
+}
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
+        let api = Api::of_path(req.uri().path());
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase()
+            });
+        let bytes = axum::body::to_bytes(req.into_body(), BODY_LIMIT)
+            .await
+            .map_err(|_| BodyError {
+                status: 413,
+                message: format!("the request body is larger than {BODY_LIMIT} bytes"),
+            });
+        Ok(RawBody {
+            api,
+            content_type,
+            bytes,
+        })
+    }
+}
+
+impl RawBody {
+    /// The bytes, if the content type is `expected`.
+    fn bytes_of(&self, expected: &str) -> Result<&Bytes, BodyError> {
+        let bytes = self.bytes.as_ref().map_err(Clone::clone)?;
+        if self.content_type.as_deref() != Some(expected) {
+            return Err(BodyError::bad(format!(
+                "Content-Type must be {expected}, not {}",
+                self.content_type.as_deref().unwrap_or("absent")
+            )));
+        }
+        Ok(bytes)
+    }
+
+    /// The body as JSON of type `T`, or why not.
+    fn json<T: DeserializeOwned>(&self) -> Result<T, BodyError> {
+        let bytes = self.bytes_of("application/json")?;
+        serde_json::from_slice(bytes)
+            .map_err(|e| BodyError::bad(format!("the body is not the expected JSON: {e}")))
+    }
+
+    /// The body as an `application/x-www-form-urlencoded` form.
+    fn form<T: DeserializeOwned>(&self) -> Result<T, BodyError> {
+        let bytes = self.bytes_of("application/x-www-form-urlencoded")?;
+        serde_urlencoded_from_bytes(bytes).map_err(BodyError::bad)
+    }
+
+    /// An admin JSON body, refused with 20001; an empty body reads as `{}` where `T` allows it.
+    fn admin_json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        self.json()
+            .map_err(|e| self.api.invalid(e.status, e.message))
+    }
+}
+
+fn serde_urlencoded_from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    let pairs: Vec<(String, String)> = url_form_pairs(bytes)?;
+    let mut seen = std::collections::HashSet::new();
+    for (k, _) in &pairs {
+        if !seen.insert(k.as_str()) {
+            return Err(format!("the form has {k:?} more than once"));
+        }
+    }
+    let value = serde_json::Value::Object(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
+            .collect(),
+    );
+    serde_json::from_value(value).map_err(|e| format!("the form is not as expected: {e}"))
+}
+
+fn url_form_pairs(bytes: &[u8]) -> Result<Vec<(String, String)>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "the form is not UTF-8".to_string())?;
+    text.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            Ok((form_decode(k)?, form_decode(v)?))
+        })
+        .collect()
+}
+
+/// `application/x-www-form-urlencoded` decoding of one component (`+` is a space).
+fn form_decode(part: &str) -> Result<String, String> {
+    percent_encoding::percent_decode_str(&part.replace('+', " "))
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| format!("{part:?} does not decode to UTF-8"))
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// HTTP Basic credentials, each part form-url-decoded (RFC 6749 §2.3.1).
+fn basic(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = STANDARD.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((form_decode(id).ok()?, form_decode(secret).ok()?))
+}
+
+fn json<T: Serialize>(status: StatusCode, body: T) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+type Shared_ = State<Arc<Shared>>;
+type Answer = Result<Response, ApiError>;
+
+// ---------------------------------------------------------------- token endpoint
+
+async fn token(State(s): Shared_, body: RawBody) -> Answer {
+    let form: Result<HashMap<String, String>, BodyError> = body.form();
+    let reply = s.with_server(|srv, now| srv.token(form, now))?;
+    Ok(json(StatusCode::OK, reply))
+}
+
+// ---------------------------------------------------------------- device API
+
+async fn enroll(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
+    let parsed = body.json();
+    let (created, reply) = s.with_server(|srv, now| srv.enroll(bearer(&headers), parsed, now))?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(json(status, reply))
+}
+
+async fn get_enrollment(
+    State(s): Shared_,
+    headers: HeaderMap,
+    Path(device): Path<String>,
+) -> Answer {
+    let reply = s.with_server(|srv, now| srv.enrollment(bearer(&headers), &device, now))?;
+    Ok(json(StatusCode::OK, reply))
+}
+
+async fn delete_enrollment(
+    State(s): Shared_,
+    headers: HeaderMap,
+    Path(device): Path<String>,
+) -> Answer {
+    s.with_server(|srv, now| srv.disenroll(bearer(&headers), &device, now))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn otp_request(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
+    let parsed = body.json();
+    let reply = s.with_server(|srv, now| srv.otp_request(bearer(&headers), parsed, now))?;
+    Ok(json(StatusCode::OK, reply))
+}
+
+async fn otp_answer(
+    State(s): Shared_,
+    headers: HeaderMap,
+    Path(tx): Path<String>,
+    body: RawBody,
+) -> Answer {
+    let parsed = body.json();
+    let reply = s.with_server(|srv, now| srv.otp_answer(bearer(&headers), &tx, parsed, now))?;
+    Ok(json(StatusCode::OK, reply))
+}
+
+// ---------------------------------------------------------------- relying-party API
+
+async fn authenticate_user(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
+    let parsed = body.form();
+    let reply = s.with_server(|srv, now| srv.authenticate_user(basic(&headers), parsed, now))?;
+    Ok(json(StatusCode::OK, reply))
+}
+
+async fn transaction(State(s): Shared_, headers: HeaderMap, Path(tx): Path<String>) -> Answer {
+    let reply = s.with_server(|srv, now| srv.transaction_status(basic(&headers), &tx, now))?;
+    Ok(json(StatusCode::OK, reply))
+}
+
+async fn enabled(State(s): Shared_, headers: HeaderMap, Path(user): Path<String>) -> Answer {
+    let reply = s.with_server(|srv, _| srv.enabled(basic(&headers), &user))?;
+    Ok(json(StatusCode::OK, reply))
+}
+
+// ---------------------------------------------------------------- admin API
+
+fn admin(s: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
+    match bearer(headers) {
+        Some(t) if t == s.admin_token => Ok(()),
+        _ => Err(ApiError::new(
+            ErrorCode::AdminUnauthorized,
+            "missing or wrong admin token",
+        )),
+    }
+}
+
+async fn get_config(State(s): Shared_, headers: HeaderMap) -> Answer {
+    admin(&s, &headers)?;
+    Ok(json(
+        StatusCode::OK,
+        s.with_server(|srv, _| srv.config().clone()),
+    ))
+}
+
+async fn put_config(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
+    admin(&s, &headers)?;
+    let config: ServerConfig = body.admin_json()?;
+    s.with_server(|srv, _| srv.set_config(config.clone()))?;
+    Ok(json(StatusCode::OK, config))
+}
+
+async fn get_clock(State(s): Shared_, headers: HeaderMap) -> Answer {
+    admin(&s, &headers)?;
+    Ok(json(StatusCode::OK, ClockState { now: s.clock.now() }))
+}
+
+async fn post_clock(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
+    admin(&s, &headers)?;
+    let cmd: ClockCommand = body.admin_json()?;
+    match (cmd.advance_ms, cmd.set) {
+        (Some(ms), None) if ms >= 0 => s.clock.advance(Duration::milliseconds(ms)),
+        (Some(_), None) => return Err(Api::Admin.invalid(400, "advance_ms must be 0 or more")),
+        (None, Some(at)) => s.clock.set(at),
+        _ => return Err(Api::Admin.invalid(400, "give exactly one of advance_ms and set")),
+    }
+    // Moving the clock may end transactions: sweep now so their callbacks go out at once.
+    s.with_server(|_, _| ());
+    Ok(json(StatusCode::OK, ClockState { now: s.clock.now() }))
+}
+
+async fn post_user(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
+    admin(&s, &headers)?;
+    let user: NewUser = body.admin_json()?;
+    let name = user.username.clone();
+    let created = s.with_server(|srv, _| srv.add_user(user.username, user.password))?;
+    Ok(json(
+        created_or_ok(created),
+        serde_json::json!({ "username": name }),
+    ))
+}
+
+async fn post_api_client(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
+    admin(&s, &headers)?;
+    let c: NewApiClient = body.admin_json()?;
+    let id = c.client_id.clone();
+    let created = s.with_server(|srv, _| srv.add_api_client(c.client_id, c.client_secret))?;
+    Ok(json(
+        created_or_ok(created),
+        serde_json::json!({ "client_id": id }),
+    ))
+}
+
+async fn post_app_client(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
+    admin(&s, &headers)?;
+    let c: NewAppClient = body.admin_json()?;
+    let id = c.client_id.clone();
+    let created = s.with_server(|srv, _| srv.add_app_client(c.client_id))?;
+    Ok(json(
+        created_or_ok(created),
+        serde_json::json!({ "client_id": id }),
+    ))
+}
+
+fn created_or_ok(created: bool) -> StatusCode {
+    if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    }
+}
+
+async fn admin_delete_enrollment(
+    State(s): Shared_,
+    headers: HeaderMap,
+    Path((user, device)): Path<(String, String)>,
+) -> Answer {
+    admin(&s, &headers)?;
+    s.with_server(|srv, _| srv.admin_disenroll(&user, &device))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultSeed {
+    seed: Option<u64>,
+}
+
+async fn put_faults(
+    State(s): Shared_,
+    headers: HeaderMap,
+    query: Result<Query<FaultSeed>, axum::extract::rejection::QueryRejection>,
+    body: RawBody,
+) -> Answer {
+    admin(&s, &headers)?;
+    let Query(seed) = query.map_err(|e| {
+        Api::Admin.invalid(400, format!("seed must be a non-negative integer: {e}"))
+    })?;
+    let faults: Vec<Fault> = body.admin_json()?;
+    Faults::validate(&faults).map_err(|e| Api::Admin.invalid(400, e))?;
+    lock(&s.faults).install(faults.clone(), seed.seed.unwrap_or(0));
+    Ok(json(StatusCode::OK, faults))
+}
+
+async fn reset(State(s): Shared_, headers: HeaderMap) -> Answer {
+    admin(&s, &headers)?;
+    s.with_server(|srv, _| srv.reset());
+    lock(&s.faults).clear();
+    s.clock.reset();
+    Ok(json(StatusCode::OK, ResetResponse { reset: true }))
+}
+
+#[derive(serde::Deserialize)]
+struct Since {
+    since: Option<u64>,
+}
+
+async fn events(
+    State(s): Shared_,
+    headers: HeaderMap,
+    query: Result<Query<Since>, axum::extract::rejection::QueryRejection>,
+) -> Answer {
+    admin(&s, &headers)?;
+    let Query(since) = query
+        .map_err(|e| Api::Admin.invalid(400, format!("since must be a sequence number: {e}")))?;
+    Ok(json(
+        StatusCode::OK,
+        lock(&s.events).since(since.since.unwrap_or(0)),
+    ))
+}
+
+// ---------------------------------------------------------------- routing
+
+async fn not_found(req: Request) -> ApiError {
+    let path = req.uri().path().to_string();
+    Api::of_path(&path).invalid(404, format!("no such resource: {path}"))
+}
+
+/// The router of all four APIs.
+pub fn router(shared: Arc<Shared>) -> Router {
+    use protocol::wire::paths;
+    let method_not_allowed = |req: Request| async move {
+        let path = req.uri().path().to_string();
+        Api::of_path(&path).invalid(405, format!("{} is not allowed on {path}", req.method()))
+    };
+    Router::new()
+        .route(paths::TOKEN, post(token))
+        .route(paths::ENROLLMENTS, post(enroll))
+        .route(
+            &format!("{}/{{device_id}}", paths::ENROLLMENTS),
+            get(get_enrollment).delete(delete_enrollment),
+        )
+        .route(paths::OTP_REQUESTS, post(otp_request))
+        .route(
+            &format!("{}/{{transaction_id}}/answer", paths::OTP_REQUESTS),
+            post(otp_answer),
+        )
+        .route(paths::AUTHENTICATE_USER, post(authenticate_user))
+        .route(
+            &format!("{}/{{transaction_id}}", paths::TRANSACTION),
+            get(transaction),
+        )
+        .route(
+            &format!("{}/{{user_id}}/enabled", paths::AUTHENTICATE_USER),
+            get(enabled),
+        )
+        .route("/_admin/v1/config", get(get_config).put(put_config))
+        .route("/_admin/v1/clock", get(get_clock).post(post_clock))
+        .route("/_admin/v1/users", post(post_user))
+        .route(
+            "/_admin/v1/users/{username}/enrollments/{device_id}",
+            delete(admin_delete_enrollment),
+        )
+        .route("/_admin/v1/api-clients", post(post_api_client))
+        .route("/_admin/v1/app-clients", post(post_app_client))
+        .route("/_admin/v1/faults", put(put_faults))
+        .route("/_admin/v1/reset", post(reset))
+        .route("/_admin/v1/events", get(events))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(shared)
+}
+
+/// The error hyper sees when a fault drops the connection: hyper closes it without answering.
+#[derive(Debug)]
+pub(crate) struct DroppedByFault;
+
+impl std::fmt::Display for DroppedByFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by an injected fault")
+    }
+}
+
+impl std::error::Error for DroppedByFault {}
+
+/// One request through faults, the router and the event log.
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    router: Router,
+    req: Request,
+) -> Result<Response, DroppedByFault> {
+    use tower::ServiceExt as _;
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let action = lock(&shared.faults).decide(method.as_str(), &path);
+    if action.latency_ms > 0 {
+        // Injected latency is real time on purpose: it is what a client's timeout must see.
+        tokio::time::sleep(std::time::Duration::from_millis(action.latency_ms)).await;
+    }
+    let logged = !path.starts_with(protocol::wire::paths::ADMIN);
+    if action.drop_connection {
+        shared.record("request", method.as_str(), &path, 0, None);
+        return Err(DroppedByFault);
+    }
+    let response = if let Some(status) = action.status {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        let body = ErrorCode::InjectedFault.body(format!(
+            "status {} injected by the test-control API",
+            status.as_u16()
+        ));
+        let mut response = json(status, body);
+        response
+            .extensions_mut()
+            .insert(AnsweredCode(ErrorCode::InjectedFault.code()));
+        response
+    } else {
+        let result: Result<Response, Infallible> = router.oneshot(req).await;
+        match result {
+            Ok(r) => r,
+            Err(never) => match never {},
+        }
+    };
+    let code = response.extensions().get::<AnsweredCode>().map(|c| c.0);
+    if logged {
+        shared.record(
+            "request",
+            method.as_str(),
+            &path,
+            response.status().as_u16(),
+            code,
+        );
+    }
+    Ok(response)
+}
+
+/// Serves connections from `listener` until `shutdown` fires.
+pub(crate) async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: tokio::sync::oneshot::Receiver<()>,
+) {
+    let router = router(shared.clone());
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => {
+                let Ok((stream, peer)) = accepted else { continue };
+                let shared = shared.clone();
+                let router = router.clone();
+                connections.spawn(async move {
+                    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        handle(shared.clone(), router.clone(), req.map(Body::new))
+                    });
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    if let Err(e) = hyper::server::conn::http1::Builder::new()
+                        .keep_alive(true)
+                        .serve_connection(io, service)
+                        .await
+                    {
+                        tracing::debug!(%peer, error = %e, "connection ended");
+                    }
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    connections.abort_all();
+}
+
+/// Binds `addr`.
+pub(crate) async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await
+}

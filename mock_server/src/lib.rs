@@ -1,0 +1,188 @@
+//! A mock Token Server for mobile authentication.
+//!
+//! It answers every API of the wire contract (token endpoint, device API, relying-party API,
+//! admin API) exactly as the contract says, reads a settable clock, delivers callbacks with
+//! retries and injects seeded faults. [`serve`] starts it in-process on any address (tests use
+//! `127.0.0.1:0`) and returns a [`RunningServer`] with its address and a shutdown handle; the
+//! `mobauth serve` command runs it standalone.
+//!
+//! The rules live in [`core`] as a state machine without I/O; [`http`] is the thin HTTP layer.
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod config;
+pub mod core;
+pub mod faults;
+pub mod http;
+
+mod callbacks;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use protocol::clock::Clock as _;
+use tokio::sync::{mpsc, oneshot};
+
+pub use crate::clock::ClockMode;
+pub use crate::config::{ConfigError, ServerFile};
+use crate::core::TokenServer;
+use crate::http::{EventLog, Shared};
+
+/// How to start a server.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Where to listen; port 0 picks a free one.
+    pub addr: SocketAddr,
+    /// Settings, users and clients.
+    pub file: ServerFile,
+    /// Running (wall clock plus offset) or frozen.
+    pub clock: ClockMode,
+    /// First wait between callback delivery attempts; doubles after each (contract: 200 ms).
+    pub callback_backoff: Duration,
+    /// Seed of all randomness, unless the file names one.
+    pub seed: u64,
+}
+
+impl ServeOptions {
+    /// Options for a server on `addr` from `file`, with the contract's defaults.
+    pub fn new(addr: SocketAddr, file: ServerFile) -> Self {
+        Self {
+            addr,
+            file,
+            clock: ClockMode::Running,
+            callback_backoff: Duration::from_millis(200),
+            seed: 0,
+        }
+    }
+}
+
+/// Why a server did not start.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The certificate authority could not be made.
+    #[error("cannot create the certificate authority: {0}")]
+    Ca(#[from] protocol::ca::IssueError),
+}
+
+/// A server running in this process.
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    admin_token: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://<addr>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The admin API's bearer token.
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+
+    /// Stops accepting, closes connections and waits for the server task to end.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Starts a server and returns once it listens.
+pub async fn serve(options: ServeOptions) -> Result<RunningServer, ServeError> {
+    let seed = options.file.seed.unwrap_or(options.seed);
+    let clock = clock::ServerClock::new(options.clock);
+    let mut rng = protocol::rng::seeded(seed);
+    let fault_rng = protocol::rng::seeded(protocol::rng::derive_seed(seed, "faults"));
+    let server = TokenServer::new(
+        options.file.seed(),
+        protocol::rng::seeded(rand_core::Rng::next_u64(&mut rng)),
+        clock.now(),
+    )?;
+    let listener = http::bind(options.addr)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: options.addr,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Bind {
+        addr: options.addr,
+        source,
+    })?;
+    let admin_token = options
+        .file
+        .admin_token
+        .clone()
+        .unwrap_or_else(|| config::DEFAULT_ADMIN_TOKEN.to_string());
+    let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
+    let shared = Arc::new(Shared {
+        server: Mutex::new(server),
+        clock,
+        admin_token: admin_token.clone(),
+        faults: Mutex::new(faults::Faults::new(fault_rng)),
+        events: Mutex::new(EventLog::default()),
+        callbacks: jobs_tx,
+    });
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default();
+    let (stop_tx, stop_rx) = oneshot::channel();
+    let weak = Arc::downgrade(&shared);
+    let backoff = options.callback_backoff;
+    let task = tokio::spawn(async move {
+        let delivery = tokio::spawn(callbacks::deliver_all(jobs_rx, weak, client, backoff));
+        let sweeper = tokio::spawn(sweep_running_clock(shared.clone()));
+        http::accept_loop(listener, shared, stop_rx).await;
+        sweeper.abort();
+        delivery.abort();
+    });
+    Ok(RunningServer {
+        addr,
+        admin_token,
+        shutdown: Some(stop_tx),
+        task,
+    })
+}
+
+/// With a running clock, transactions expire as real time passes: look once a second so their
+/// callbacks go out without waiting for a request. A standing clock only moves through the admin
+/// API, which sweeps itself.
+async fn sweep_running_clock(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        if shared.clock.is_running() {
+            shared.sweep_now();
+        }
+    }
+}
