@@ -1,3 +1,8 @@
-//! The conformance harness: simulated devices and portal, targets, the cucumber suite's world
-//! and steps, and the runner behind the `mobauth` command.
+//! The conformance harness: simulated devices and portal, the HTTP client that keeps each
+//! scenario's transcript, and (being built) targets, the cucumber suite's world and steps, and the
+//! runner behind the `mobauth` command.
 #![forbid(unsafe_code)]
+
+pub mod device;
+pub mod http;
+pub mod portal;

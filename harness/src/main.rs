@@ -73,22 +73,17 @@ fn qr(cmd: QrCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         QrCommand::Encode { text, out } => {
             let opts = RenderOptions::default();
-            let ext = out
-                .extension()
-                .and_then(|e| e.to_str())
-                .map(str::to_ascii_lowercase);
+            let ext = out.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
             let bytes = match ext.as_deref() {
                 Some("png") => qr::render_png(&text, &opts)?,
                 Some("svg") => qr::render_svg(&text, &opts)?.into_bytes(),
                 _ => anyhow::bail!("--out must end in .png or .svg: {}", out.display()),
             };
-            std::fs::write(&out, bytes)
-                .with_context(|| format!("cannot write {}", out.display()))?;
+            std::fs::write(&out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
             Ok(ExitCode::SUCCESS)
         }
         QrCommand::Decode { file } => {
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             match qr::decode(&bytes) {
                 Ok(payload) => {
                     println!("{payload}");
@@ -123,8 +118,5 @@ fn serve(config: PathBuf, addr: SocketAddr, seed: u64) -> anyhow::Result<ExitCod
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }

@@ -1,0 +1,303 @@
+//! The harness's HTTP client: every exchange is checked against the expected shape and kept in a
+//! transcript, so a report can show an implementer exactly which exchange went wrong.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use protocol::error::{ErrorBody, OAuthErrorBody};
+use serde::de::DeserializeOwned;
+
+/// Bodies longer than this are cut in transcripts.
+const BODY_LIMIT_IN_TRANSCRIPT: usize = 4096;
+
+/// One HTTP exchange as a report shows it (credentials and tokens redacted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    /// Request method.
+    pub method: String,
+    /// Request URL.
+    pub url: String,
+    /// Request body, cut at a limit.
+    pub request_body: String,
+    /// Response status, or `None` when no response came.
+    pub status: Option<u16>,
+    /// Response body, cut at a limit, or the transport error.
+    pub response_body: String,
+}
+
+/// The exchanges of one scenario, shared by every peer in it.
+#[derive(Debug, Clone, Default)]
+pub struct Transcript(Arc<Mutex<Vec<Exchange>>>);
+
+impl Transcript {
+    fn push(&self, exchange: Exchange) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).push(exchange);
+    }
+
+    /// A copy of every exchange so far.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+/// What a call to an implementation under test came back with, when it was not the expected success.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PeerError {
+    /// The peer refused with a well-formed error body of the device, relying-party or admin API.
+    #[error("refused with {status} {} {}: {}", body.error_code, body.error_type, body.error_message)]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// The error body.
+        body: ErrorBody,
+    },
+    /// The peer refused with a well-formed RFC 6749 error body.
+    #[error("refused with {status} {:?}", body.error)]
+    OAuthRefused {
+        /// HTTP status.
+        status: u16,
+        /// The error body.
+        body: OAuthErrorBody,
+    },
+    /// The peer answered something the profile does not allow (the implementation misbehaved).
+    #[error("unexpected answer {status}: expected {expected}, got {body}")]
+    Unexpected {
+        /// HTTP status.
+        status: u16,
+        /// What the profile calls for here.
+        expected: String,
+        /// What came, cut at a limit.
+        body: String,
+    },
+    /// No HTTP answer: connection refused or dropped, or a timeout.
+    #[error("no answer from {url}: {reason}")]
+    Unreachable {
+        /// The URL called.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl PeerError {
+    /// The `(status, error_code, error_type)` of a [`PeerError::Refused`].
+    pub fn api_error(&self) -> Option<(u16, u32, &str)> {
+        match self {
+            PeerError::Refused { status, body } => Some((*status, body.error_code, body.error_type.as_str())),
+            _ => None,
+        }
+    }
+}
+
+/// A request about to be sent.
+#[derive(Debug)]
+pub enum Payload<'a> {
+    /// No body.
+    Empty,
+    /// A JSON body.
+    Json(&'a serde_json::Value),
+    /// An `application/x-www-form-urlencoded` body.
+    Form(&'a [(&'a str, &'a str)]),
+}
+
+/// How a request authenticates.
+#[derive(Debug, Clone, Copy)]
+pub enum Auth<'a> {
+    /// No `Authorization` header.
+    None,
+    /// `Bearer <token>`.
+    Bearer(&'a str),
+    /// HTTP Basic, each part form-url-encoded first (RFC 6749 §2.3.1).
+    Basic(&'a str, &'a str),
+}
+
+/// An HTTP client that records every exchange in a [`Transcript`].
+#[derive(Debug, Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    base: String,
+    transcript: Transcript,
+}
+
+impl Http {
+    /// A client for the server at `base` (no trailing slash), recording into `transcript`.
+    pub fn new(base: &str, timeout: Duration, transcript: Transcript) -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        Self { client, base: base.trim_end_matches('/').to_string(), transcript }
+    }
+
+    /// The server's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The transcript this client records into.
+    pub fn transcript(&self) -> &Transcript {
+        &self.transcript
+    }
+
+    /// Sends a request and returns the status and raw body.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        auth: Auth<'_>,
+        payload: Payload<'_>,
+    ) -> Result<(u16, String), PeerError> {
+        let url = format!("{}{path}", self.base);
+        let mut request = self.client.request(method.clone(), &url);
+        request = match auth {
+            Auth::None => request,
+            Auth::Bearer(token) => request.bearer_auth(token),
+            Auth::Basic(id, secret) => request.basic_auth(form_encode(id), Some(form_encode(secret))),
+        };
+        let request_body = match payload {
+            Payload::Empty => String::new(),
+            Payload::Json(value) => {
+                request = request.json(value);
+                value.to_string()
+            }
+            Payload::Form(fields) => {
+                request = request.form(fields);
+                fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+            }
+        };
+        let outcome = match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                match response.text().await {
+                    Ok(body) => Ok((status, body)),
+                    Err(e) => Err(PeerError::Unreachable { url: url.clone(), reason: e.to_string() }),
+                }
+            }
+            Err(e) => Err(PeerError::Unreachable { url: url.clone(), reason: e.to_string() }),
+        };
+        let (status, response_body) = match &outcome {
+            Ok((status, body)) => (Some(*status), cut(body)),
+            Err(e) => (None, e.to_string()),
+        };
+        self.transcript.push(Exchange {
+            method: method.to_string(),
+            url,
+            request_body: redact(&cut(&request_body)),
+            status,
+            response_body: redact(&response_body),
+        });
+        outcome
+    }
+
+    /// Sends a request and parses a success of `expected_status` as `T`; any error body becomes a
+    /// [`PeerError`], anything else [`PeerError::Unexpected`].
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        auth: Auth<'_>,
+        payload: Payload<'_>,
+        expected_status: &[u16],
+    ) -> Result<(u16, T), PeerError> {
+        let (status, body) = self.send(method, path, auth, payload).await?;
+        interpret(status, &body, expected_status, std::any::type_name::<T>())
+    }
+}
+
+/// Reads a response: a success of an expected status as `T`, an error body as a refusal.
+pub fn interpret<T: DeserializeOwned>(
+    status: u16,
+    body: &str,
+    expected_status: &[u16],
+    what: &str,
+) -> Result<(u16, T), PeerError> {
+    if expected_status.contains(&status) {
+        let text = if body.is_empty() { "null" } else { body };
+        return serde_json::from_str(text).map(|value| (status, value)).map_err(|e| PeerError::Unexpected {
+            status,
+            expected: format!("a {} body ({e})", short_type(what)),
+            body: cut(body),
+        });
+    }
+    if let Ok(error) = serde_json::from_str::<ErrorBody>(body) {
+        return Err(PeerError::Refused { status, body: error });
+    }
+    if let Ok(error) = serde_json::from_str::<OAuthErrorBody>(body) {
+        return Err(PeerError::OAuthRefused { status, body: error });
+    }
+    Err(PeerError::Unexpected {
+        status,
+        expected: format!("status {expected_status:?} with a {} body, or an error body", short_type(what)),
+        body: cut(body),
+    })
+}
+
+fn short_type(name: &str) -> &str {
+    name.rsplit("::").next().unwrap_or(name)
+}
+
+fn cut(text: &str) -> String {
+    match text.char_indices().nth(BODY_LIMIT_IN_TRANSCRIPT) {
+        Some((i, _)) => format!("{}… ({} bytes in all)", &text[..i], text.len()),
+        None => text.to_string(),
+    }
+}
+
+/// Hides bearer secrets in recorded bodies: access tokens, passwords and client secrets.
+fn redact(text: &str) -> String {
+    let mut out = text.to_string();
+    for key in ["access_token", "password", "client_secret"] {
+        for (open, close) in [(format!("\"{key}\":\""), '"'), (format!("{key}="), '&')] {
+            let mut from = 0;
+            while let Some(at) = out[from..].find(&open) {
+                let start = from + at + open.len();
+                let end = out[start..].find(close).map_or(out.len(), |n| start + n);
+                out.replace_range(start..end, "[redacted]");
+                from = start + "[redacted]".len();
+            }
+        }
+    }
+    out
+}
+
+fn form_encode(part: &str) -> String {
+    percent_encoding::utf8_percent_encode(part, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_hides_secrets_in_json_and_forms() {
+        let table = [
+            (r#"{"access_token":"abc","x":1}"#, r#"{"access_token":"[redacted]","x":1}"#),
+            (
+                "grant_type=password&username=a&password=s3cret&client_id=c",
+                "grant_type=password&username=a&password=[redacted]&client_id=c",
+            ),
+            ("client_secret=zz", "client_secret=[redacted]"),
+            ("nothing here", "nothing here"),
+        ];
+        for (input, expected) in table {
+            assert_eq!(redact(input), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn interpret_tells_refusals_from_misbehaviour() {
+        let ok: Result<(u16, serde_json::Value), _> = interpret(200, r#"{"a":1}"#, &[200], "Value");
+        assert_eq!(ok.map(|(s, _)| s), Ok(200));
+        let refused: Result<(u16, serde_json::Value), _> = interpret(
+            409,
+            r#"{"error_code":9016,"error_type":"DEVICE_ALREADY_ENROLLED","error_message":"x"}"#,
+            &[200],
+            "Value",
+        );
+        assert_eq!(refused.err().and_then(|e| e.api_error().map(|(s, c, _)| (s, c))), Some((409, 9016)));
+        let odd: Result<(u16, serde_json::Value), _> = interpret(500, "<html>", &[200], "Value");
+        assert!(matches!(odd, Err(PeerError::Unexpected { status: 500, .. })));
+    }
+}
