@@ -25,16 +25,8 @@ pub(crate) async fn deliver_all(
     }
 }
 
-async fn deliver(
-    job: CallbackJob,
-    shared: Arc<Shared>,
-    client: reqwest::Client,
-    backoff: Duration,
-) {
-    let body = CallbackBody {
-        callback_uri: job.callback_uri.clone(),
-        transaction_id: job.transaction_id,
-    };
+async fn deliver(job: CallbackJob, shared: Arc<Shared>, client: reqwest::Client, backoff: Duration) {
+    let body = CallbackBody { callback_uri: job.callback_uri.clone(), transaction_id: job.transaction_id };
     let mut wait = backoff;
     for attempt in 0..=job.retries {
         if attempt > 0 {

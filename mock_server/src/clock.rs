@@ -27,10 +27,7 @@ pub struct ServerClock {
 impl ServerClock {
     /// A clock of the given mode.
     pub fn new(mode: ClockMode) -> Self {
-        let clock = Self {
-            mode,
-            standing: Mutex::new(None),
-        };
+        let clock = Self { mode, standing: Mutex::new(None) };
         clock.reset();
         clock
     }

@@ -88,18 +88,14 @@ pub enum ConfigError {
 impl ServerFile {
     /// Parses a server file's text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse {
-            path: origin.to_string(),
-            message: e.to_string(),
-        })
+        toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: origin.to_string(), message: e.to_string() })
     }
 
     /// Reads and parses a server file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
         Self::parse(&text, &path.display().to_string())
     }
 
@@ -107,21 +103,13 @@ impl ServerFile {
     pub fn seed(&self) -> Seed {
         Seed {
             config: self.settings.clone(),
-            users: self
-                .users
-                .iter()
-                .map(|u| (u.username.clone(), u.password.clone()))
-                .collect(),
+            users: self.users.iter().map(|u| (u.username.clone(), u.password.clone())).collect(),
             api_clients: self
                 .api_clients
                 .iter()
                 .map(|c| (c.client_id.clone(), c.client_secret.clone()))
                 .collect(),
-            app_clients: self
-                .app_clients
-                .iter()
-                .map(|c| c.client_id.clone())
-                .collect(),
+            app_clients: self.app_clients.iter().map(|c| c.client_id.clone()).collect(),
         }
     }
 }

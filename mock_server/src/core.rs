@@ -16,10 +16,9 @@ use protocol::keys::{PublicKey, signing_string};
 use protocol::otp::{Otp, SecretDigest};
 use protocol::rng::SeededRng;
 use protocol::wire::{
-    AUTH_METHOD_OTP, Answer, AnswerResponse, AuthenticateUserForm, AuthenticateUserResponse,
-    EnabledMethod, EnrollmentInfo, EnrollmentMode, EnrollmentRequest, EnrollmentResponse,
-    NotAuthenticatedReason, OtpRequestResponse, ServerConfig, TokenResponse, TransactionStatus,
-    TransactionStatusResponse, parse_id,
+    AUTH_METHOD_OTP, Answer, AnswerResponse, AuthenticateUserForm, AuthenticateUserResponse, EnabledMethod,
+    EnrollmentInfo, EnrollmentMode, EnrollmentRequest, EnrollmentResponse, NotAuthenticatedReason,
+    OtpRequestResponse, ServerConfig, TokenResponse, TransactionStatus, TransactionStatusResponse, parse_id,
 };
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -51,18 +50,12 @@ impl ApiError {
 
     /// An error with an explicit status (9021 is 404 on the enrollment resource; 413 for big bodies).
     pub fn with_status(status: u16, code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError::Api {
-            status,
-            body: code.body(message),
-        }
+        ApiError::Api { status, body: code.body(message) }
     }
 
     /// An OAuth error.
     pub fn oauth(kind: OAuthErrorKind, description: impl Into<String>) -> Self {
-        ApiError::OAuth {
-            status: kind.http_status(),
-            body: kind.body(description),
-        }
+        ApiError::OAuth { status: kind.http_status(), body: kind.body(description) }
     }
 
     /// The HTTP status.
@@ -96,10 +89,7 @@ pub struct BodyError {
 impl BodyError {
     /// A 400 body error.
     pub fn bad(message: impl Into<String>) -> Self {
-        Self {
-            status: 400,
-            message: message.into(),
-        }
+        Self { status: 400, message: message.into() }
     }
 
     fn into_api(self, code: ErrorCode) -> ApiError {
@@ -145,10 +135,7 @@ impl Api {
             Api::Admin if status == 404 => ErrorCode::AdminNotFound,
             Api::Admin => ErrorCode::InvalidAdminRequest,
             Api::Token => {
-                return ApiError::OAuth {
-                    status,
-                    body: OAuthErrorKind::InvalidRequest.body(message),
-                };
+                return ApiError::OAuth { status, body: OAuthErrorKind::InvalidRequest.body(message) };
             }
         };
         ApiError::with_status(status, code, message)
@@ -239,11 +226,7 @@ pub const CA_NAME: &str = "mobauth mock Token Server mobile-authentication CA";
 
 impl TokenServer {
     /// A server in its start state.
-    pub fn new(
-        seed: Seed,
-        mut rng: SeededRng,
-        now: OffsetDateTime,
-    ) -> std::result::Result<Self, IssueError> {
+    pub fn new(seed: Seed, mut rng: SeededRng, now: OffsetDateTime) -> std::result::Result<Self, IssueError> {
         let ca = CertificateAuthority::generate(CA_NAME, &mut rng, now)?;
         let mut server = TokenServer {
             config: seed.config.clone(),
@@ -321,10 +304,7 @@ impl TokenServer {
         })?;
         let field = |name: &str| {
             form.get(name).filter(|v| !v.is_empty()).ok_or_else(|| {
-                ApiError::oauth(
-                    OAuthErrorKind::InvalidRequest,
-                    format!("missing field {name}"),
-                )
+                ApiError::oauth(OAuthErrorKind::InvalidRequest, format!("missing field {name}"))
             })
         };
         let grant_type = field("grant_type")?;
@@ -338,16 +318,10 @@ impl TokenServer {
         let username = field("username")?;
         let password = field("password")?;
         if !self.app_clients.contains(client_id) {
-            return Err(ApiError::oauth(
-                OAuthErrorKind::InvalidClient,
-                "unknown app client",
-            ));
+            return Err(ApiError::oauth(OAuthErrorKind::InvalidClient, "unknown app client"));
         }
         if self.users.get(username) != Some(password) {
-            return Err(ApiError::oauth(
-                OAuthErrorKind::InvalidGrant,
-                "wrong username or password",
-            ));
+            return Err(ApiError::oauth(OAuthErrorKind::InvalidGrant, "wrong username or password"));
         }
         let access_token = URL_SAFE_NO_PAD.encode(protocol::rng::bytes::<32>(&mut self.rng));
         let ttl = self.config.access_token_ttl_s;
@@ -368,13 +342,9 @@ impl TokenServer {
 
     /// The user a bearer token belongs to, or 9010.
     pub fn authenticate(&self, bearer: Option<&str>, now: OffsetDateTime) -> Result<String> {
-        let not_authenticated =
-            |why: &str| ApiError::new(ErrorCode::UserNotAuthenticated, why.to_string());
+        let not_authenticated = |why: &str| ApiError::new(ErrorCode::UserNotAuthenticated, why.to_string());
         let token = bearer.ok_or_else(|| not_authenticated("no bearer access token"))?;
-        let entry = self
-            .tokens
-            .get(token)
-            .ok_or_else(|| not_authenticated("unknown access token"))?;
+        let entry = self.tokens.get(token).ok_or_else(|| not_authenticated("unknown access token"))?;
         if now >= entry.expires_at {
             return Err(not_authenticated("the access token has expired"));
         }
@@ -399,10 +369,7 @@ impl TokenServer {
         }
         let body = body.map_err(|e| e.into_api(ErrorCode::InvalidRequest))?;
         let device_id = parse_id(&body.device_id).ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::InvalidRequest,
-                "device_id is not a lowercase hyphenated UUID",
-            )
+            ApiError::new(ErrorCode::InvalidRequest, "device_id is not a lowercase hyphenated UUID")
         })?;
         let csr = VerifiedCsr::from_pem(&body.csr, device_id)
             .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.to_string()))?;
@@ -428,10 +395,7 @@ impl TokenServer {
             EnrollmentMode::SingleDevice | EnrollmentMode::MultipleDevices if re_enrolling => {
                 return Err(ApiError::new(
                     ErrorCode::DeviceAlreadyEnrolled,
-                    format!(
-                        "this device is already enrolled and the enrollment mode is {}",
-                        mode.as_str()
-                    ),
+                    format!("this device is already enrolled and the enrollment mode is {}", mode.as_str()),
                 ));
             }
             EnrollmentMode::SingleDevice if !others.is_empty() => {
@@ -507,12 +471,7 @@ impl TokenServer {
     }
 
     /// `DELETE /mobile-auth/v1/enrollments/{device_id}`.
-    pub fn disenroll(
-        &mut self,
-        bearer: Option<&str>,
-        device: &str,
-        now: OffsetDateTime,
-    ) -> Result<()> {
+    pub fn disenroll(&mut self, bearer: Option<&str>, device: &str, now: OffsetDateTime) -> Result<()> {
         let user = self.authenticate(bearer, now)?;
         let (device_id, _) = self.own_enrollment(&user, device)?;
         self.enrollments.remove(&device_id);
@@ -521,9 +480,9 @@ impl TokenServer {
 
     /// `DELETE /_admin/v1/users/{username}/enrollments/{device_id}`.
     pub fn admin_disenroll(&mut self, username: &str, device: &str) -> Result<()> {
-        let (device_id, _) = self.own_enrollment(username, device).map_err(|_| {
-            ApiError::new(ErrorCode::AdminNotFound, "no such enrollment for that user")
-        })?;
+        let (device_id, _) = self
+            .own_enrollment(username, device)
+            .map_err(|_| ApiError::new(ErrorCode::AdminNotFound, "no such enrollment for that user"))?;
         self.enrollments.remove(&device_id);
         Ok(())
     }
@@ -546,19 +505,15 @@ impl TokenServer {
     }
 
     fn not_found() -> ApiError {
-        ApiError::new(
-            ErrorCode::MobileAuthRequestNotFound,
-            "no such mobile authentication request",
-        )
+        ApiError::new(ErrorCode::MobileAuthRequestNotFound, "no such mobile authentication request")
     }
 
     /// The 9029 / 10020 checks shared by both OTP calls.
     fn check_open(tx: &Transaction, now: OffsetDateTime) -> Result<()> {
         match tx.status {
-            TransactionStatus::Accepted | TransactionStatus::Denied => Err(ApiError::new(
-                ErrorCode::AlreadyHandled,
-                "the transaction was already answered",
-            )),
+            TransactionStatus::Accepted | TransactionStatus::Denied => {
+                Err(ApiError::new(ErrorCode::AlreadyHandled, "the transaction was already answered"))
+            }
             TransactionStatus::Expired => Err(Self::expired()),
             TransactionStatus::Pending if now >= tx.expires_at() => Err(Self::expired()),
             TransactionStatus::Pending => Ok(()),
@@ -566,10 +521,7 @@ impl TokenServer {
     }
 
     fn expired() -> ApiError {
-        ApiError::new(
-            ErrorCode::MobileAuthRequestExpired,
-            "the transaction's time to live has passed",
-        )
+        ApiError::new(ErrorCode::MobileAuthRequestExpired, "the transaction's time to live has passed")
     }
 
     /// `POST /mobile-auth/v1/otp/requests`.
@@ -583,13 +535,10 @@ impl TokenServer {
         let user = self.authenticate(bearer, now)?;
         let body = body.map_err(|e| e.into_api(ErrorCode::InvalidRequest))?;
         let device_id = parse_id(&body.device_id).ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::InvalidRequest,
-                "device_id is not a lowercase hyphenated UUID",
-            )
+            ApiError::new(ErrorCode::InvalidRequest, "device_id is not a lowercase hyphenated UUID")
         })?;
-        let otp = Otp::decode(&body.otp)
-            .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.to_string()))?;
+        let otp =
+            Otp::decode(&body.otp).map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.to_string()))?;
         self.enrolled_key(&user, device_id)?;
         let tx = self
             .transactions
@@ -598,10 +547,7 @@ impl TokenServer {
             .ok_or_else(Self::not_found)?;
         Self::check_open(tx, now)?;
         let challenge = STANDARD.encode(protocol::rng::bytes::<32>(&mut self.rng));
-        let tx = self
-            .transactions
-            .get_mut(&otp.transaction_id)
-            .ok_or_else(Self::not_found)?;
+        let tx = self.transactions.get_mut(&otp.transaction_id).ok_or_else(Self::not_found)?;
         tx.challenges.insert(device_id, challenge.clone());
         Ok(OtpRequestResponse {
             transaction_id: otp.transaction_id,
@@ -625,10 +571,7 @@ impl TokenServer {
         let user = self.authenticate(bearer, now)?;
         let body = body.map_err(|e| e.into_api(ErrorCode::InvalidRequest))?;
         let device_id = parse_id(&body.device_id).ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::InvalidRequest,
-                "device_id is not a lowercase hyphenated UUID",
-            )
+            ApiError::new(ErrorCode::InvalidRequest, "device_id is not a lowercase hyphenated UUID")
         })?;
         let answer = match body.answer.as_str() {
             "accept" => Answer::Accept,
@@ -640,32 +583,20 @@ impl TokenServer {
                 ));
             }
         };
-        let signature = STANDARD.decode(&body.signature).map_err(|e| {
-            ApiError::new(
-                ErrorCode::InvalidRequest,
-                format!("signature is not base64: {e}"),
-            )
-        })?;
+        let signature = STANDARD
+            .decode(&body.signature)
+            .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("signature is not base64: {e}")))?;
         let key = self.enrolled_key(&user, device_id)?;
         let transaction_id = parse_id(transaction).ok_or_else(Self::not_found)?;
-        let tx = self
-            .transactions
-            .get(&transaction_id)
-            .ok_or_else(Self::not_found)?;
+        let tx = self.transactions.get(&transaction_id).ok_or_else(Self::not_found)?;
         let challenge = tx.challenges.get(&device_id).ok_or_else(Self::not_found)?;
         Self::check_open(tx, now)?;
         let signed = signing_string(transaction_id, challenge, answer, device_id);
         key.verify(signed.as_bytes(), &signature).map_err(|e| {
-            ApiError::new(
-                ErrorCode::InvalidSignature,
-                format!("{e} (signed string must be {signed:?})"),
-            )
+            ApiError::new(ErrorCode::InvalidSignature, format!("{e} (signed string must be {signed:?})"))
         })?;
 
-        let tx = self
-            .transactions
-            .get_mut(&transaction_id)
-            .ok_or_else(Self::not_found)?;
+        let tx = self.transactions.get_mut(&transaction_id).ok_or_else(Self::not_found)?;
         tx.status = match answer {
             Answer::Accept => TransactionStatus::Accepted,
             Answer::Deny => TransactionStatus::Denied,
@@ -677,10 +608,7 @@ impl TokenServer {
             transaction_id,
             retries: self.config.callback_retries,
         });
-        Ok(AnswerResponse {
-            transaction_id,
-            status: answer.outcome(),
-        })
+        Ok(AnswerResponse { transaction_id, status: answer.outcome() })
     }
 
     // ------------------------------------------------------------ relying-party API
@@ -689,10 +617,7 @@ impl TokenServer {
     pub fn api_client(&self, credentials: Option<(String, String)>) -> Result<String> {
         match credentials {
             Some((id, secret)) if self.api_clients.get(&id) == Some(&secret) => Ok(id),
-            _ => Err(ApiError::oauth(
-                OAuthErrorKind::InvalidClient,
-                "bad or missing API client credentials",
-            )),
+            _ => Err(ApiError::oauth(OAuthErrorKind::InvalidClient, "bad or missing API client credentials")),
         }
     }
 
@@ -717,17 +642,12 @@ impl TokenServer {
             .as_deref()
             .filter(|t| !t.is_empty())
             .ok_or_else(|| invalid("type is required".into()))?;
-        let otp_type = self
-            .config
-            .otp_types
-            .iter()
-            .find(|t| t.name == type_name)
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::AuthenticationTypeNotFound,
-                    format!("no authentication type {type_name:?}"),
-                )
-            })?;
+        let otp_type = self.config.otp_types.iter().find(|t| t.name == type_name).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::AuthenticationTypeNotFound,
+                format!("no authentication type {type_name:?}"),
+            )
+        })?;
         if form.user_id.is_some() {
             return Err(invalid("user_id must be absent for an OTP type".into()));
         }
@@ -737,14 +657,10 @@ impl TokenServer {
             .filter(|c| !c.is_empty())
             .ok_or_else(|| invalid("callback_uri is required".into()))?;
         if !is_absolute_http_url(callback_uri) {
-            return Err(invalid(format!(
-                "callback_uri {callback_uri:?} is not an absolute http(s) URL"
-            )));
+            return Err(invalid(format!("callback_uri {callback_uri:?} is not an absolute http(s) URL")));
         }
         if !whitelisted(&self.config.callback_whitelist, callback_uri) {
-            return Err(invalid(format!(
-                "callback_uri {callback_uri:?} is not allowed by the whitelist"
-            )));
+            return Err(invalid(format!("callback_uri {callback_uri:?} is not allowed by the whitelist")));
         }
         let message = match form.message.as_deref().filter(|m| !m.is_empty()) {
             Some(m) => m.to_string(),
@@ -766,9 +682,7 @@ impl TokenServer {
         if let Some(lang) = form.language_code.as_deref().filter(|l| !l.is_empty())
             && !is_language_code(lang)
         {
-            return Err(invalid(format!(
-                "language_code {lang:?} is not a language tag"
-            )));
+            return Err(invalid(format!("language_code {lang:?} is not a language tag")));
         }
 
         let transaction_id = protocol::rng::uuid(&mut self.rng);
@@ -806,18 +720,10 @@ impl TokenServer {
     ) -> Result<TransactionStatusResponse> {
         self.sweep(now);
         let client_id = self.api_client(client)?;
-        let not_found = || {
-            ApiError::new(
-                ErrorCode::InvalidTransactionId,
-                "no such transaction for this client",
-            )
-        };
+        let not_found =
+            || ApiError::new(ErrorCode::InvalidTransactionId, "no such transaction for this client");
         let id = parse_id(transaction).ok_or_else(not_found)?;
-        let tx = self
-            .transactions
-            .get(&id)
-            .filter(|tx| tx.client_id == client_id)
-            .ok_or_else(not_found)?;
+        let tx = self.transactions.get(&id).filter(|tx| tx.client_id == client_id).ok_or_else(not_found)?;
         let reason = match tx.status {
             TransactionStatus::Denied => Some(NotAuthenticatedReason {
                 reason: "not_accepted".into(),
@@ -842,11 +748,7 @@ impl TokenServer {
     }
 
     /// `GET /oauth/api/v4/authenticate/user/{user_id}/enabled`.
-    pub fn enabled(
-        &self,
-        client: Option<(String, String)>,
-        user: &str,
-    ) -> Result<Vec<EnabledMethod>> {
+    pub fn enabled(&self, client: Option<(String, String)>, user: &str) -> Result<Vec<EnabledMethod>> {
         self.api_client(client)?;
         let enrolled = self.enrollments.values().any(|e| e.user == user);
         if !self.config.mobile_auth_enabled || !enrolled {
@@ -856,10 +758,7 @@ impl TokenServer {
             .config
             .otp_types
             .iter()
-            .map(|t| EnabledMethod {
-                otp_type: t.name.clone(),
-                method: AUTH_METHOD_OTP.into(),
-            })
+            .map(|t| EnabledMethod { otp_type: t.name.clone(), method: AUTH_METHOD_OTP.into() })
             .collect())
     }
 
@@ -920,10 +819,7 @@ impl TokenServer {
     /// Adds an app client (true), or finds it there already (false).
     pub fn add_app_client(&mut self, client_id: String) -> Result<bool> {
         if client_id.is_empty() {
-            return Err(ApiError::new(
-                ErrorCode::InvalidAdminRequest,
-                "client_id must not be empty",
-            ));
+            return Err(ApiError::new(ErrorCode::InvalidAdminRequest, "client_id must not be empty"));
         }
         Ok(self.app_clients.insert(client_id))
     }
@@ -931,9 +827,7 @@ impl TokenServer {
 
 /// An absolute `http` or `https` URL with a host.
 fn is_absolute_http_url(uri: &str) -> bool {
-    let rest = uri
-        .strip_prefix("http://")
-        .or_else(|| uri.strip_prefix("https://"));
+    let rest = uri.strip_prefix("http://").or_else(|| uri.strip_prefix("https://"));
     match rest {
         Some(rest) => {
             let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
@@ -977,10 +871,7 @@ mod tests {
         for (uri, ok) in table {
             assert_eq!(is_absolute_http_url(uri), ok, "{uri}");
         }
-        let list = vec![
-            "https://a.example/cb".to_string(),
-            "https://b.example/hooks/".to_string(),
-        ];
+        let list = vec!["https://a.example/cb".to_string(), "https://b.example/hooks/".to_string()];
         let table = [
             ("https://a.example/cb", true),
             ("https://a.example/cb2", false),

@@ -34,10 +34,7 @@ pub struct Faults {
 impl Faults {
     /// No faults; `rng` decides probabilities.
     pub fn new(rng: SeededRng) -> Self {
-        Self {
-            armed: Vec::new(),
-            rng,
-        }
+        Self { armed: Vec::new(), rng }
     }
 
     /// Checks a fault list: probabilities in 0..=1, statuses 100..=599.
@@ -64,10 +61,7 @@ impl Faults {
         self.armed = faults
             .into_iter()
             // A count of 0 means no limit, as an absent one does.
-            .map(|fault| Armed {
-                remaining: fault.count.filter(|n| *n > 0),
-                fault,
-            })
+            .map(|fault| Armed { remaining: fault.count.filter(|n| *n > 0), fault })
             .collect();
     }
 
@@ -83,10 +77,7 @@ impl Faults {
         }
         for armed in &mut self.armed {
             let f = &armed.fault;
-            let method_ok = f
-                .method
-                .as_deref()
-                .is_none_or(|m| m.eq_ignore_ascii_case(method));
+            let method_ok = f.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method));
             let path_ok = f.path_prefix.as_deref().is_none_or(|p| path.starts_with(p));
             if !method_ok || !path_ok || armed.remaining == Some(0) {
                 continue;
@@ -130,44 +121,23 @@ mod tests {
     fn matching_count_and_seeded_probability() {
         let mut faults = Faults::new(protocol::rng::seeded(1));
         faults.install(vec![fault("/mobile-auth/", None, Some(2))], 0);
-        let hit = FaultAction {
-            status: Some(503),
-            ..FaultAction::default()
-        };
-        assert_eq!(
-            faults.decide("GET", "/mobile-auth/v1/x"),
-            FaultAction::default()
-        );
-        assert_eq!(
-            faults.decide("post", "/oauth/token"),
-            FaultAction::default()
-        );
+        let hit = FaultAction { status: Some(503), ..FaultAction::default() };
+        assert_eq!(faults.decide("GET", "/mobile-auth/v1/x"), FaultAction::default());
+        assert_eq!(faults.decide("post", "/oauth/token"), FaultAction::default());
         assert_eq!(faults.decide("POST", "/mobile-auth/v1/x"), hit);
         assert_eq!(faults.decide("POST", "/mobile-auth/v1/x"), hit);
-        assert_eq!(
-            faults.decide("POST", "/mobile-auth/v1/x"),
-            FaultAction::default(),
-            "count spent"
-        );
+        assert_eq!(faults.decide("POST", "/mobile-auth/v1/x"), FaultAction::default(), "count spent");
 
         let pattern = |seed| {
             let mut f = Faults::new(protocol::rng::seeded(0));
             f.install(vec![fault("/", Some(0.5), None)], seed);
-            (0..64)
-                .map(|_| f.decide("POST", "/x").status.is_some())
-                .collect::<Vec<_>>()
+            (0..64).map(|_| f.decide("POST", "/x").status.is_some()).collect::<Vec<_>>()
         };
         assert_eq!(pattern(9), pattern(9), "same seed, same faults");
         let hits = pattern(9).iter().filter(|h| **h).count();
-        assert!(
-            (16..=48).contains(&hits),
-            "p=0.5 over 64 requests gave {hits}"
-        );
+        assert!((16..=48).contains(&hits), "p=0.5 over 64 requests gave {hits}");
         let mut admin = Faults::new(protocol::rng::seeded(1));
         admin.install(vec![fault("/", None, None)], 0);
-        assert_eq!(
-            admin.decide("POST", "/_admin/v1/faults"),
-            FaultAction::default()
-        );
+        assert_eq!(admin.decide("POST", "/_admin/v1/faults"), FaultAction::default());
     }
 }

@@ -18,8 +18,8 @@ use base64::engine::general_purpose::STANDARD;
 use protocol::clock::Clock as _;
 use protocol::error::ErrorCode;
 use protocol::wire::{
-    ClockCommand, ClockState, EventsResponse, Fault, NewApiClient, NewAppClient, NewUser,
-    ResetResponse, ServerConfig, ServerEvent,
+    ClockCommand, ClockState, EventsResponse, Fault, NewApiClient, NewAppClient, NewUser, ResetResponse,
+    ServerConfig, ServerEvent,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -65,12 +65,7 @@ impl EventLog {
 
     fn since(&self, seq: u64) -> EventsResponse {
         EventsResponse {
-            events: self
-                .events
-                .iter()
-                .filter(|e| e.seq > seq)
-                .cloned()
-                .collect(),
+            events: self.events.iter().filter(|e| e.seq > seq).cloned().collect(),
             last_seq: self.last_seq,
         }
     }
@@ -102,14 +97,7 @@ impl Shared {
         self.with_server(|_, _| ());
     }
 
-    pub(crate) fn record(
-        &self,
-        kind: &str,
-        method: &str,
-        path: &str,
-        status: u16,
-        error_code: Option<u32>,
-    ) {
+    pub(crate) fn record(&self, kind: &str, method: &str, path: &str, status: u16, error_code: Option<u32>) {
         let event = ServerEvent {
             seq: 0,
             time: self.clock.now(),
@@ -129,8 +117,7 @@ struct AnsweredCode(u32);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let code = self.code();
         let mut response = match self {
             ApiError::Api { body, .. } => (status, axum::Json(body)).into_response(),
@@ -160,24 +147,12 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_ascii_lowercase()
-            });
-        let bytes = axum::body::to_bytes(req.into_body(), BODY_LIMIT)
-            .await
-            .map_err(|_| BodyError {
-                status: 413,
-                message: format!("the request body is larger than {BODY_LIMIT} bytes"),
-            });
-        Ok(RawBody {
-            api,
-            content_type,
-            bytes,
-        })
+            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+        let bytes = axum::body::to_bytes(req.into_body(), BODY_LIMIT).await.map_err(|_| BodyError {
+            status: 413,
+            message: format!("the request body is larger than {BODY_LIMIT} bytes"),
+        });
+        Ok(RawBody { api, content_type, bytes })
     }
 }
 
@@ -209,8 +184,7 @@ impl RawBody {
 
     /// An admin JSON body, refused with 20001; an empty body reads as `{}` where `T` allows it.
     fn admin_json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        self.json()
-            .map_err(|e| self.api.invalid(e.status, e.message))
+        self.json().map_err(|e| self.api.invalid(e.status, e.message))
     }
 }
 
@@ -223,10 +197,7 @@ fn serde_urlencoded_from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, S
         }
     }
     let value = serde_json::Value::Object(
-        pairs
-            .into_iter()
-            .map(|(k, v)| (k, serde_json::Value::String(v)))
-            .collect(),
+        pairs.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect(),
     );
     serde_json::from_value(value).map_err(|e| format!("the form is not as expected: {e}"))
 }
@@ -289,28 +260,16 @@ async fn token(State(s): Shared_, body: RawBody) -> Answer {
 async fn enroll(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
     let parsed = body.json();
     let (created, reply) = s.with_server(|srv, now| srv.enroll(bearer(&headers), parsed, now))?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok(json(status, reply))
 }
 
-async fn get_enrollment(
-    State(s): Shared_,
-    headers: HeaderMap,
-    Path(device): Path<String>,
-) -> Answer {
+async fn get_enrollment(State(s): Shared_, headers: HeaderMap, Path(device): Path<String>) -> Answer {
     let reply = s.with_server(|srv, now| srv.enrollment(bearer(&headers), &device, now))?;
     Ok(json(StatusCode::OK, reply))
 }
 
-async fn delete_enrollment(
-    State(s): Shared_,
-    headers: HeaderMap,
-    Path(device): Path<String>,
-) -> Answer {
+async fn delete_enrollment(State(s): Shared_, headers: HeaderMap, Path(device): Path<String>) -> Answer {
     s.with_server(|srv, now| srv.disenroll(bearer(&headers), &device, now))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -321,12 +280,7 @@ async fn otp_request(State(s): Shared_, headers: HeaderMap, body: RawBody) -> An
     Ok(json(StatusCode::OK, reply))
 }
 
-async fn otp_answer(
-    State(s): Shared_,
-    headers: HeaderMap,
-    Path(tx): Path<String>,
-    body: RawBody,
-) -> Answer {
+async fn otp_answer(State(s): Shared_, headers: HeaderMap, Path(tx): Path<String>, body: RawBody) -> Answer {
     let parsed = body.json();
     let reply = s.with_server(|srv, now| srv.otp_answer(bearer(&headers), &tx, parsed, now))?;
     Ok(json(StatusCode::OK, reply))
@@ -355,19 +309,13 @@ async fn enabled(State(s): Shared_, headers: HeaderMap, Path(user): Path<String>
 fn admin(s: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
     match bearer(headers) {
         Some(t) if t == s.admin_token => Ok(()),
-        _ => Err(ApiError::new(
-            ErrorCode::AdminUnauthorized,
-            "missing or wrong admin token",
-        )),
+        _ => Err(ApiError::new(ErrorCode::AdminUnauthorized, "missing or wrong admin token")),
     }
 }
 
 async fn get_config(State(s): Shared_, headers: HeaderMap) -> Answer {
     admin(&s, &headers)?;
-    Ok(json(
-        StatusCode::OK,
-        s.with_server(|srv, _| srv.config().clone()),
-    ))
+    Ok(json(StatusCode::OK, s.with_server(|srv, _| srv.config().clone())))
 }
 
 async fn put_config(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
@@ -401,10 +349,7 @@ async fn post_user(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answ
     let user: NewUser = body.admin_json()?;
     let name = user.username.clone();
     let created = s.with_server(|srv, _| srv.add_user(user.username, user.password))?;
-    Ok(json(
-        created_or_ok(created),
-        serde_json::json!({ "username": name }),
-    ))
+    Ok(json(created_or_ok(created), serde_json::json!({ "username": name })))
 }
 
 async fn post_api_client(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
@@ -412,10 +357,7 @@ async fn post_api_client(State(s): Shared_, headers: HeaderMap, body: RawBody) -
     let c: NewApiClient = body.admin_json()?;
     let id = c.client_id.clone();
     let created = s.with_server(|srv, _| srv.add_api_client(c.client_id, c.client_secret))?;
-    Ok(json(
-        created_or_ok(created),
-        serde_json::json!({ "client_id": id }),
-    ))
+    Ok(json(created_or_ok(created), serde_json::json!({ "client_id": id })))
 }
 
 async fn post_app_client(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
@@ -423,18 +365,11 @@ async fn post_app_client(State(s): Shared_, headers: HeaderMap, body: RawBody) -
     let c: NewAppClient = body.admin_json()?;
     let id = c.client_id.clone();
     let created = s.with_server(|srv, _| srv.add_app_client(c.client_id))?;
-    Ok(json(
-        created_or_ok(created),
-        serde_json::json!({ "client_id": id }),
-    ))
+    Ok(json(created_or_ok(created), serde_json::json!({ "client_id": id })))
 }
 
 fn created_or_ok(created: bool) -> StatusCode {
-    if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    }
+    if created { StatusCode::CREATED } else { StatusCode::OK }
 }
 
 async fn admin_delete_enrollment(
@@ -460,9 +395,8 @@ async fn put_faults(
     body: RawBody,
 ) -> Answer {
     admin(&s, &headers)?;
-    let Query(seed) = query.map_err(|e| {
-        Api::Admin.invalid(400, format!("seed must be a non-negative integer: {e}"))
-    })?;
+    let Query(seed) =
+        query.map_err(|e| Api::Admin.invalid(400, format!("seed must be a non-negative integer: {e}")))?;
     let faults: Vec<Fault> = body.admin_json()?;
     Faults::validate(&faults).map_err(|e| Api::Admin.invalid(400, e))?;
     lock(&s.faults).install(faults.clone(), seed.seed.unwrap_or(0));
@@ -488,12 +422,9 @@ async fn events(
     query: Result<Query<Since>, axum::extract::rejection::QueryRejection>,
 ) -> Answer {
     admin(&s, &headers)?;
-    let Query(since) = query
-        .map_err(|e| Api::Admin.invalid(400, format!("since must be a sequence number: {e}")))?;
-    Ok(json(
-        StatusCode::OK,
-        lock(&s.events).since(since.since.unwrap_or(0)),
-    ))
+    let Query(since) =
+        query.map_err(|e| Api::Admin.invalid(400, format!("since must be a sequence number: {e}")))?;
+    Ok(json(StatusCode::OK, lock(&s.events).since(since.since.unwrap_or(0))))
 }
 
 // ---------------------------------------------------------------- routing
@@ -518,26 +449,14 @@ pub fn router(shared: Arc<Shared>) -> Router {
             get(get_enrollment).delete(delete_enrollment),
         )
         .route(paths::OTP_REQUESTS, post(otp_request))
-        .route(
-            &format!("{}/{{transaction_id}}/answer", paths::OTP_REQUESTS),
-            post(otp_answer),
-        )
+        .route(&format!("{}/{{transaction_id}}/answer", paths::OTP_REQUESTS), post(otp_answer))
         .route(paths::AUTHENTICATE_USER, post(authenticate_user))
-        .route(
-            &format!("{}/{{transaction_id}}", paths::TRANSACTION),
-            get(transaction),
-        )
-        .route(
-            &format!("{}/{{user_id}}/enabled", paths::AUTHENTICATE_USER),
-            get(enabled),
-        )
+        .route(&format!("{}/{{transaction_id}}", paths::TRANSACTION), get(transaction))
+        .route(&format!("{}/{{user_id}}/enabled", paths::AUTHENTICATE_USER), get(enabled))
         .route("/_admin/v1/config", get(get_config).put(put_config))
         .route("/_admin/v1/clock", get(get_clock).post(post_clock))
         .route("/_admin/v1/users", post(post_user))
-        .route(
-            "/_admin/v1/users/{username}/enrollments/{device_id}",
-            delete(admin_delete_enrollment),
-        )
+        .route("/_admin/v1/users/{username}/enrollments/{device_id}", delete(admin_delete_enrollment))
         .route("/_admin/v1/api-clients", post(post_api_client))
         .route("/_admin/v1/app-clients", post(post_app_client))
         .route("/_admin/v1/faults", put(put_faults))
@@ -581,14 +500,10 @@ pub(crate) async fn handle(
     }
     let response = if let Some(status) = action.status {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-        let body = ErrorCode::InjectedFault.body(format!(
-            "status {} injected by the test-control API",
-            status.as_u16()
-        ));
+        let body = ErrorCode::InjectedFault
+            .body(format!("status {} injected by the test-control API", status.as_u16()));
         let mut response = json(status, body);
-        response
-            .extensions_mut()
-            .insert(AnsweredCode(ErrorCode::InjectedFault.code()));
+        response.extensions_mut().insert(AnsweredCode(ErrorCode::InjectedFault.code()));
         response
     } else {
         let result: Result<Response, Infallible> = router.oneshot(req).await;
@@ -599,13 +514,7 @@ pub(crate) async fn handle(
     };
     let code = response.extensions().get::<AnsweredCode>().map(|c| c.0);
     if logged {
-        shared.record(
-            "request",
-            method.as_str(),
-            &path,
-            response.status().as_u16(),
-            code,
-        );
+        shared.record("request", method.as_str(), &path, response.status().as_u16(), code);
     }
     Ok(response)
 }

@@ -47,13 +47,7 @@ pub struct ServeOptions {
 impl ServeOptions {
     /// Options for a server on `addr` from `file`, with the contract's defaults.
     pub fn new(addr: SocketAddr, file: ServerFile) -> Self {
-        Self {
-            addr,
-            file,
-            clock: ClockMode::Running,
-            callback_backoff: Duration::from_millis(200),
-            seed: 0,
-        }
+        Self { addr, file, clock: ClockMode::Running, callback_backoff: Duration::from_millis(200), seed: 0 }
     }
 }
 
@@ -127,21 +121,11 @@ pub async fn serve(options: ServeOptions) -> Result<RunningServer, ServeError> {
         protocol::rng::seeded(rand_core::Rng::next_u64(&mut rng)),
         clock.now(),
     )?;
-    let listener = http::bind(options.addr)
-        .await
-        .map_err(|source| ServeError::Bind {
-            addr: options.addr,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| ServeError::Bind {
-        addr: options.addr,
-        source,
-    })?;
-    let admin_token = options
-        .file
-        .admin_token
-        .clone()
-        .unwrap_or_else(|| config::DEFAULT_ADMIN_TOKEN.to_string());
+    let listener =
+        http::bind(options.addr).await.map_err(|source| ServeError::Bind { addr: options.addr, source })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: options.addr, source })?;
+    let admin_token =
+        options.file.admin_token.clone().unwrap_or_else(|| config::DEFAULT_ADMIN_TOKEN.to_string());
     let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
         server: Mutex::new(server),
@@ -166,12 +150,7 @@ pub async fn serve(options: ServeOptions) -> Result<RunningServer, ServeError> {
         sweeper.abort();
         delivery.abort();
     });
-    Ok(RunningServer {
-        addr,
-        admin_token,
-        shutdown: Some(stop_tx),
-        task,
-    })
+    Ok(RunningServer { addr, admin_token, shutdown: Some(stop_tx), task })
 }
 
 /// With a running clock, transactions expire as real time passes: look once a second so their

@@ -84,9 +84,7 @@ pub struct CertificateAuthority {
 
 impl fmt::Debug for CertificateAuthority {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CertificateAuthority")
-            .field("key", &self.key)
-            .finish_non_exhaustive()
+        f.debug_struct("CertificateAuthority").field("key", &self.key).finish_non_exhaustive()
     }
 }
 
@@ -107,12 +105,8 @@ impl CertificateAuthority {
         let key = KeyPair::generate(rng);
         let mut params = rcgen::CertificateParams::default();
         params.distinguished_name = rcgen::DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, common_name);
-        params
-            .distinguished_name
-            .push(rcgen::DnType::OrganizationName, "mobauth");
+        params.distinguished_name.push(rcgen::DnType::CommonName, common_name);
+        params.distinguished_name.push(rcgen::DnType::OrganizationName, "mobauth");
         params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
         params.key_usages = vec![
             rcgen::KeyUsagePurpose::KeyCertSign,
@@ -125,18 +119,9 @@ impl CertificateAuthority {
         params.serial_number = Some(serial(rng));
         params.not_before = now - BACKDATE;
         params.not_after = now + CA_CERT_VALIDITY;
-        let cert = params
-            .self_signed(&key)
-            .map_err(|e| IssueError::Rcgen(e.to_string()))?;
-        let certificate = IssuedCertificate {
-            pem: cert.pem(),
-            der: cert.der().to_vec(),
-        };
-        Ok(Self {
-            key,
-            params,
-            certificate,
-        })
+        let cert = params.self_signed(&key).map_err(|e| IssueError::Rcgen(e.to_string()))?;
+        let certificate = IssuedCertificate { pem: cert.pem(), der: cert.der().to_vec() };
+        Ok(Self { key, params, certificate })
     }
 
     /// The CA's own certificate (`ca_certificate` on the wire).
@@ -158,9 +143,7 @@ impl CertificateAuthority {
     ) -> Result<IssuedCertificate, IssueError> {
         let mut params = rcgen::CertificateParams::default();
         params.distinguished_name = rcgen::DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, csr.device_id().to_string());
+        params.distinguished_name.push(rcgen::DnType::CommonName, csr.device_id().to_string());
         params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
         params.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(key_id(csr.public_key()));
@@ -170,13 +153,8 @@ impl CertificateAuthority {
         params.not_after = now + DEVICE_CERT_VALIDITY;
         let subject_key = SubjectKey(csr.public_key().to_sec1_bytes());
         let issuer = rcgen::Issuer::from_params(&self.params, &self.key);
-        let cert = params
-            .signed_by(&subject_key, &issuer)
-            .map_err(|e| IssueError::Rcgen(e.to_string()))?;
-        Ok(IssuedCertificate {
-            pem: cert.pem(),
-            der: cert.der().to_vec(),
-        })
+        let cert = params.signed_by(&subject_key, &issuer).map_err(|e| IssueError::Rcgen(e.to_string()))?;
+        Ok(IssuedCertificate { pem: cert.pem(), der: cert.der().to_vec() })
     }
 }
 
@@ -248,47 +226,29 @@ impl TrustAnchor {
         let cert = parse_pem(pem)?;
         let tbs = cert.tbs_certificate();
         if tbs.issuer() != &self.subject {
-            return Err(CertError::WrongIssuer {
-                found: tbs.issuer().to_string(),
-            });
+            return Err(CertError::WrongIssuer { found: tbs.issuer().to_string() });
         }
         if cert.signature_algorithm().oid != csr::ECDSA_WITH_SHA256 {
-            return Err(CertError::UnsupportedSignatureAlgorithm(
-                cert.signature_algorithm().oid.to_string(),
-            ));
+            return Err(CertError::UnsupportedSignatureAlgorithm(cert.signature_algorithm().oid.to_string()));
         }
-        let signed = tbs
-            .to_der()
-            .map_err(|e| CertError::Malformed(e.to_string()))?;
+        let signed = tbs.to_der().map_err(|e| CertError::Malformed(e.to_string()))?;
         let signature = cert
             .signature()
             .as_bytes()
             .and_then(|der| Signature::from_der(der).ok())
             .ok_or(CertError::BadSignature)?;
-        self.key
-            .verify(&signed, &signature)
-            .map_err(|_| CertError::BadSignature)?;
+        self.key.verify(&signed, &signature).map_err(|_| CertError::BadSignature)?;
         let not_before = tbs.validity().not_before.to_system_time().into();
         let not_after = tbs.validity().not_after.to_system_time().into();
         if now < not_before || now > not_after {
-            return Err(CertError::OutsideValidity {
-                now,
-                not_before,
-                not_after,
-            });
+            return Err(CertError::OutsideValidity { now, not_before, not_after });
         }
-        let cn = csr::single_common_name(tbs.subject())
-            .map_err(|e| CertError::Subject(e.to_string()))?;
+        let cn = csr::single_common_name(tbs.subject()).map_err(|e| CertError::Subject(e.to_string()))?;
         let device_id = Uuid::try_parse(&cn).map_err(|_| CertError::Subject(cn.clone()))?;
         let key = csr::p256_key(tbs.subject_public_key_info()).map_err(CertError::Key)?;
         let public_key = PublicKey::from_sec1_bytes(&key.to_sec1_bytes())
             .map_err(|_| CertError::Key(CsrError::InvalidPublicKey))?;
-        Ok(DeviceCertificate {
-            device_id,
-            public_key,
-            not_before,
-            not_after,
-        })
+        Ok(DeviceCertificate { device_id, public_key, not_before, not_after })
     }
 }
 
@@ -317,10 +277,7 @@ mod tests {
         assert_eq!(checked.device_id, device);
         assert_eq!(checked.public_key, key.public_key());
         let later = now + DEVICE_CERT_VALIDITY + Duration::days(1);
-        assert!(matches!(
-            anchor.verify(&cert.pem, later),
-            Err(CertError::OutsideValidity { .. })
-        ));
+        assert!(matches!(anchor.verify(&cert.pem, later), Err(CertError::OutsideValidity { .. })));
         let other = CertificateAuthority::generate("test CA", &mut rng, now).expect("CA");
         assert_eq!(
             other.trust_anchor().expect("anchor").verify(&cert.pem, now),

@@ -34,9 +34,7 @@ pub struct SettableClock {
 impl SettableClock {
     /// A clock standing at `start`.
     pub fn new(start: OffsetDateTime) -> Self {
-        Self {
-            now: Arc::new(Mutex::new(start.to_offset(time::UtcOffset::UTC))),
-        }
+        Self { now: Arc::new(Mutex::new(start.to_offset(time::UtcOffset::UTC))) }
     }
 
     /// Moves the clock forward (or backward, for a negative duration) and returns the new time.

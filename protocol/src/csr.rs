@@ -16,13 +16,11 @@ use x509_cert::spki::ObjectIdentifier;
 use crate::keys::{KeyPair, PublicKey};
 
 /// id-ecPublicKey (RFC 5480).
-pub(crate) const ID_EC_PUBLIC_KEY: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+pub(crate) const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 /// prime256v1 / secp256r1 (RFC 5480).
 pub(crate) const PRIME256V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 /// ecdsa-with-SHA256 (RFC 5758).
-pub(crate) const ECDSA_WITH_SHA256: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+pub(crate) const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 /// commonName (RFC 4519).
 pub(crate) const COMMON_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
 
@@ -90,28 +88,18 @@ impl VerifiedCsr {
     fn check(req: &CertReq, device_id: Uuid) -> Result<Self, CsrError> {
         let public_key = p256_key(&req.info.public_key)?;
         if req.algorithm.oid != ECDSA_WITH_SHA256 {
-            return Err(CsrError::UnsupportedSignatureAlgorithm(
-                req.algorithm.oid.to_string(),
-            ));
+            return Err(CsrError::UnsupportedSignatureAlgorithm(req.algorithm.oid.to_string()));
         }
-        let signed = req
-            .info
-            .to_der()
-            .map_err(|e| CsrError::Malformed(e.to_string()))?;
+        let signed = req.info.to_der().map_err(|e| CsrError::Malformed(e.to_string()))?;
         let signature = req
             .signature
             .as_bytes()
             .and_then(|der| Signature::from_der(der).ok())
             .ok_or(CsrError::BadSignature)?;
-        public_key
-            .verify(&signed, &signature)
-            .map_err(|_| CsrError::BadSignature)?;
+        public_key.verify(&signed, &signature).map_err(|_| CsrError::BadSignature)?;
         let found = single_common_name(&req.info.subject)?;
         if found != device_id.to_string() {
-            return Err(CsrError::CommonNameMismatch {
-                expected: device_id,
-                found,
-            });
+            return Err(CsrError::CommonNameMismatch { expected: device_id, found });
         }
         Ok(Self {
             device_id,
@@ -146,30 +134,20 @@ pub(crate) fn p256_key(
     if spki.algorithm.oid != ID_EC_PUBLIC_KEY {
         return Err(CsrError::NotEcKey(spki.algorithm.oid.to_string()));
     }
-    let curve = spki
-        .algorithm
-        .parameters
-        .as_ref()
-        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+    let curve = spki.algorithm.parameters.as_ref().and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
     match curve {
         Some(oid) if oid == PRIME256V1 => {}
         Some(oid) => return Err(CsrError::NotP256(oid.to_string())),
         None => return Err(CsrError::NotP256("absent".into())),
     }
-    let point = spki
-        .subject_public_key
-        .as_bytes()
-        .ok_or(CsrError::InvalidPublicKey)?;
+    let point = spki.subject_public_key.as_bytes().ok_or(CsrError::InvalidPublicKey)?;
     p256::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(|_| CsrError::InvalidPublicKey)
 }
 
 /// The one CN of a name, or why there is not exactly one.
 pub(crate) fn single_common_name(name: &x509_cert::name::Name) -> Result<String, CsrError> {
-    let cns: Vec<_> = name
-        .iter_rdn()
-        .flat_map(|rdn| rdn.iter())
-        .filter(|atv| atv.oid == COMMON_NAME)
-        .collect();
+    let cns: Vec<_> =
+        name.iter_rdn().flat_map(|rdn| rdn.iter()).filter(|atv| atv.oid == COMMON_NAME).collect();
     match cns.as_slice() {
         [] => Err(CsrError::MissingCommonName),
         [one] => x509_cert::ext::pkix::name::DirectoryString::try_from(&one.value)
@@ -209,13 +187,8 @@ pub enum CsrBuildError {
 pub fn create_csr(key: &KeyPair, common_name: &str) -> Result<String, CsrBuildError> {
     let mut params = rcgen::CertificateParams::default();
     params.distinguished_name = rcgen::DistinguishedName::new();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, common_name);
-    params
-        .serialize_request(key)
-        .and_then(|csr| csr.pem())
-        .map_err(|e| CsrBuildError::Rcgen(e.to_string()))
+    params.distinguished_name.push(rcgen::DnType::CommonName, common_name);
+    params.serialize_request(key).and_then(|csr| csr.pem()).map_err(|e| CsrBuildError::Rcgen(e.to_string()))
 }
 
 #[cfg(test)]
@@ -235,10 +208,7 @@ mod tests {
         let other = crate::rng::uuid(&mut rng);
         assert_eq!(
             VerifiedCsr::from_pem(&pem, other).map(|_| ()),
-            Err(CsrError::CommonNameMismatch {
-                expected: other,
-                found: device.to_string()
-            })
+            Err(CsrError::CommonNameMismatch { expected: other, found: device.to_string() })
         );
     }
 }

@@ -179,10 +179,7 @@ impl OAuthErrorKind {
 
     /// An error body of this kind.
     pub fn body(self, description: impl Into<String>) -> OAuthErrorBody {
-        OAuthErrorBody {
-            error: self,
-            error_description: Some(description.into()),
-        }
+        OAuthErrorBody { error: self, error_description: Some(description.into()) }
     }
 }
 
@@ -209,11 +206,7 @@ mod tests {
             }
             assert_eq!(ErrorCode::from_code(a.code()), Some(*a));
             assert_eq!(ErrorCode::from_type_name(a.type_name()), Some(*a));
-            assert!(
-                a.type_name()
-                    .chars()
-                    .all(|c| c.is_ascii_uppercase() || c == '_')
-            );
+            assert!(a.type_name().chars().all(|c| c.is_ascii_uppercase() || c == '_'));
         }
     }
 
@@ -226,16 +219,9 @@ mod tests {
             serde_json::json!({"error_code": 9016, "error_type": "DEVICE_ALREADY_ENROLLED", "error_message": "already"})
         );
         assert_eq!(body.known_code(), Some(ErrorCode::DeviceAlreadyEnrolled));
-        let mismatched = ErrorBody {
-            error_type: "OTHER".into(),
-            ..body
-        };
+        let mismatched = ErrorBody { error_type: "OTHER".into(), ..body };
         assert_eq!(mismatched.known_code(), None);
-        let oauth =
-            serde_json::to_value(OAuthErrorKind::InvalidClient.body("who?")).expect("serialises");
-        assert_eq!(
-            oauth,
-            serde_json::json!({"error": "invalid_client", "error_description": "who?"})
-        );
+        let oauth = serde_json::to_value(OAuthErrorKind::InvalidClient.body("who?")).expect("serialises");
+        assert_eq!(oauth, serde_json::json!({"error": "invalid_client", "error_description": "who?"}));
     }
 }

@@ -49,9 +49,7 @@ pub struct KeyPair {
 
 impl fmt::Debug for KeyPair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyPair")
-            .field("public", &self.public_key())
-            .finish_non_exhaustive()
+        f.debug_struct("KeyPair").field("public", &self.public_key()).finish_non_exhaustive()
     }
 }
 
@@ -111,9 +109,7 @@ impl fmt::Debug for PublicKey {
 impl PublicKey {
     /// From a SEC1 point (compressed or uncompressed).
     pub fn from_sec1_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
-        VerifyingKey::from_sec1_bytes(bytes)
-            .map(PublicKey)
-            .map_err(|_| KeyError::InvalidPublicKey)
+        VerifyingKey::from_sec1_bytes(bytes).map(PublicKey).map_err(|_| KeyError::InvalidPublicKey)
     }
 
     /// The uncompressed SEC1 point.
@@ -123,45 +119,29 @@ impl PublicKey {
 
     /// The DER SubjectPublicKeyInfo.
     pub fn to_spki_der(&self) -> Vec<u8> {
-        self.0
-            .to_public_key_der()
-            .map(|doc| doc.as_bytes().to_vec())
-            .unwrap_or_default()
+        self.0.to_public_key_der().map(|doc| doc.as_bytes().to_vec()).unwrap_or_default()
     }
 
     /// Checks a DER ECDSA P-256 SHA-256 signature of `message`.
     pub fn verify(&self, message: &[u8], der_signature: &[u8]) -> Result<(), SignatureError> {
-        let signature =
-            Signature::from_der(der_signature).map_err(|_| SignatureError::Malformed)?;
-        self.0
-            .verify(message, &signature)
-            .map_err(|_| SignatureError::Mismatch)
+        let signature = Signature::from_der(der_signature).map_err(|_| SignatureError::Malformed)?;
+        self.0.verify(message, &signature).map_err(|_| SignatureError::Mismatch)
     }
 }
 
 /// The exact bytes a device signs to answer a transaction (contract section 3.2):
 /// `mobile-auth-v1|<transaction_id>|<challenge>|<answer>|<device_id>`, with the challenge exactly
 /// as the server sent it.
-pub fn signing_string(
-    transaction_id: Uuid,
-    challenge: &str,
-    answer: Answer,
-    device_id: Uuid,
-) -> String {
-    format!(
-        "mobile-auth-v1|{transaction_id}|{challenge}|{}|{device_id}",
-        answer.as_str()
-    )
+pub fn signing_string(transaction_id: Uuid, challenge: &str, answer: Answer, device_id: Uuid) -> String {
+    format!("mobile-auth-v1|{transaction_id}|{challenge}|{}|{device_id}", answer.as_str())
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 #[cfg(test)]
@@ -176,26 +156,14 @@ mod tests {
         let other = KeyPair::generate(&mut rng);
         let sig = key.sign(b"hello");
         assert_eq!(key.public_key().verify(b"hello", &sig), Ok(()));
-        assert_eq!(
-            key.public_key().verify(b"hellO", &sig),
-            Err(SignatureError::Mismatch)
-        );
-        assert_eq!(
-            other.public_key().verify(b"hello", &sig),
-            Err(SignatureError::Mismatch)
-        );
-        assert_eq!(
-            key.public_key().verify(b"hello", b"\x30\x00"),
-            Err(SignatureError::Malformed)
-        );
+        assert_eq!(key.public_key().verify(b"hellO", &sig), Err(SignatureError::Mismatch));
+        assert_eq!(other.public_key().verify(b"hello", &sig), Err(SignatureError::Mismatch));
+        assert_eq!(key.public_key().verify(b"hello", b"\x30\x00"), Err(SignatureError::Malformed));
         assert_eq!(key.public_point().len(), 65);
         let pem = key.to_pkcs8_pem().expect("a fresh key encodes");
         let back = KeyPair::from_pkcs8_pem(&pem).expect("our own PEM reads back");
         assert_eq!(back.public_key(), key.public_key());
-        assert!(matches!(
-            KeyPair::from_pkcs8_pem("nope"),
-            Err(KeyError::InvalidPrivateKey(_))
-        ));
+        assert!(matches!(KeyPair::from_pkcs8_pem("nope"), Err(KeyError::InvalidPrivateKey(_))));
     }
 
     #[test]

@@ -60,10 +60,7 @@ impl fmt::Debug for Otp {
 impl Otp {
     /// A new OTP for `transaction_id` with a secret drawn from `rng`.
     pub fn generate(transaction_id: Uuid, rng: &mut impl Rng) -> Self {
-        Self {
-            transaction_id,
-            secret: crate::rng::bytes(rng),
-        }
+        Self { transaction_id, secret: crate::rng::bytes(rng) }
     }
 
     /// The 49 bytes before base64.
@@ -82,17 +79,14 @@ impl Otp {
 
     /// Parses an OTP string exactly as given (no trimming).
     pub fn decode(text: &str) -> Result<Self, OtpError> {
-        let bytes = STANDARD
-            .decode(text)
-            .map_err(|e| OtpError::NotBase64(e.to_string()))?;
+        let bytes = STANDARD.decode(text).map_err(|e| OtpError::NotBase64(e.to_string()))?;
         Self::from_bytes(&bytes)
     }
 
     /// Parses the 49 decoded bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, OtpError> {
-        let bytes: &[u8; OTP_BYTES] = bytes
-            .try_into()
-            .map_err(|_| OtpError::WrongLength { found: bytes.len() })?;
+        let bytes: &[u8; OTP_BYTES] =
+            bytes.try_into().map_err(|_| OtpError::WrongLength { found: bytes.len() })?;
         if bytes[0] != OTP_VERSION {
             return Err(OtpError::UnknownVersion(bytes[0]));
         }
@@ -100,10 +94,7 @@ impl Otp {
         id.copy_from_slice(&bytes[1..17]);
         let mut secret = [0u8; 32];
         secret.copy_from_slice(&bytes[17..]);
-        Ok(Self {
-            transaction_id: Uuid::from_bytes(id),
-            secret,
-        })
+        Ok(Self { transaction_id: Uuid::from_bytes(id), secret })
     }
 
     /// What the server stores in place of the secret.
@@ -141,10 +132,7 @@ mod tests {
         let text = otp.encode();
         assert_eq!(text.len(), OTP_CHARS);
         assert_eq!(otp.to_bytes()[0], OTP_VERSION);
-        assert!(
-            text.starts_with('A'),
-            "0x01 puts six zero bits first: {text}"
-        );
+        assert!(text.starts_with('A'), "0x01 puts six zero bits first: {text}");
         assert_eq!(Otp::decode(&text), Ok(otp.clone()));
         assert!(otp.secret_digest().matches(&otp));
         let mut other = otp.clone();

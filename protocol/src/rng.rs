@@ -19,10 +19,7 @@ pub fn seeded(seed: u64) -> SeededRng {
 
 /// A seed for a named sub-stream of `parent`: the same `(parent, label)` always gives the same seed.
 pub fn derive_seed(parent: u64, label: &str) -> u64 {
-    let digest = Sha256::new()
-        .chain_update(parent.to_be_bytes())
-        .chain_update(label.as_bytes())
-        .finalize();
+    let digest = Sha256::new().chain_update(parent.to_be_bytes()).chain_update(label.as_bytes()).finalize();
     let mut first = [0u8; 8];
     first.copy_from_slice(&digest[..8]);
     u64::from_be_bytes(first)

@@ -392,11 +392,7 @@ pub struct ClockCommand {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub advance_ms: Option<i64>,
     /// Jump to this instant.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "time::serde::rfc3339::option"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
     pub set: Option<OffsetDateTime>,
 }
 
