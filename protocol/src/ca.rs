@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use der::{DecodePem as _, Encode as _};
+use der::{Decode as _, Encode as _};
 use p256::ecdsa::Signature;
 use p256::ecdsa::signature::Verifier as _;
 use rand_core::CryptoRng;
@@ -61,6 +61,9 @@ pub enum CertError {
         /// End of validity.
         not_after: OffsetDateTime,
     },
+    /// A CA certificate where a device certificate belongs, or the other way round.
+    #[error("wrong kind of certificate: {0}")]
+    WrongKind(&'static str),
     /// The subject has no single CN that is a device id (a UUID).
     #[error("the certificate's subject CN is not a device id: {0}")]
     Subject(String),
@@ -215,6 +218,11 @@ impl TrustAnchor {
     pub fn from_pem(pem: &str) -> Result<Self, CertError> {
         let cert = parse_pem(pem)?;
         let tbs = cert.tbs_certificate();
+        if !is_ca(tbs)? {
+            return Err(CertError::WrongKind(
+                "a trust anchor must be a CA certificate (basicConstraints cA)",
+            ));
+        }
         Ok(Self {
             subject: tbs.subject().clone(),
             key: csr::p256_key(tbs.subject_public_key_info()).map_err(CertError::Key)?,
@@ -223,8 +231,25 @@ impl TrustAnchor {
 
     /// Checks a device certificate: issued by this CA, signature valid, valid at `now`, subject CN a device id.
     pub fn verify(&self, pem: &str, now: OffsetDateTime) -> Result<DeviceCertificate, CertError> {
+        let cert = self.verify_chain(pem)?;
+        if now < cert.not_before || now > cert.not_after {
+            return Err(CertError::OutsideValidity {
+                now,
+                not_before: cert.not_before,
+                not_after: cert.not_after,
+            });
+        }
+        Ok(cert)
+    }
+
+    /// Everything [`TrustAnchor::verify`] checks but the validity period: what a device checks on
+    /// enrollment, since its own clock need not agree with the server's.
+    pub fn verify_chain(&self, pem: &str) -> Result<DeviceCertificate, CertError> {
         let cert = parse_pem(pem)?;
         let tbs = cert.tbs_certificate();
+        if is_ca(tbs)? {
+            return Err(CertError::WrongKind("a device certificate must not be a CA certificate"));
+        }
         if tbs.issuer() != &self.subject {
             return Err(CertError::WrongIssuer { found: tbs.issuer().to_string() });
         }
@@ -240,9 +265,6 @@ impl TrustAnchor {
         self.key.verify(&signed, &signature).map_err(|_| CertError::BadSignature)?;
         let not_before = tbs.validity().not_before.to_system_time().into();
         let not_after = tbs.validity().not_after.to_system_time().into();
-        if now < not_before || now > not_after {
-            return Err(CertError::OutsideValidity { now, not_before, not_after });
-        }
         let cn = csr::single_common_name(tbs.subject()).map_err(|e| CertError::Subject(e.to_string()))?;
         let device_id = Uuid::try_parse(&cn).map_err(|_| CertError::Subject(cn.clone()))?;
         let key = csr::p256_key(tbs.subject_public_key_info()).map_err(CertError::Key)?;
@@ -253,7 +275,16 @@ impl TrustAnchor {
 }
 
 fn parse_pem(pem: &str) -> Result<Certificate, CertError> {
-    Certificate::from_pem(pem.as_bytes()).map_err(|e| CertError::Malformed(e.to_string()))
+    let der = csr::pem_block(pem, &["CERTIFICATE"]).map_err(CertError::Malformed)?;
+    Certificate::from_der(&der).map_err(|e| CertError::Malformed(e.to_string()))
+}
+
+/// Whether the certificate's basicConstraints say it is a CA.
+fn is_ca(tbs: &x509_cert::TbsCertificate) -> Result<bool, CertError> {
+    let constraints = tbs
+        .get_extension::<x509_cert::ext::pkix::BasicConstraints>()
+        .map_err(|e| CertError::Malformed(format!("basicConstraints: {e}")))?;
+    Ok(constraints.is_some_and(|(_, bc)| bc.ca))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! subject has exactly one CN and it is the device id). The certificate authority issues only from
 //! a `VerifiedCsr`, so an unchecked request cannot reach it.
 
-use der::{Decode as _, DecodePem as _, Encode as _};
+use der::{Decode as _, Encode as _};
 use p256::ecdsa::Signature;
 use p256::ecdsa::signature::Verifier as _;
 use uuid::Uuid;
@@ -74,9 +74,15 @@ pub struct VerifiedCsr {
 
 impl VerifiedCsr {
     /// Parses and checks a PEM CSR for `device_id`.
+    ///
+    /// The PEM layout is read as leniently as OpenSSL reads it (RFC 7468 §3 "lax" parsing): lines of
+    /// any width or one long line, `NEW CERTIFICATE REQUEST` labels, and text around the block.
+    /// Devices differ here (Android wraps base64 at 76 columns, iOS and Java not at all); what
+    /// matters for the profile is the DER inside.
     pub fn from_pem(pem: &str, device_id: Uuid) -> Result<Self, CsrError> {
-        let req = CertReq::from_pem(pem.as_bytes()).map_err(|e| classify_pem_error(pem, e))?;
-        Self::check(&req, device_id)
+        let der =
+            pem_block(pem, &["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"]).map_err(CsrError::NotPem)?;
+        Self::from_der(&der, device_id)
     }
 
     /// Parses and checks a DER CSR for `device_id`.
@@ -119,12 +125,24 @@ impl VerifiedCsr {
     }
 }
 
-fn classify_pem_error(pem: &str, e: der::Error) -> CsrError {
-    if pem.contains("-----BEGIN CERTIFICATE REQUEST-----") {
-        CsrError::Malformed(e.to_string())
-    } else {
-        CsrError::NotPem(e.to_string())
+/// The DER of the first PEM block with one of `labels`, read laxly: whitespace inside the base64
+/// is ignored, text before and after the block too.
+pub(crate) fn pem_block(text: &str, labels: &[&str]) -> Result<Vec<u8>, String> {
+    use base64::Engine as _;
+    for label in labels {
+        let begin = format!("-----BEGIN {label}-----");
+        let end = format!("-----END {label}-----");
+        let Some(start) = text.find(&begin) else { continue };
+        let body_start = start + begin.len();
+        let Some(len) = text[body_start..].find(&end) else {
+            return Err(format!("no {end} line"));
+        };
+        let body: String = text[body_start..body_start + len].split_whitespace().collect();
+        return base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .map_err(|e| format!("the {label} block is not base64: {e}"));
     }
+    Err(format!("no -----BEGIN {}----- line", labels.first().copied().unwrap_or_default()))
 }
 
 /// The P-256 verifying key of a SubjectPublicKeyInfo, or why it is not one.

@@ -13,6 +13,7 @@
 pub mod ca;
 pub mod clock;
 pub mod csr;
+pub mod driver;
 pub mod error;
 pub mod keys;
 pub mod otp;
