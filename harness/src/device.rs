@@ -17,7 +17,6 @@ use protocol::wire::{
     Answer, AnswerResponse, EnrollmentInfo, EnrollmentResponse, OtpRequestResponse, TokenResponse, paths,
 };
 use reqwest::Method;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::http::{Auth, Http, Payload, PeerError};
@@ -89,7 +88,8 @@ pub struct SimulatedDevice {
     app_client_id: String,
     rng: SeededRng,
     token: Option<(String, String)>,
-    enrollment: Option<DeviceEnrollment>,
+    /// Enrollment is per device and user: one per user who enrolled on this installation.
+    enrollments: std::collections::HashMap<String, DeviceEnrollment>,
     showing: Option<ShowingRequest>,
     events: Vec<DeviceEvent>,
 }
@@ -105,7 +105,7 @@ impl SimulatedDevice {
             app_client_id: app_client_id.to_string(),
             rng,
             token: None,
-            enrollment: None,
+            enrollments: std::collections::HashMap::new(),
             showing: None,
             events: Vec::new(),
         }
@@ -131,9 +131,59 @@ impl SimulatedDevice {
         self.token.as_ref().map(|(_, token)| token.as_str())
     }
 
-    /// The enrollment the device holds.
+    /// The enrollment the device holds for the logged-in user.
     pub fn enrollment(&self) -> Option<&DeviceEnrollment> {
-        self.enrollment.as_ref()
+        self.enrollments.get(self.user()?)
+    }
+
+    /// The request on screen, if any.
+    pub fn showing(&self) -> Option<&OtpRequestResponse> {
+        self.showing.as_ref().map(|s| &s.request)
+    }
+
+    /// Points the installation at another server or app client: the session ends, the device id
+    /// and keys stay.
+    pub fn reconfigure(&mut self, http: Http, app_client_id: &str) {
+        self.http = http;
+        self.app_client_id = app_client_id.to_string();
+        self.token = None;
+    }
+
+    /// Ends the session; nothing is sent to the server.
+    pub fn log_out(&mut self) {
+        self.token = None;
+    }
+
+    /// Puts the request on screen away without answering (a cancelled request).
+    pub fn dismiss(&mut self) -> Option<OtpRequestResponse> {
+        let showing = self.showing.take()?;
+        self.events.push(DeviceEvent::CloseAuthOtp);
+        Some(showing.request)
+    }
+
+    /// Removes this device's enrollment on the server (`DELETE`) and forgets its key. A server
+    /// that no longer knows the enrollment (9021) also makes the device forget it.
+    pub async fn disenroll(&mut self) -> Result<(), DeviceError> {
+        let user = self.user().ok_or(DeviceError::NotAuthenticated)?.to_string();
+        let path = format!("{}/{}", paths::ENROLLMENTS, self.device_id);
+        let (status, body) =
+            self.http.send(Method::DELETE, &path, Auth::Bearer(self.bearer()?), Payload::Empty).await?;
+        if status == 204 {
+            self.enrollments.remove(&user);
+            return Ok(());
+        }
+        let err = crate::http::interpret::<serde_json::Value>(status, &body, &[204], "no content").err();
+        let err = err.unwrap_or_else(|| PeerError::Unexpected {
+            status,
+            expected: "204".into(),
+            body: body.clone(),
+        });
+        if err.api_error().map(|(_, code, _)| code)
+            == Some(protocol::ErrorCode::MobileAuthenticationNotEnrolled.code())
+        {
+            self.enrollments.remove(&user);
+        }
+        Err(err.into())
     }
 
     /// The exchanges this device has made.
@@ -165,11 +215,11 @@ impl SimulatedDevice {
     }
 
     /// Enrolls with a new key pair; the key is kept only if the server accepts it.
-    pub async fn enroll(&mut self, now: OffsetDateTime) -> Result<EnrollmentResponse, DeviceError> {
+    pub async fn enroll(&mut self) -> Result<EnrollmentResponse, DeviceError> {
         let key = KeyPair::generate(&mut self.rng);
         let csr = protocol::csr::create_csr(&key, &self.device_id.to_string())
             .map_err(|e| DeviceError::BadCertificate(e.to_string()))?;
-        self.enroll_with(key, csr, now).await
+        self.enroll_with(key, csr).await
     }
 
     /// Enrolls with a given key and CSR (a scenario may send a malformed or foreign one).
@@ -177,7 +227,6 @@ impl SimulatedDevice {
         &mut self,
         key: KeyPair,
         csr: String,
-        now: OffsetDateTime,
     ) -> Result<EnrollmentResponse, DeviceError> {
         let body = serde_json::json!({ "device_id": self.device_id, "csr": csr });
         let token = self.bearer()?.to_string();
@@ -185,13 +234,17 @@ impl SimulatedDevice {
             .http
             .call(Method::POST, paths::ENROLLMENTS, Auth::Bearer(&token), Payload::Json(&body), &[200, 201])
             .await?;
-        check_certificate(&response, &key, self.device_id, now)?;
-        self.enrollment = Some(DeviceEnrollment {
-            key,
-            certificate: response.certificate.clone(),
-            ca_certificate: response.ca_certificate.clone(),
-            response: response.clone(),
-        });
+        check_certificate(&response, &key, self.device_id)?;
+        let user = self.user().ok_or(DeviceError::NotAuthenticated)?.to_string();
+        self.enrollments.insert(
+            user,
+            DeviceEnrollment {
+                key,
+                certificate: response.certificate.clone(),
+                ca_certificate: response.ca_certificate.clone(),
+                response: response.clone(),
+            },
+        );
         Ok(response)
     }
 
@@ -226,7 +279,7 @@ impl SimulatedDevice {
 
     /// The user decides; the device signs and answers with its current key, then closes the request.
     pub async fn decide(&mut self, answer: Answer) -> Result<AnswerResponse, DeviceError> {
-        let key = self.enrollment.as_ref().map(|e| e.key.clone()).ok_or(DeviceError::NotEnrolled)?;
+        let key = self.enrollment().map(|e| e.key.clone()).ok_or(DeviceError::NotEnrolled)?;
         self.decide_signed_by(answer, &key).await
     }
 
@@ -264,16 +317,16 @@ impl SimulatedDevice {
 }
 
 /// The certificate must certify this device's key, with CN = device id, and chain to the CA given.
+/// Its validity period is not judged here: a device's clock need not agree with the server's.
 fn check_certificate(
     response: &EnrollmentResponse,
     key: &KeyPair,
     device_id: Uuid,
-    now: OffsetDateTime,
 ) -> Result<(), DeviceError> {
     let bad = |m: String| DeviceError::BadCertificate(m);
     let anchor =
         TrustAnchor::from_pem(&response.ca_certificate).map_err(|e| bad(format!("ca_certificate: {e}")))?;
-    let cert = anchor.verify(&response.certificate, now).map_err(|e| bad(format!("certificate: {e}")))?;
+    let cert = anchor.verify_chain(&response.certificate).map_err(|e| bad(format!("certificate: {e}")))?;
     if cert.public_key != key.public_key() {
         return Err(bad("the certificate is for another key than the CSR's".into()));
     }

@@ -6,3 +6,6 @@
 pub mod device;
 pub mod http;
 pub mod portal;
+pub mod steps;
+pub mod target;
+pub mod world;

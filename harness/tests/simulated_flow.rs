@@ -28,7 +28,7 @@ fn http(server: &RunningServer) -> Http {
 async fn enrolled_device(server: &RunningServer, name: &str, user: &str, seed: u64) -> SimulatedDevice {
     let mut device = SimulatedDevice::new(name, http(server), "mobauth-app", protocol::rng::seeded(seed));
     device.log_in(user, &format!("{user}-password")).await.expect("log in");
-    device.enroll(NOW).await.expect("enroll");
+    device.enroll().await.expect("enroll");
     device
 }
 
@@ -77,15 +77,15 @@ async fn accept_through_a_scanned_qr_code_reaches_the_portal() {
 async fn refusals_carry_the_servers_status_code_and_type() {
     let server = server("default").await;
     let mut first = enrolled_device(&server, "first", "alice", 2).await;
-    let err = first.enroll(NOW).await.expect_err("single_device refuses a second enrollment");
+    let err = first.enroll().await.expect_err("single_device refuses a second enrollment");
     let DeviceError::Peer(peer) = err else { panic!("expected the server's refusal, got {err:?}") };
     assert_eq!(peer.api_error(), Some((409, 9016, "DEVICE_ALREADY_ENROLLED")));
 
     let mut second = SimulatedDevice::new("second", http(&server), "mobauth-app", protocol::rng::seeded(3));
-    let err = second.enroll(NOW).await.expect_err("no user logged in");
+    let err = second.enroll().await.expect_err("no user logged in");
     assert_eq!(err, DeviceError::NotAuthenticated);
     second.log_in("alice", "alice-password").await.expect("log in");
-    let err = second.enroll(NOW).await.expect_err("the user is enrolled on another device");
+    let err = second.enroll().await.expect_err("the user is enrolled on another device");
     let DeviceError::Peer(peer) = err else { panic!("expected the server's refusal, got {err:?}") };
     assert_eq!(peer.api_error(), Some((409, 9018, "USER_ALREADY_ENROLLED")));
     assert_eq!(first.fetch_enrollment().await.expect("still enrolled").device_id, first.device_id());

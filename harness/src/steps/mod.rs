@@ -1,0 +1,81 @@
+//! The conformance suite's step definitions, one module per domain concept: what a device does,
+//! what the portal (relying party) does and sees, and what the server is set up to do.
+//!
+//! Steps talk to the server only through the world's [`Target`](crate::target::Target). A failed
+//! `Then` says what the profile expects and what came, so an implementer can act on it.
+
+pub mod device;
+pub mod portal;
+pub mod server;
+
+use crate::device::DeviceError;
+use crate::world::Outcome;
+
+/// An expected outcome as a feature file writes it: `accepted`, `created` (a success of that
+/// name) or `<status> <error_code> <ERROR_TYPE>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expected {
+    /// Any success.
+    Success(String),
+    /// A refusal with this status, code and type.
+    Refused(u16, u32, String),
+}
+
+impl Expected {
+    /// Parses `accepted`, `created` or `409 9016 DEVICE_ALREADY_ENROLLED`.
+    pub fn parse(text: &str) -> Self {
+        let parts: Vec<&str> = text.split_whitespace().collect();
+        if let [status, code, error_type] = parts.as_slice()
+            && let (Ok(status), Ok(code)) = (status.parse(), code.parse())
+        {
+            return Expected::Refused(status, code, (*error_type).to_string());
+        }
+        Expected::Success(text.trim().to_string())
+    }
+}
+
+/// Checks an outcome against a refusal; panics with what was expected and what came.
+pub fn assert_refused(what: &str, outcome: &Outcome, status: u16, code: u32, error_type: &str) {
+    let expected = format!("{what} to be refused with status {status}, error {code} {error_type}");
+    match outcome {
+        Ok(value) => panic!("expected {expected}, but it succeeded with {value}"),
+        Err(DeviceError::Peer(peer)) => {
+            if peer.api_error() != Some((status, code, error_type)) {
+                panic!("expected {expected}, but the server {peer}");
+            }
+        }
+        Err(other) => panic!("expected {expected}, but the device failed locally: {other}"),
+    }
+}
+
+/// Checks an outcome against an [`Expected`]; `success` checks a success's value.
+pub fn assert_outcome(
+    what: &str,
+    outcome: &Outcome,
+    expected: &Expected,
+    success: impl Fn(&serde_json::Value),
+) {
+    match expected {
+        Expected::Refused(status, code, error_type) => {
+            assert_refused(what, outcome, *status, *code, error_type);
+        }
+        Expected::Success(name) => match outcome {
+            Ok(value) => success(value),
+            Err(e) => panic!("expected {what} to be {name}, but {e}"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expected_outcomes_parse() {
+        assert_eq!(Expected::parse("accepted"), Expected::Success("accepted".into()));
+        assert_eq!(
+            Expected::parse("409 9018 USER_ALREADY_ENROLLED"),
+            Expected::Refused(409, 9018, "USER_ALREADY_ENROLLED".into())
+        );
+    }
+}
