@@ -28,12 +28,16 @@ pub(crate) async fn deliver_all(
 async fn deliver(job: CallbackJob, shared: Arc<Shared>, client: reqwest::Client, backoff: Duration) {
     let body = CallbackBody { callback_uri: job.callback_uri.clone(), transaction_id: job.transaction_id };
     let mut wait = backoff;
+    let generation = shared.generation.load(std::sync::atomic::Ordering::SeqCst);
     for attempt in 0..=job.retries {
         if attempt > 0 {
             // Backoff between delivery attempts is the server's real behaviour toward a real
             // receiver, not a stand-in for synchronisation.
             tokio::time::sleep(wait).await;
             wait = wait.saturating_mul(2);
+            if shared.generation.load(std::sync::atomic::Ordering::SeqCst) != generation {
+                return; // a reset dropped this pending callback
+            }
         }
         let status = match client.post(&job.callback_uri).json(&body).send().await {
             Ok(response) => response.status().as_u16(),

@@ -293,19 +293,22 @@ impl TokenServer {
     // ------------------------------------------------------------ token endpoint
 
     /// `POST /oauth/token` with the form's fields.
-    pub fn token(
-        &mut self,
-        form: Body<HashMap<String, String>>,
-        now: OffsetDateTime,
-    ) -> Result<TokenResponse> {
+    pub fn token(&mut self, form: Body<Vec<(String, String)>>, now: OffsetDateTime) -> Result<TokenResponse> {
         let form = form.map_err(|e| ApiError::OAuth {
             status: e.status,
             body: OAuthErrorKind::InvalidRequest.body(e.message),
         })?;
+        // AUTH-006: a missing or repeated grant_type is a body error, checked before the grant
+        // type's value; the other fields are checked after it.
         let field = |name: &str| {
-            form.get(name).filter(|v| !v.is_empty()).ok_or_else(|| {
-                ApiError::oauth(OAuthErrorKind::InvalidRequest, format!("missing field {name}"))
-            })
+            let mut values = form.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+            match (values.next(), values.next()) {
+                (Some(value), None) if !value.is_empty() => Ok(value),
+                (Some(_), Some(_)) => {
+                    Err(ApiError::oauth(OAuthErrorKind::InvalidRequest, format!("field {name} is repeated")))
+                }
+                _ => Err(ApiError::oauth(OAuthErrorKind::InvalidRequest, format!("missing field {name}"))),
+            }
         };
         let grant_type = field("grant_type")?;
         if grant_type != "password" {
@@ -320,7 +323,7 @@ impl TokenServer {
         if !self.app_clients.contains(client_id) {
             return Err(ApiError::oauth(OAuthErrorKind::InvalidClient, "unknown app client"));
         }
-        if self.users.get(username) != Some(password) {
+        if self.users.get(username).map(String::as_str) != Some(password) {
             return Err(ApiError::oauth(OAuthErrorKind::InvalidGrant, "wrong username or password"));
         }
         let access_token = URL_SAFE_NO_PAD.encode(protocol::rng::bytes::<32>(&mut self.rng));
@@ -328,7 +331,7 @@ impl TokenServer {
         self.tokens.insert(
             access_token.clone(),
             AccessToken {
-                user: username.clone(),
+                user: username.to_string(),
                 expires_at: now + Duration::seconds(i64::try_from(ttl).unwrap_or(i64::MAX)),
             },
         );
@@ -414,7 +417,7 @@ impl TokenServer {
         // Every check passed: from here on the state changes.
         if mode == EnrollmentMode::OverrideAllowed {
             for other in others {
-                self.enrollments.remove(&other);
+                self.remove_enrollment(other);
                 self.replaced.insert(other, user.clone());
             }
         }
@@ -436,6 +439,14 @@ impl TokenServer {
         };
         self.enrollments.insert(device_id, enrollment);
         Ok((!re_enrolling, response))
+    }
+
+    /// Removing an enrollment (DELETE, admin, override) voids the device's challenges (OTP-008).
+    fn remove_enrollment(&mut self, device_id: Uuid) {
+        self.enrollments.remove(&device_id);
+        for tx in self.transactions.values_mut() {
+            tx.challenges.remove(&device_id);
+        }
     }
 
     fn own_enrollment(&self, user: &str, device: &str) -> Result<(Uuid, &Enrollment)> {
@@ -474,7 +485,7 @@ impl TokenServer {
     pub fn disenroll(&mut self, bearer: Option<&str>, device: &str, now: OffsetDateTime) -> Result<()> {
         let user = self.authenticate(bearer, now)?;
         let (device_id, _) = self.own_enrollment(&user, device)?;
-        self.enrollments.remove(&device_id);
+        self.remove_enrollment(device_id);
         Ok(())
     }
 
@@ -483,7 +494,7 @@ impl TokenServer {
         let (device_id, _) = self
             .own_enrollment(username, device)
             .map_err(|_| ApiError::new(ErrorCode::AdminNotFound, "no such enrollment for that user"))?;
-        self.enrollments.remove(&device_id);
+        self.remove_enrollment(device_id);
         Ok(())
     }
 
@@ -827,7 +838,11 @@ impl TokenServer {
 
 /// An absolute `http` or `https` URL with a host.
 fn is_absolute_http_url(uri: &str) -> bool {
-    let rest = uri.strip_prefix("http://").or_else(|| uri.strip_prefix("https://"));
+    // The scheme compares case-insensitively (docs/PROTOCOL.md RP-007).
+    let rest = ["http://", "https://"]
+        .iter()
+        .find(|p| uri.get(..p.len()).is_some_and(|s| s.eq_ignore_ascii_case(p)))
+        .map(|p| &uri[p.len()..]);
     match rest {
         Some(rest) => {
             let host = rest.split(['/', '?', '#']).next().unwrap_or_default();

@@ -2,7 +2,7 @@
 //! log and the accept loop. Handlers parse, lock the [`TokenServer`], call one operation and
 //! answer; every rule lives in [`crate::core`].
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -44,6 +44,8 @@ pub struct Shared {
     pub(crate) faults: Mutex<Faults>,
     pub(crate) events: Mutex<EventLog>,
     pub(crate) callbacks: mpsc::UnboundedSender<CallbackJob>,
+    /// Bumped by every reset: deliveries begun before it stop retrying (ADM-014).
+    pub(crate) generation: std::sync::atomic::AtomicU64,
 }
 
 /// The exchange log of `GET /_admin/v1/events`.
@@ -176,6 +178,22 @@ impl RawBody {
             .map_err(|e| BodyError::bad(format!("the body is not the expected JSON: {e}")))
     }
 
+    /// The body as a JSON object of type `T`: serde's derive would also take a JSON array of a
+    /// struct's fields in order, which no body of the contract is (ENR-004, OTP-011, ADM-002).
+    fn object<T: DeserializeOwned>(&self) -> Result<T, BodyError> {
+        let bytes = self.bytes_of("application/json")?;
+        if !bytes.trim_ascii_start().starts_with(b"{") {
+            return Err(BodyError::bad("the body is not a JSON object"));
+        }
+        self.json()
+    }
+
+    /// The body as the pairs of an `application/x-www-form-urlencoded` form, repeats kept.
+    fn form_pairs(&self) -> Result<Vec<(String, String)>, BodyError> {
+        let bytes = self.bytes_of("application/x-www-form-urlencoded")?;
+        url_form_pairs(bytes).map_err(BodyError::bad)
+    }
+
     /// The body as an `application/x-www-form-urlencoded` form.
     fn form<T: DeserializeOwned>(&self) -> Result<T, BodyError> {
         let bytes = self.bytes_of("application/x-www-form-urlencoded")?;
@@ -184,7 +202,7 @@ impl RawBody {
 
     /// An admin JSON body, refused with 20001; an empty body reads as `{}` where `T` allows it.
     fn admin_json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        self.json().map_err(|e| self.api.invalid(e.status, e.message))
+        self.object().map_err(|e| self.api.invalid(e.status, e.message))
     }
 }
 
@@ -244,13 +262,24 @@ fn json<T: Serialize>(status: StatusCode, body: T) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
+/// Path parameters; ones that do not percent-decode to UTF-8 read as "", an unknown id (GEN-009),
+/// instead of axum's plain-text 400.
+struct Id<T>(T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default + Send> axum::extract::FromRequestParts<S> for Id<T> {
+    type Rejection = Infallible;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, s: &S) -> Result<Self, Infallible> {
+        Ok(Id(Path::<T>::from_request_parts(parts, s).await.map(|Path(p)| p).unwrap_or_default()))
+    }
+}
+
 type Shared_ = State<Arc<Shared>>;
 type Answer = Result<Response, ApiError>;
 
 // ---------------------------------------------------------------- token endpoint
 
 async fn token(State(s): Shared_, body: RawBody) -> Answer {
-    let form: Result<HashMap<String, String>, BodyError> = body.form();
+    let form = body.form_pairs();
     let reply = s.with_server(|srv, now| srv.token(form, now))?;
     Ok(json(StatusCode::OK, reply))
 }
@@ -258,30 +287,30 @@ async fn token(State(s): Shared_, body: RawBody) -> Answer {
 // ---------------------------------------------------------------- device API
 
 async fn enroll(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
-    let parsed = body.json();
+    let parsed = body.object();
     let (created, reply) = s.with_server(|srv, now| srv.enroll(bearer(&headers), parsed, now))?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok(json(status, reply))
 }
 
-async fn get_enrollment(State(s): Shared_, headers: HeaderMap, Path(device): Path<String>) -> Answer {
+async fn get_enrollment(State(s): Shared_, headers: HeaderMap, Id(device): Id<String>) -> Answer {
     let reply = s.with_server(|srv, now| srv.enrollment(bearer(&headers), &device, now))?;
     Ok(json(StatusCode::OK, reply))
 }
 
-async fn delete_enrollment(State(s): Shared_, headers: HeaderMap, Path(device): Path<String>) -> Answer {
+async fn delete_enrollment(State(s): Shared_, headers: HeaderMap, Id(device): Id<String>) -> Answer {
     s.with_server(|srv, now| srv.disenroll(bearer(&headers), &device, now))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn otp_request(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
-    let parsed = body.json();
+    let parsed = body.object();
     let reply = s.with_server(|srv, now| srv.otp_request(bearer(&headers), parsed, now))?;
     Ok(json(StatusCode::OK, reply))
 }
 
-async fn otp_answer(State(s): Shared_, headers: HeaderMap, Path(tx): Path<String>, body: RawBody) -> Answer {
-    let parsed = body.json();
+async fn otp_answer(State(s): Shared_, headers: HeaderMap, Id(tx): Id<String>, body: RawBody) -> Answer {
+    let parsed = body.object();
     let reply = s.with_server(|srv, now| srv.otp_answer(bearer(&headers), &tx, parsed, now))?;
     Ok(json(StatusCode::OK, reply))
 }
@@ -294,12 +323,12 @@ async fn authenticate_user(State(s): Shared_, headers: HeaderMap, body: RawBody)
     Ok(json(StatusCode::OK, reply))
 }
 
-async fn transaction(State(s): Shared_, headers: HeaderMap, Path(tx): Path<String>) -> Answer {
+async fn transaction(State(s): Shared_, headers: HeaderMap, Id(tx): Id<String>) -> Answer {
     let reply = s.with_server(|srv, now| srv.transaction_status(basic(&headers), &tx, now))?;
     Ok(json(StatusCode::OK, reply))
 }
 
-async fn enabled(State(s): Shared_, headers: HeaderMap, Path(user): Path<String>) -> Answer {
+async fn enabled(State(s): Shared_, headers: HeaderMap, Id(user): Id<String>) -> Answer {
     let reply = s.with_server(|srv, _| srv.enabled(basic(&headers), &user))?;
     Ok(json(StatusCode::OK, reply))
 }
@@ -375,7 +404,7 @@ fn created_or_ok(created: bool) -> StatusCode {
 async fn admin_delete_enrollment(
     State(s): Shared_,
     headers: HeaderMap,
-    Path((user, device)): Path<(String, String)>,
+    Id((user, device)): Id<(String, String)>,
 ) -> Answer {
     admin(&s, &headers)?;
     s.with_server(|srv, _| srv.admin_disenroll(&user, &device))?;
@@ -397,16 +426,25 @@ async fn put_faults(
     admin(&s, &headers)?;
     let Query(seed) =
         query.map_err(|e| Api::Admin.invalid(400, format!("seed must be a non-negative integer: {e}")))?;
-    let faults: Vec<Fault> = body.admin_json()?;
+    let faults: Vec<Fault> = body.json().map_err(|e| Api::Admin.invalid(e.status, e.message))?;
     Faults::validate(&faults).map_err(|e| Api::Admin.invalid(400, e))?;
     lock(&s.faults).install(faults.clone(), seed.seed.unwrap_or(0));
     Ok(json(StatusCode::OK, faults))
 }
 
-async fn reset(State(s): Shared_, headers: HeaderMap) -> Answer {
+/// The only body `POST /reset` takes: nothing, or `{}` (ADM-014).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetBody {}
+
+async fn reset(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
     admin(&s, &headers)?;
+    if !matches!(&body.bytes, Ok(bytes) if bytes.is_empty()) {
+        let _: ResetBody = body.admin_json()?;
+    }
     s.with_server(|srv, _| srv.reset());
     lock(&s.faults).clear();
+    s.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     s.clock.reset();
     Ok(json(StatusCode::OK, ResetResponse { reset: true }))
 }

@@ -134,6 +134,7 @@ pub async fn serve(options: ServeOptions) -> Result<RunningServer, ServeError> {
         faults: Mutex::new(faults::Faults::new(fault_rng)),
         events: Mutex::new(EventLog::default()),
         callbacks: jobs_tx,
+        generation: std::sync::atomic::AtomicU64::new(0),
     });
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
