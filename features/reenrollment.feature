@@ -67,3 +67,58 @@ Feature: Re-enrollment and the enrollment mode
     Then the request is refused with status 403, error 9023 MOBILE_AUTHENTICATION_DISENROLLED
     And the server reports "phone" as not enrolled
     And the transaction is still pending
+
+  @REN-005 @REN-006 @must
+  Scenario: Under override_allowed a new device disenrolls every other device of its user
+    Given the server's enrollment mode is "multiple_devices"
+    And "Alice" has enrolled the device "phone"
+    And "Alice" has enrolled the device "tablet"
+    And the server's enrollment mode is "override_allowed"
+    When "Alice" is logged in on the device "laptop"
+    And "laptop" enrolls
+    Then the enrollment is created for "Alice"
+    And "phone" answering a new OTP gets "403 9023 MOBILE_AUTHENTICATION_DISENROLLED"
+    And "tablet" answering a new OTP gets "403 9023 MOBILE_AUTHENTICATION_DISENROLLED"
+    And "laptop" answering a new OTP gets "accepted"
+    And the server reports "phone" as not enrolled
+    And the server reports "tablet" as not enrolled
+
+  @REN-007 @must
+  Scenario: In multiple_devices mode the same device cannot enroll again, and nothing changes
+    Given the server's enrollment mode is "multiple_devices"
+    And "Alice" has enrolled the device "phone"
+    When "phone" enrolls again
+    Then the request is refused with status 409, error 9016 DEVICE_ALREADY_ENROLLED
+    And the server reports "phone" as enrolled for "Alice" at the time of its latest enrollment, with the certificate issued then
+    And "phone" answering a new OTP gets "accepted"
+
+  Scenario Outline: A device enrolled for Alice cannot be enrolled for Bob in <mode> mode
+    Given the server's enrollment mode is "<mode>"
+    And "Alice" has enrolled the device "phone"
+    When "Bob" is logged in on the device "phone"
+    And "phone" enrolls
+    Then the request is refused with status 409, error 9016 DEVICE_ALREADY_ENROLLED
+    When "Alice" is logged in on the device "phone"
+    Then the server reports "phone" as enrolled for "Alice" at the time of its latest enrollment, with the certificate issued then
+    And "phone" answering a new OTP gets "accepted"
+
+    @REN-009 @must
+    Examples:
+      | mode             |
+      | single_device    |
+      | override_allowed |
+      | multiple_devices |
+
+  @REN-010 @must
+  Scenario: A change of enrollment mode applies only to later enrollments
+    Given the server's enrollment mode is "multiple_devices"
+    And "Alice" has enrolled the device "phone"
+    And "Alice" has enrolled the device "tablet"
+    When the server's enrollment mode changes to "single_device"
+    Then "phone" answering a new OTP gets "accepted"
+    And "tablet" answering a new OTP gets "accepted"
+    When "Alice" is logged in on the device "laptop"
+    And "laptop" enrolls
+    Then the enrollment gets "409 9018 USER_ALREADY_ENROLLED"
+    And the server reports "phone" as enrolled for "Alice"
+    And the server reports "tablet" as enrolled for "Alice"

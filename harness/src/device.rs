@@ -111,6 +111,16 @@ impl SimulatedDevice {
         }
     }
 
+    /// The server it talks to.
+    pub fn server_url(&self) -> &str {
+        self.http.base()
+    }
+
+    /// The app client it logs in with.
+    pub fn app_client_id(&self) -> &str {
+        &self.app_client_id
+    }
+
     /// The name a scenario calls it by.
     pub fn name(&self) -> &str {
         &self.name
@@ -119,6 +129,12 @@ impl SimulatedDevice {
     /// Its device id.
     pub fn device_id(&self) -> Uuid {
         self.device_id
+    }
+
+    /// Takes `device_id` as its id, before it enrolls (a scenario may need a device whose id a
+    /// fixture names, such as the OpenSSL-made CSRs of `fixtures/openssl/`).
+    pub fn assume_device_id(&mut self, device_id: Uuid) {
+        self.device_id = device_id;
     }
 
     /// The logged-in user, if any.
@@ -256,6 +272,20 @@ impl SimulatedDevice {
         Ok(info)
     }
 
+    /// A server that answers 9021 or 9023 no longer knows this enrollment: an SDK forgets its
+    /// key then, so `is_enrolled` turns false at the next exchange (docs/PROTOCOL.md DRV-008).
+    fn forget_if_disenrolled(&mut self, error: &PeerError) {
+        let gone = [
+            protocol::ErrorCode::MobileAuthenticationNotEnrolled.code(),
+            protocol::ErrorCode::MobileAuthenticationDisenrolled.code(),
+        ];
+        if let (Some((_, code, _)), Some(user)) = (error.api_error(), self.user().map(str::to_string))
+            && gone.contains(&code)
+        {
+            self.enrollments.remove(&user);
+        }
+    }
+
     /// Reads the OTP from a QR image, as the camera would.
     pub fn scan(&self, image: &[u8]) -> Result<String, DeviceError> {
         protocol::qr::decode(image).map_err(|e| DeviceError::Qr(e.to_string()))
@@ -268,7 +298,8 @@ impl SimulatedDevice {
         let (_, request): (_, OtpRequestResponse) = self
             .http
             .call(Method::POST, paths::OTP_REQUESTS, Auth::Bearer(&token), Payload::Json(&body), &[200])
-            .await?;
+            .await
+            .inspect_err(|e| self.forget_if_disenrolled(e))?;
         self.events.push(DeviceEvent::OpenAuthOtp {
             transaction_id: request.transaction_id,
             message: request.message.clone(),

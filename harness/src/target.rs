@@ -77,6 +77,11 @@ impl Admin {
         Self { http, token: token.to_string() }
     }
 
+    /// The admin token (raw-request steps put it in headers of their own).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
     fn path(rest: &str) -> String {
         format!("{}{rest}", paths::ADMIN)
     }
@@ -147,6 +152,30 @@ impl Admin {
         Ok(state.now)
     }
 
+    /// Any admin call: `(status, body)` as sent back.
+    pub async fn send(
+        &self,
+        method: Method,
+        rest: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, String), PeerError> {
+        let payload = body.map_or(Payload::Empty, Payload::Json);
+        self.http.send(method, &Self::path(rest), Auth::Bearer(&self.token), payload).await
+    }
+
+    /// Removes a user's enrollment of a device (the admin's deletion).
+    pub async fn delete_enrollment(&self, username: &str, device_id: &str) -> Result<(), PeerError> {
+        let rest = format!("/users/{username}/enrollments/{device_id}");
+        let (status, body) = self.send(Method::DELETE, &rest, None).await?;
+        crate::http::interpret::<serde_json::Value>(status, &body, &[204], "no content").map(|_| ())
+    }
+
+    /// Installs injected faults (`PUT /faults?seed=`).
+    pub async fn set_faults(&self, faults: &serde_json::Value, seed: u64) -> Result<(), PeerError> {
+        let (status, body) = self.send(Method::PUT, &format!("/faults?seed={seed}"), Some(faults)).await?;
+        crate::http::interpret::<serde_json::Value>(status, &body, &[200], "fault list").map(|_| ())
+    }
+
     /// `POST /_admin/v1/users`: creates (or updates) a user.
     pub async fn create_user(&self, user: &UserCredentials) -> Result<(), PeerError> {
         let body = serde_json::json!({ "username": user.username, "password": user.password });
@@ -181,9 +210,21 @@ pub struct Target {
     admin: Option<Admin>,
     user_seq: u32,
     user_prefix: String,
+    /// The command line of the device driver (an SDK under test) that driver scenarios use.
+    driver_command: Option<String>,
 }
 
 impl Target {
+    /// Names the device driver program that driver scenarios start.
+    pub fn set_driver_command(&mut self, command: Option<String>) {
+        self.driver_command = command;
+    }
+
+    /// The device driver program's command line, if the run has one.
+    pub fn driver_command(&self) -> Option<&str> {
+        self.driver_command.as_deref()
+    }
+
     /// The server's base URL.
     pub fn base_url(&self) -> &str {
         self.http.base()
@@ -275,6 +316,7 @@ impl EmbeddedTarget {
             admin: Some(admin),
             user_seq: 0,
             user_prefix: format!("user-{seed:016x}"),
+            driver_command: None,
         })
     }
 }

@@ -46,6 +46,12 @@ pub struct ConformanceWorld {
     pub otp: Option<StartedOtp>,
     /// The outcome of the last call.
     pub last: Option<Outcome>,
+    /// The device driver (an SDK under test) of driver scenarios.
+    pub driver: Option<crate::steps::driver::DriverSession>,
+    /// What the enrollment, OTP, relying-party and callback steps keep between steps.
+    pub notes: crate::steps::device::Notes,
+    /// What the raw-request steps (general, token and test-control scenarios) keep between steps.
+    pub raw: crate::steps::http::RawState,
 }
 
 impl ConformanceWorld {
@@ -63,6 +69,9 @@ impl ConformanceWorld {
             portal: None,
             otp: None,
             last: None,
+            driver: None,
+            notes: crate::steps::device::Notes::default(),
+            raw: crate::steps::http::RawState::default(),
         }
     }
 

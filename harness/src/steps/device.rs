@@ -1,19 +1,75 @@
-//! Steps of a device: logging its user in, enrolling, scanning QR codes, handling OTPs and
-//! answering them (also in the ways a broken or malicious device would).
+//! Steps of a device: logging its user in, enrolling, reading and deleting its enrollment,
+//! scanning QR codes, handling OTPs and answering them (also in the ways a broken or malicious
+//! device would).
+
+use std::collections::HashMap;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use cucumber::gherkin::Step;
 use cucumber::{given, then, when};
 use protocol::ca::TrustAnchor;
 use protocol::keys::{KeyPair, signing_string};
 use protocol::qr::RenderOptions;
-use protocol::wire::{Answer, paths};
+use protocol::wire::{Answer, EnrollmentResponse, OtpRequestResponse, paths};
 use reqwest::Method;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use uuid::Uuid;
 
+use super::server::{admin, assert_reply, move_to_before_expiry, set_config_key};
 use super::{Expected, assert_outcome, assert_refused};
 use crate::device::DeviceError;
 use crate::http::{Auth, Payload};
-use crate::world::ConformanceWorld;
+use crate::portal::{CallbackAttempt, SimulatedPortal, StartedOtp};
+use crate::world::{ConformanceWorld, Outcome};
+
+/// What the enrollment, OTP, relying-party and callback steps keep between steps.
+#[derive(Debug, Default)]
+pub struct Notes {
+    /// Every request each device fetched, oldest first.
+    pub fetches: HashMap<String, Vec<OtpRequestResponse>>,
+    /// The device that fetched a request last.
+    pub last_fetcher: Option<String>,
+    /// Every successful enrollment answer of the scenario, in order, with the device's name.
+    pub enrollments: Vec<(String, EnrollmentResponse)>,
+    /// The server's clock just before and just after each device's latest successful enrollment.
+    pub enrolled_between: HashMap<String, Option<(OffsetDateTime, OffsetDateTime)>>,
+    /// The device that disenrolled a device by enrolling under `override_allowed`.
+    pub replaced_by: HashMap<String, String>,
+    /// Every OTP the portal started, oldest first.
+    pub started: Vec<StartedOtp>,
+    /// The callback_uri of the OTP the portal started last, as given.
+    pub callback_uri: Option<String>,
+    /// The server's clock just before and just after the portal started its last OTP.
+    pub started_between: Option<(OffsetDateTime, OffsetDateTime)>,
+    /// Relying parties besides the portal, by client id.
+    pub portals: HashMap<String, SimulatedPortal>,
+    /// The callback delivery attempts a scripted receiver saw, in order.
+    pub attempts: Vec<CallbackAttempt>,
+    /// The winner of concurrent answers: its device and answer.
+    pub winner: Option<(String, Answer)>,
+    /// The outcomes of concurrent answers, in the order they were listed.
+    pub concurrent: Vec<(String, Answer, Outcome)>,
+    /// The server's clock when the scenario made it stand still.
+    pub clock_at: Option<OffsetDateTime>,
+}
+
+/// The device id the OpenSSL-made CSRs of `fixtures/openssl/` are made for (their CN).
+const OPENSSL_DEVICE_ID: &str = "3f2b8c1e-7a4d-4e9b-9c6f-2d8e1a5b7c90";
+const OPENSSL_KEY: &str = include_str!("../../../fixtures/openssl/key.pem");
+const OPENSSL_CSRS: &[(&str, &str)] = &[
+    ("csr.pem", include_str!("../../../fixtures/openssl/csr.pem")),
+    ("csr-p384.pem", include_str!("../../../fixtures/openssl/csr-p384.pem")),
+    ("csr-rsa2048.pem", include_str!("../../../fixtures/openssl/csr-rsa2048.pem")),
+];
+
+fn openssl_csr(name: &str) -> String {
+    match OPENSSL_CSRS.iter().find(|(file, _)| *file == name) {
+        Some((_, pem)) => (*pem).to_string(),
+        None => panic!("no OpenSSL-made CSR {name:?} in fixtures/openssl/"),
+    }
+}
 
 // ------------------------------------------------------------------ users and enrollment
 
@@ -26,19 +82,33 @@ async fn log_in(world: &mut ConformanceWorld, user: &str, device: &str) {
         .unwrap_or_else(|e| panic!("expected {user:?} to log in on {device:?}, but {e}"));
 }
 
-/// Enrolls `device` with a new key, keeping what the step checks afterwards.
-async fn enroll(world: &mut ConformanceWorld, name: &str) {
+/// Enrolls `name` with a new key of its own, or with `with` (key and CSR), keeping what later
+/// steps check.
+async fn enroll_device(world: &mut ConformanceWorld, name: &str, with: Option<(KeyPair, String)>) {
     let previous = world.device_or_install(name).enrollment().cloned();
     if previous.is_some()
         && let Ok(info) = world.device(name).fetch_enrollment().await
     {
         world.enrolled_at_before.insert(name.to_string(), info.enrolled_at);
     }
-    let result = world.device(name).enroll().await;
-    if let (Ok(_), Some(previous)) = (&result, previous) {
-        world.previous_enrollments.insert(name.to_string(), previous);
+    let before = world.target().now().await.ok();
+    let result = match with {
+        None => world.device(name).enroll().await,
+        Some((key, csr)) => world.device(name).enroll_with(key, csr).await,
+    };
+    let after = world.target().now().await.ok();
+    if let Ok(response) = &result {
+        if let Some(previous) = previous {
+            world.previous_enrollments.insert(name.to_string(), previous);
+        }
+        world.notes.enrollments.push((name.to_string(), response.clone()));
+        world.notes.enrolled_between.insert(name.to_string(), before.zip(after));
     }
     world.record(result);
+}
+
+async fn enroll(world: &mut ConformanceWorld, name: &str) {
+    enroll_device(world, name, None).await;
 }
 
 #[given(expr = "a user {string}")]
@@ -47,7 +117,15 @@ async fn a_user(world: &mut ConformanceWorld, user: String) {
 }
 
 #[given(expr = "{string} is logged in on the device {string}")]
+#[when(expr = "{string} is logged in on the device {string}")]
 async fn logged_in(world: &mut ConformanceWorld, user: String, device: String) {
+    log_in(world, &user, &device).await;
+}
+
+#[given(expr = "{string} is logged in on the device {string} whose id is the one of the OpenSSL-made CSRs")]
+async fn logged_in_with_fixture_id(world: &mut ConformanceWorld, user: String, device: String) {
+    let id = Uuid::parse_str(OPENSSL_DEVICE_ID).expect("the fixtures' device id is a UUID");
+    world.device_or_install(&device).assume_device_id(id);
     log_in(world, &user, &device).await;
 }
 
@@ -78,61 +156,163 @@ async fn enroll_without_token(world: &mut ConformanceWorld, device: String) {
     let device_id = world.device_or_install(&device).device_id();
     let key = world.foreign_key();
     let csr = protocol::csr::create_csr(&key, &device_id.to_string()).expect("a CSR for a fresh key builds");
-    let body = serde_json::json!({ "device_id": device_id, "csr": csr });
+    let body = json!({ "device_id": device_id, "csr": csr });
+    send_enrollment(world, None, &body).await;
+}
+
+/// POSTs an enrollment body as given, with `token` as the bearer token.
+async fn send_enrollment(world: &mut ConformanceWorld, token: Option<&str>, body: &Value) {
+    let auth = token.map_or(Auth::None, Auth::Bearer);
     let result = world
         .target()
         .http()
-        .call::<serde_json::Value>(
-            Method::POST,
-            paths::ENROLLMENTS,
-            Auth::None,
-            Payload::Json(&body),
-            &[200, 201],
-        )
+        .call::<Value>(Method::POST, paths::ENROLLMENTS, auth, Payload::Json(body), &[200, 201])
         .await
         .map(|(_, value)| value);
     world.record(result);
 }
 
-async fn enroll_with_csr(world: &mut ConformanceWorld, device: &str, csr: String) {
-    let key = world.foreign_key();
-    let result = world.device(device).enroll_with(key, csr).await;
-    world.record(result);
+fn token(world: &mut ConformanceWorld, device: &str) -> String {
+    match world.device(device).access_token() {
+        Some(token) => token.to_string(),
+        None => panic!("{device:?} has no user logged in"),
+    }
 }
 
-#[when(expr = "{string} enrolls with the CSR {string}")]
-async fn enrolls_with_text(world: &mut ConformanceWorld, device: String, csr: String) {
-    enroll_with_csr(world, &device, csr).await;
+/// A CSR for `key` whose subject holds exactly these attributes.
+fn csr_with_subject(key: &KeyPair, subject: &[(rcgen::DnType, &str)]) -> String {
+    let mut params = rcgen::CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    for (kind, value) in subject {
+        params.distinguished_name.push(kind.clone(), *value);
+    }
+    params.serialize_request(key).and_then(|csr| csr.pem()).expect("rcgen builds a CSR for a P-256 key")
 }
 
-#[when(expr = "{string} enrolls with a CSR whose common name is another device's id")]
-async fn enrolls_with_foreign_cn(world: &mut ConformanceWorld, device: String) {
-    let key = world.foreign_key();
-    let other = protocol::rng::uuid(world.rng());
-    let csr = protocol::csr::create_csr(&key, &other.to_string()).expect("a CSR for a fresh key builds");
-    enroll_with_csr(world, &device, csr).await;
+fn csr_for(key: &KeyPair, common_name: &str) -> String {
+    protocol::csr::create_csr(key, common_name).expect("a CSR for a fresh key builds")
 }
 
-#[when(expr = "{string} enrolls with a CSR whose self-signature does not verify")]
-async fn enrolls_with_bad_signature(world: &mut ConformanceWorld, device: String) {
-    let key = world.foreign_key();
-    let device_id = world.device(&device).device_id().to_string();
-    let csr = protocol::csr::create_csr(&key, &device_id).expect("a CSR for a fresh key builds");
-    enroll_with_csr(world, &device, corrupt_pem_signature(&csr)).await;
+fn pem(label: &str, der: &[u8]) -> String {
+    let encoded = STANDARD.encode(der);
+    let lines: Vec<&str> =
+        encoded.as_bytes().chunks(64).filter_map(|c| std::str::from_utf8(c).ok()).collect();
+    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
+}
+
+fn pem_der(pem: &str) -> Vec<u8> {
+    let body: String = pem.lines().filter(|line| !line.starts_with("-----")).collect();
+    STANDARD.decode(body).expect("create_csr makes valid PEM")
 }
 
 /// Flips the last byte of a PEM's DER, which is the last byte of the CSR's signature value, so
 /// the structure still parses but the signature no longer verifies.
-fn corrupt_pem_signature(pem: &str) -> String {
-    let body: String = pem.lines().filter(|line| !line.starts_with("-----")).collect();
-    let mut der = STANDARD.decode(body).expect("create_csr makes valid PEM");
+fn corrupt_pem_signature(csr: &str) -> String {
+    let mut der = pem_der(csr);
     if let Some(last) = der.last_mut() {
         *last ^= 0x01;
     }
-    let encoded = STANDARD.encode(der);
-    let lines: Vec<&str> =
-        encoded.as_bytes().chunks(64).filter_map(|c| std::str::from_utf8(c).ok()).collect();
-    format!("-----BEGIN CERTIFICATE REQUEST-----\n{}\n-----END CERTIFICATE REQUEST-----\n", lines.join("\n"))
+    pem("CERTIFICATE REQUEST", &der)
+}
+
+#[when(regex = r#"^"([^"]+)" enrolls with (.+)$"#)]
+async fn enrolls_with(world: &mut ConformanceWorld, device: String, what: String) {
+    let key = world.foreign_key();
+    let own_id = world.device(&device).device_id().to_string();
+    let quoted = what.split('"').nth(1).unwrap_or_default().to_string();
+    let (key, csr) = match what.as_str() {
+        _ if what.starts_with("the text ") || what.starts_with("the CSR \"") => (key, quoted),
+        "its CSR in a PEM block labelled CERTIFICATE" => {
+            let csr = csr_for(&key, &own_id);
+            (key, pem("CERTIFICATE", &pem_der(&csr)))
+        }
+        "a PEM certificate request whose content is not base64" => (
+            key,
+            "-----BEGIN CERTIFICATE REQUEST-----\n%%%% not base64 %%%%\n-----END CERTIFICATE REQUEST-----\n"
+                .into(),
+        ),
+        "a PEM certificate request holding half of its CSR" => {
+            let der = pem_der(&csr_for(&key, &own_id));
+            (key, pem("CERTIFICATE REQUEST", &der[..der.len() / 2]))
+        }
+        _ if what.starts_with("the OpenSSL-made CSR ") => (key, openssl_csr(&quoted)),
+        _ if what.starts_with("the OpenSSL-made key and CSR ") => {
+            let key = KeyPair::from_pkcs8_pem(OPENSSL_KEY).expect("fixtures/openssl/key.pem is a P-256 key");
+            (key, openssl_csr(&quoted))
+        }
+        "a CSR whose self-signature does not verify" => {
+            let csr = csr_for(&key, &own_id);
+            (key, corrupt_pem_signature(&csr))
+        }
+        "a CSR whose common name is another device's id" => {
+            let other = protocol::rng::uuid(world.rng()).to_string();
+            (key.clone(), csr_for(&key, &other))
+        }
+        "a CSR whose common name is its device id in upper case" => {
+            (key.clone(), csr_for(&key, &own_id.to_uppercase()))
+        }
+        "a CSR with its device id as organisation and no common name" => {
+            (key.clone(), csr_with_subject(&key, &[(rcgen::DnType::OrganizationName, &own_id)]))
+        }
+        "a CSR with its device id as common name twice" => {
+            // A second attribute with the CN's OID (2.5.4.3): rcgen keeps one value per type.
+            let second_cn = rcgen::DnType::CustomDnType(vec![2, 5, 4, 3]);
+            let subject = [(rcgen::DnType::CommonName, own_id.as_str()), (second_cn, own_id.as_str())];
+            (key.clone(), csr_with_subject(&key, &subject))
+        }
+        other => panic!("no such CSR in this suite: {other:?}"),
+    };
+    enroll_device(world, &device, Some((key, csr))).await;
+}
+
+#[when(regex = r#"^"([^"]+)" sends an enrollment body that is (.+)$"#)]
+async fn sends_enrollment_body(world: &mut ConformanceWorld, device: String, body: String) {
+    let key = world.foreign_key();
+    let id = world.device(&device).device_id().to_string();
+    let csr = csr_for(&key, &id);
+    // The CSR's CN always equals the body's device_id, so only the device_id's form is wrong.
+    let with_id = |id: String| json!({ "device_id": id, "csr": csr_for(&key, &id) });
+    let body = match body.as_str() {
+        "a JSON array of its device id and CSR" => json!([id, csr]),
+        "a JSON string" => json!(format!("{{\"device_id\": \"{id}\"}}")),
+        "an object without device_id" => json!({ "csr": csr }),
+        "an object without csr" => json!({ "device_id": id }),
+        "an object whose device_id is a number" => json!({ "device_id": 12345, "csr": csr }),
+        "an object whose csr is a number" => json!({ "device_id": id, "csr": 12345 }),
+        "an object whose device_id and CSR common name are in upper case" => with_id(id.to_uppercase()),
+        "an object whose device_id and CSR common name have no hyphens" => with_id(id.replace('-', "")),
+        "an object whose device_id and CSR common name are not a UUID" => with_id("not-a-uuid".into()),
+        other => panic!("no such enrollment body in this suite: {other:?}"),
+    };
+    let token = token(world, &device);
+    send_enrollment(world, Some(&token), &body).await;
+}
+
+#[when(regex = r#"^"([^"]+)" enrolls again with (.+)$"#)]
+async fn enrolls_again_with_problems(world: &mut ConformanceWorld, device: String, problems: String) {
+    let key = world.foreign_key();
+    let id = world.device(&device).device_id().to_string();
+    let mut body = json!({ "device_id": id, "csr": csr_for(&key, &id) });
+    let mut token = Some(token(world, &device));
+    for problem in problems.split(',').map(str::trim) {
+        match problem {
+            "nothing else" => {}
+            "no access token" => token = None,
+            "enrollment disabled" => set_config_key(world, "enrollment_enabled", Value::Bool(false)).await,
+            "mobile authentication disabled" => {
+                set_config_key(world, "mobile_auth_enabled", Value::Bool(false)).await;
+            }
+            "a body that is not an object" => body = json!([id, body["csr"].clone()]),
+            "a device_id that is not a UUID" => body["device_id"] = json!("not-a-uuid"),
+            "a CSR that is not PEM" => body["csr"] = json!("this is not a certificate request"),
+            "a CSR for another device id" => {
+                let other = protocol::rng::uuid(world.rng()).to_string();
+                body["csr"] = json!(csr_for(&key, &other));
+            }
+            other => panic!("no such enrollment problem in this suite: {other:?}"),
+        }
+    }
+    send_enrollment(world, token.as_deref(), &body).await;
 }
 
 fn last_enrollment_status(world: &ConformanceWorld) -> Option<u16> {
@@ -156,6 +336,40 @@ async fn enrollment_created(world: &mut ConformanceWorld, user: String) {
         got,
         (Some(201), Some(username.as_str()), Some(false)),
         "expected 201 with user_id {username:?} and re_enrolled false, got status {status:?} and {value}"
+    );
+}
+
+#[then(expr = "the enrollment is created anew for {string}")]
+async fn enrollment_created_anew(world: &mut ConformanceWorld, user: String) {
+    enrollment_created(world, user).await;
+    let value = world.last_ok("the enrollment to be created").clone();
+    let Some((device, latest)) = world.notes.enrollments.last().cloned() else {
+        panic!("expected a new enrollment, got {value}");
+    };
+    let earlier: Vec<Uuid> = world.notes.enrollments[..world.notes.enrollments.len() - 1]
+        .iter()
+        .filter(|(name, _)| *name == device)
+        .map(|(_, e)| e.enrollment_id)
+        .collect();
+    assert!(
+        !earlier.is_empty() && !earlier.contains(&latest.enrollment_id),
+        "expected {device:?} to get a new enrollment_id, not one of its earlier ones {earlier:?}: {value}"
+    );
+}
+
+#[then(expr = "the enrollment answer names {string} and an enrollment id not seen before")]
+async fn enrollment_answer_names(world: &mut ConformanceWorld, device: String) {
+    let value = world.last_ok("the enrollment to succeed").clone();
+    let device_id = world.device(&device).device_id();
+    let response: EnrollmentResponse = serde_json::from_value(value.clone())
+        .unwrap_or_else(|e| panic!("expected an enrollment answer, got {value}: {e}"));
+    let same_id =
+        world.notes.enrollments.iter().filter(|(_, e)| e.enrollment_id == response.enrollment_id).count();
+    assert_eq!(
+        (response.device_id, same_id),
+        (device_id, 1),
+        "expected the answer to name the request's device_id {device_id} and an enrollment_id no other \
+         enrollment of this scenario has, got {value}"
     );
 }
 
@@ -211,6 +425,14 @@ async fn certificate_for_own_key(world: &mut ConformanceWorld, device: &str) {
         "expected the certificate to certify the key of the device's CSR, but it certifies another key"
     );
     assert_eq!(cert.device_id, device_id, "expected the certificate's subject CN to be the device_id");
+    let parsed = parsed_certificate(&enrollment.certificate);
+    let attributes: Vec<String> =
+        parsed.tbs_certificate().subject().iter().map(|attribute| attribute.oid.to_string()).collect();
+    assert_eq!(
+        attributes,
+        ["2.5.4.3"],
+        "expected the certificate's subject to be a single CN, got the attribute types {attributes:?}"
+    );
 }
 
 #[then(expr = "{string} holds a certificate for its own key issued by the server's CA")]
@@ -233,10 +455,30 @@ async fn reports_enrolled(world: &mut ConformanceWorld, device: String, user: St
     );
 }
 
+#[then(
+    expr = "the server reports {string} as enrolled for {string} at the time of its latest enrollment, with the certificate issued then"
+)]
+async fn reports_enrolled_at(world: &mut ConformanceWorld, device: String, user: String) {
+    reports_enrolled(world, device.clone(), user).await;
+    let info = world
+        .device(&device)
+        .fetch_enrollment()
+        .await
+        .unwrap_or_else(|e| panic!("expected GET enrollment of {device:?} to answer 200, but {e}"));
+    if let Some(Some((before, after))) = world.notes.enrolled_between.get(&device) {
+        assert!(
+            *before <= info.enrolled_at && info.enrolled_at <= *after,
+            "expected enrolled_at to be the server's time of the latest enrollment, between {before} and \
+             {after}, got {}",
+            info.enrolled_at
+        );
+    }
+}
+
 #[then(expr = "the server reports {string} as not enrolled")]
 async fn reports_not_enrolled(world: &mut ConformanceWorld, device: String) {
     let outcome = world.device(&device).fetch_enrollment().await.map(|info| info.device_id);
-    let outcome = outcome.map(|id| serde_json::json!({ "device_id": id }));
+    let outcome = outcome.map(|id| json!({ "device_id": id }));
     assert_refused("GET enrollment", &outcome, 404, 9021, "MOBILE_AUTHENTICATION_NOT_ENROLLED");
 }
 
@@ -245,6 +487,198 @@ async fn enrollment_gets(world: &mut ConformanceWorld, expected: String) {
     assert_outcome("the enrollment", world.last(), &Expected::parse(&expected), |value| {
         assert_eq!(value["re_enrolled"].as_bool(), Some(false), "expected a new enrollment, got {value}");
     });
+}
+
+// ------------------------------------------------------------------ certificates (ENR-003)
+
+fn parsed_certificate(pem: &str) -> x509_cert::Certificate {
+    use x509_cert::der::DecodePem as _;
+    x509_cert::Certificate::from_pem(pem.as_bytes())
+        .unwrap_or_else(|e| panic!("expected a PEM X.509 certificate, but {e}: {pem}"))
+}
+
+fn enrollment_of(world: &mut ConformanceWorld, device: &str) -> crate::device::DeviceEnrollment {
+    match world.device(device).enrollment() {
+        Some(enrollment) => enrollment.clone(),
+        None => panic!("{device:?} holds no enrollment"),
+    }
+}
+
+fn serial(world: &mut ConformanceWorld, device: &str) -> Vec<u8> {
+    let pem = enrollment_of(world, device).certificate;
+    parsed_certificate(&pem).tbs_certificate().serial_number().as_bytes().to_vec()
+}
+
+#[then(expr = "the certificates of {string} and {string} have different serial numbers")]
+async fn serials_differ(world: &mut ConformanceWorld, first: String, second: String) {
+    let (a, b) = (serial(world, &first), serial(world, &second));
+    assert_ne!(
+        a, b,
+        "expected the certificates of {first:?} and {second:?} to have different serial numbers"
+    );
+}
+
+#[then(
+    expr = "the certificate of {string} is valid at its enrolled_at, is not a CA certificate and allows digital signatures"
+)]
+async fn certificate_profile(world: &mut ConformanceWorld, device: String) {
+    let pem = enrollment_of(world, &device).certificate;
+    let info = world
+        .device(&device)
+        .fetch_enrollment()
+        .await
+        .unwrap_or_else(|e| panic!("expected GET enrollment of {device:?} to answer 200, but {e}"));
+    let cert = parsed_certificate(&pem);
+    let tbs = cert.tbs_certificate();
+    let not_before = OffsetDateTime::from(tbs.validity().not_before.to_system_time());
+    let not_after = OffsetDateTime::from(tbs.validity().not_after.to_system_time());
+    assert!(
+        not_before <= info.enrolled_at && info.enrolled_at <= not_after,
+        "expected the certificate's validity {not_before} to {not_after} to contain enrolled_at {}",
+        info.enrolled_at
+    );
+    let constraints = tbs
+        .get_extension::<x509_cert::ext::pkix::BasicConstraints>()
+        .unwrap_or_else(|e| panic!("the certificate's basicConstraints do not parse: {e}"));
+    assert!(
+        !constraints.as_ref().is_some_and(|(_, bc)| bc.ca),
+        "expected the device certificate not to be a CA certificate, got {constraints:?}"
+    );
+    let usage = tbs
+        .get_extension::<x509_cert::ext::pkix::KeyUsage>()
+        .unwrap_or_else(|e| panic!("the certificate's keyUsage does not parse: {e}"));
+    assert!(
+        usage.as_ref().is_some_and(|(_, ku)| ku.digital_signature()),
+        "expected the certificate's keyUsage to include digitalSignature, got {usage:?}"
+    );
+}
+
+fn ca_der(world: &mut ConformanceWorld, device: &str) -> String {
+    enrollment_of(world, device).ca_certificate.split_whitespace().collect()
+}
+
+#[then(expr = "{string} and {string} were given the same CA certificate")]
+async fn same_ca(world: &mut ConformanceWorld, first: String, second: String) {
+    let (a, b) = (ca_der(world, &first), ca_der(world, &second));
+    assert!(a == b, "expected {first:?} and {second:?} to get the same ca_certificate");
+}
+
+#[then(expr = "{string} was given the same CA certificate as {string}")]
+async fn same_ca_as(world: &mut ConformanceWorld, first: String, second: String) {
+    same_ca(world, first, second).await;
+}
+
+// ------------------------------------------------------------------ reading and deleting enrollments
+
+/// An access token of `user`, from a session of its own (not one of the scenario's devices).
+async fn session_token(world: &mut ConformanceWorld, user: &str) -> String {
+    let session = format!("{user}'s other session");
+    if world.devices.get(&session).and_then(|d| d.access_token()).is_none() {
+        log_in(world, user, &session).await;
+    }
+    token(world, &session)
+}
+
+#[when(expr = "{string} reads the enrollment of {string}")]
+async fn user_reads_enrollment(world: &mut ConformanceWorld, user: String, device: String) {
+    enrollment_call(world, &user, &device, Method::GET).await;
+}
+
+#[when(expr = "{string} deletes the enrollment of {string}")]
+async fn user_deletes_enrollment(world: &mut ConformanceWorld, user: String, device: String) {
+    enrollment_call(world, &user, &device, Method::DELETE).await;
+}
+
+async fn enrollment_call(world: &mut ConformanceWorld, user: &str, device: &str, method: Method) {
+    let token = session_token(world, user).await;
+    let path = format!("{}/{}", paths::ENROLLMENTS, world.device(device).device_id());
+    let expected: &[u16] = if method == Method::GET { &[200] } else { &[204] };
+    let result = world
+        .target()
+        .http()
+        .call::<Value>(method, &path, Auth::Bearer(&token), Payload::Empty, expected)
+        .await
+        .map(|(_, value)| value);
+    world.record(result);
+}
+
+#[then(expr = "the enrollment call gets {string}")]
+async fn enrollment_call_gets(world: &mut ConformanceWorld, reply: String) {
+    assert_reply("the enrollment call", world.last(), &reply, |_| {});
+}
+
+/// The device deletes its own enrollment; its key is kept as its previous one.
+async fn delete_own(world: &mut ConformanceWorld, device: &str) -> Result<(), DeviceError> {
+    if let Some(enrollment) = world.device(device).enrollment().cloned() {
+        world.previous_enrollments.insert(device.to_string(), enrollment);
+    }
+    world.device(device).disenroll().await
+}
+
+#[when(expr = "{string} deletes its enrollment")]
+async fn deletes_own(world: &mut ConformanceWorld, device: String) {
+    let result = delete_own(world, &device).await;
+    world.record(result);
+}
+
+#[then("the enrollment is deleted with status 204 and no body")]
+async fn deleted_204(world: &mut ConformanceWorld) {
+    world.last_ok("DELETE enrollment to answer 204");
+    let exchanges = world.target().transcript().exchanges();
+    let delete = exchanges.iter().rev().find(|e| e.method == "DELETE").expect("a DELETE was sent");
+    assert_eq!(
+        (delete.status, delete.response_body.as_str()),
+        (Some(204), ""),
+        "expected DELETE enrollment to answer 204 with no body"
+    );
+}
+
+#[given(expr = "{string} is removed by its own request")]
+async fn removed_by_itself(world: &mut ConformanceWorld, device: String) {
+    delete_own(world, &device)
+        .await
+        .unwrap_or_else(|e| panic!("expected {device:?} to delete its enrollment, but {e}"));
+}
+
+async fn remove_by_admin(world: &mut ConformanceWorld, device: &str) {
+    let device_id = world.device(device).device_id().to_string();
+    let user = world.device(device).user().map(str::to_string).expect("the device's user is logged in");
+    admin(world)
+        .delete_enrollment(&user, &device_id)
+        .await
+        .unwrap_or_else(|e| panic!("expected the admin to remove the enrollment of {device:?}, but {e}"));
+}
+
+#[given(expr = "{string} is removed by the admin")]
+async fn removed_by_admin(world: &mut ConformanceWorld, device: String) {
+    remove_by_admin(world, &device).await;
+}
+
+/// Another device of `device`'s user enrolls, which under `override_allowed` disenrolls it.
+async fn replace(world: &mut ConformanceWorld, device: &str) {
+    let user = world.device(device).user().map(str::to_string).expect("the device's user is logged in");
+    let name = world.users.iter().find(|(_, c)| c.username == user).map(|(n, _)| n.clone());
+    let name = name.expect("the device's user is one of the scenario's");
+    let replacement = format!("{device}'s replacement");
+    log_in(world, &name, &replacement).await;
+    enroll(world, &replacement).await;
+    world.last_ok(&format!("another device of {name:?} to enroll (the mode must be override_allowed)"));
+    world.notes.replaced_by.insert(device.to_string(), replacement);
+}
+
+#[given(expr = "{string} is disenrolled by another device of its user")]
+async fn disenrolled_by_another(world: &mut ConformanceWorld, device: String) {
+    replace(world, &device).await;
+}
+
+#[given(expr = "nothing happens to {string}")]
+async fn nothing_happens(_world: &mut ConformanceWorld, _device: String) {}
+
+#[then(expr = "the device that replaced {string} answering a new OTP gets {string}")]
+async fn replacement_answers(world: &mut ConformanceWorld, device: String, expected: String) {
+    let replacement = world.notes.replaced_by.get(&device).cloned();
+    let replacement = replacement.unwrap_or_else(|| panic!("no device replaced {device:?}"));
+    answering_new_otp(world, replacement, expected).await;
 }
 
 // ------------------------------------------------------------------ QR codes and OTPs
@@ -276,8 +710,7 @@ async fn scans_through_camera(
     let img = protocol::qr::render_luma(&otp, &RenderOptions::default())
         .unwrap_or_else(|e| panic!("the OTP {otp:?} does not render as a QR code: {e}"));
     let seed = protocol::rng::derive_seed(world.seed, "camera");
-    let photo =
-        camera::photograph(img.as_raw(), img.width(), img.height(), f64::from(degrees), noise_percent, seed);
+    let photo = camera::photograph(&img, f64::from(degrees), noise_percent, seed);
     let result = world.device(&device).scan(&photo);
     record_scan(world, &device, result);
 }
@@ -294,6 +727,8 @@ async fn handle(world: &mut ConformanceWorld, device: &str, otp: String) {
     let result = world.device(device).handle_otp(&otp).await;
     if let Ok(request) = &result {
         world.fetched.insert(device.to_string(), request.clone());
+        world.notes.fetches.entry(device.to_string()).or_default().push(request.clone());
+        world.notes.last_fetcher = Some(device.to_string());
     }
     world.record(result);
 }
@@ -344,6 +779,25 @@ async fn handles_changed_version(world: &mut ConformanceWorld, device: String) {
     handle(world, &device, otp).await;
 }
 
+#[when(regex = r#"^"([^"]+)" handles the OTP with the (first|last) bit of its secret flipped$"#)]
+async fn handles_flipped_bit(world: &mut ConformanceWorld, device: String, which: String) {
+    let mut bytes = STANDARD.decode(scanned(world, &device)).expect("the scanned OTP is base64");
+    // The secret is bytes 17 to 48.
+    match (which.as_str(), bytes.len()) {
+        ("first", 49) => bytes[17] ^= 0x80,
+        (_, 49) => bytes[48] ^= 0x01,
+        (_, n) => panic!("the scanned OTP has {n} bytes, not 49"),
+    }
+    handle(world, &device, STANDARD.encode(bytes)).await;
+}
+
+#[when(expr = "{string} handles an OTP of a transaction that does not exist")]
+async fn handles_unknown_transaction(world: &mut ConformanceWorld, device: String) {
+    let transaction_id = protocol::rng::uuid(world.rng());
+    let otp = protocol::otp::Otp::generate(transaction_id, world.rng()).encode();
+    handle(world, &device, otp).await;
+}
+
 #[then(expr = "{string} shows the message {string}")]
 async fn shows_message(world: &mut ConformanceWorld, device: String, message: String) {
     world.last_ok("the request call to succeed");
@@ -356,6 +810,74 @@ async fn shows_message(world: &mut ConformanceWorld, device: String, message: St
 #[then(expr = "{string} shows the request")]
 async fn shows_request(world: &mut ConformanceWorld, device: String) {
     world.last_ok(&format!("{device:?} to fetch the request"));
+}
+
+#[then(expr = "{string} was given the request of type {string} with the message {string}")]
+async fn given_request(world: &mut ConformanceWorld, device: String, otp_type: String, message: String) {
+    world.last_ok("the request call to succeed");
+    let request = world.fetched.get(&device).unwrap_or_else(|| panic!("{device:?} fetched no request"));
+    let expected_tx = world.started_otp().response.transaction_id;
+    assert_eq!(
+        (request.transaction_id, request.otp_type.as_str(), request.message.as_str()),
+        (expected_tx, otp_type.as_str(), message.as_str()),
+        "expected the request call to answer the transaction's id, type and message, got {request:?}"
+    );
+}
+
+fn last_request(world: &ConformanceWorld) -> OtpRequestResponse {
+    let device = world.notes.last_fetcher.as_ref().expect("a device must fetch a request first");
+    world.fetched.get(device).cloned().expect("the last fetch was kept")
+}
+
+#[then(
+    expr = "the request's timestamp is the transaction's creation time and it expires {int} seconds later"
+)]
+async fn request_times(world: &mut ConformanceWorld, seconds: i64) {
+    let request = last_request(world);
+    let transaction_id = world.started_otp().response.transaction_id.to_string();
+    let status = world
+        .portal()
+        .await
+        .transaction(&transaction_id)
+        .await
+        .unwrap_or_else(|e| panic!("expected GET transaction to answer 200, but {e}"));
+    assert_eq!(
+        (request.timestamp, request.expires_at),
+        (status.timestamp, status.timestamp + time::Duration::seconds(seconds)),
+        "expected the request's timestamp to be the transaction's creation time and expires_at that plus \
+         the time to live"
+    );
+    if let Some((before, after)) = world.notes.started_between {
+        assert!(
+            before <= request.timestamp && request.timestamp <= after,
+            "expected the timestamp to be the creation time, between {before} and {after}, got {}",
+            request.timestamp
+        );
+    }
+}
+
+#[then("the request's challenge is 44 characters of standard padded base64 of 32 bytes")]
+async fn challenge_shape(world: &mut ConformanceWorld) {
+    let challenge = last_request(world).challenge;
+    let bytes = STANDARD.decode(&challenge).unwrap_or_default();
+    assert!(
+        challenge.len() == 44 && bytes.len() == 32 && STANDARD.encode(&bytes) == challenge,
+        "expected the challenge to be 44 characters of canonical padded base64 of 32 bytes, got {challenge:?}"
+    );
+}
+
+#[then(expr = "{string} was given a challenge it was not given before")]
+async fn new_challenge(world: &mut ConformanceWorld, device: String) {
+    world.last_ok("the request call to succeed");
+    let fetches = world.notes.fetches.get(&device).cloned().unwrap_or_default();
+    let Some((latest, earlier)) = fetches.split_last() else {
+        panic!("{device:?} fetched no request");
+    };
+    assert!(
+        !earlier.is_empty() && earlier.iter().all(|r| r.challenge != latest.challenge),
+        "expected a request call to issue a new challenge, got {:?} again",
+        latest.challenge
+    );
 }
 
 // ------------------------------------------------------------------ answers
@@ -375,6 +897,23 @@ async fn denies(world: &mut ConformanceWorld, device: String) {
     decide(world, &device, Answer::Deny).await;
 }
 
+async fn decide_portal_otp(world: &mut ConformanceWorld, device: &str, answer: Answer) {
+    scans_and_handles(world, device.to_string()).await;
+    world.last_ok(&format!("{device:?} to fetch the request"));
+    decide(world, device, answer).await;
+    world.last_ok(&format!("{device:?} to answer the request"));
+}
+
+#[when(expr = "{string} accepts the portal's OTP")]
+async fn accepts_portal_otp(world: &mut ConformanceWorld, device: String) {
+    decide_portal_otp(world, &device, Answer::Accept).await;
+}
+
+#[when(expr = "{string} denies the portal's OTP")]
+async fn denies_portal_otp(world: &mut ConformanceWorld, device: String) {
+    decide_portal_otp(world, &device, Answer::Deny).await;
+}
+
 fn parse_answer(answer: &str) -> Answer {
     match answer {
         "accept" => Answer::Accept,
@@ -383,14 +922,17 @@ fn parse_answer(answer: &str) -> Answer {
     }
 }
 
+fn fetched(world: &ConformanceWorld, device: &str) -> OtpRequestResponse {
+    match world.fetched.get(device) {
+        Some(request) => request.clone(),
+        None => panic!("{device:?} must fetch the request before it answers"),
+    }
+}
+
 /// Answers the request the device fetched last, over its challenge, signed by `key`.
 async fn answer_signed_by(world: &mut ConformanceWorld, device: &str, answer: &str, key: &KeyPair) {
     let answer = parse_answer(answer);
-    let request = world
-        .fetched
-        .get(device)
-        .unwrap_or_else(|| panic!("{device:?} must fetch the request before it answers"))
-        .clone();
+    let request = fetched(world, device);
     let device = world.device(device);
     let signed = signing_string(request.transaction_id, &request.challenge, answer, device.device_id());
     let signature = STANDARD.encode(key.sign(signed.as_bytes()));
@@ -432,6 +974,19 @@ async fn replays(world: &mut ConformanceWorld, device: String, answer: String) {
     answer_signed_by(world, &device, &answer, &key).await;
 }
 
+#[when(expr = "{string} answers {string} over its first challenge")]
+async fn answers_first_challenge(world: &mut ConformanceWorld, device: String, answer: String) {
+    let answer = parse_answer(&answer);
+    let first = world.notes.fetches.get(&device).and_then(|f| f.first()).cloned();
+    let first = first.unwrap_or_else(|| panic!("{device:?} fetched no request"));
+    let key = current_key(world, &device);
+    let device = world.device(&device);
+    let signed = signing_string(first.transaction_id, &first.challenge, answer, device.device_id());
+    let signature = STANDARD.encode(key.sign(signed.as_bytes()));
+    let result = device.answer_raw(first.transaction_id, answer.as_str(), &signature).await;
+    world.record(result);
+}
+
 #[when(expr = "{string} answers {string} without fetching a challenge")]
 async fn answers_without_challenge(world: &mut ConformanceWorld, device: String, answer: String) {
     let answer = parse_answer(&answer);
@@ -444,14 +999,117 @@ async fn answers_without_challenge(world: &mut ConformanceWorld, device: String,
     world.record(result);
 }
 
+#[when(expr = "{string} answers {string} for a transaction that does not exist")]
+async fn answers_unknown_transaction(world: &mut ConformanceWorld, device: String, answer: String) {
+    let answer = parse_answer(&answer);
+    let transaction_id = protocol::rng::uuid(world.rng());
+    let key = current_key(world, &device);
+    let device = world.device(&device);
+    let signed = signing_string(transaction_id, "", answer, device.device_id());
+    let signature = STANDARD.encode(key.sign(signed.as_bytes()));
+    let result = device.answer_raw(transaction_id, answer.as_str(), &signature).await;
+    world.record(result);
+}
+
+/// The signature an answer carries, as the feature files name it.
+fn signature_for(world: &mut ConformanceWorld, device: &str, answer: Answer, what: &str) -> String {
+    let request = fetched(world, device);
+    let device_id = world.device(device).device_id();
+    let (tx, challenge) = (request.transaction_id, request.challenge.clone());
+    let key = current_key(world, device);
+    let sign = |key: &KeyPair, text: &str| key.sign(text.as_bytes());
+    let own = signing_string(tx, &challenge, answer, device_id);
+    let der = match what {
+        "a signature over the signing string" => sign(&key, &own),
+        "the low-S form of a signature over the signing string" => der::with_s(&sign(&key, &own), false),
+        "the high-S form of a signature over the signing string" => der::with_s(&sign(&key, &own), true),
+        "a signature by another key" => sign(&world.foreign_key(), &own),
+        "a signature over the signing string of another transaction" => {
+            let other = protocol::rng::uuid(world.rng());
+            sign(&key, &signing_string(other, &challenge, answer, device_id))
+        }
+        "a signature over the signing string with the answer deny" => {
+            sign(&key, &signing_string(tx, &challenge, Answer::Deny, device_id))
+        }
+        "a signature over the signing string of another device" => {
+            let other = protocol::rng::uuid(world.rng());
+            sign(&key, &signing_string(tx, &challenge, answer, other))
+        }
+        "a signature over the signing string with the challenge unpadded" => {
+            sign(&key, &signing_string(tx, challenge.trim_end_matches('='), answer, device_id))
+        }
+        "a signature over the signing string with mobile-auth-v2 first" => {
+            sign(&key, &own.replacen("mobile-auth-v1|", "mobile-auth-v2|", 1))
+        }
+        "a signature over the signing string with a line break at its end" => sign(&key, &format!("{own}\n")),
+        "base64 of bytes that are not a DER signature" => b"this is not a DER signature".to_vec(),
+        "base64 of the signature as 64 raw bytes of r and s" => der::raw(&sign(&key, &own)),
+        "base64 of the DER signature followed by a zero byte" => {
+            let mut der = sign(&key, &own);
+            der.push(0);
+            der
+        }
+        other => panic!("no such signature in this suite: {other:?}"),
+    };
+    STANDARD.encode(der)
+}
+
+#[when(regex = r#"^"([^"]+)" answers "(accept|deny)" with (.+)$"#)]
+async fn answers_with(world: &mut ConformanceWorld, device: String, answer: String, what: String) {
+    let answer = parse_answer(&answer);
+    if what == "whatever key and challenge it has" {
+        return answer_with_what_it_has(world, &device, answer).await;
+    }
+    let transaction_id = fetched(world, &device).transaction_id;
+    let signature = signature_for(world, &device, answer, &what);
+    let result = world.device(&device).answer_raw(transaction_id, answer.as_str(), &signature).await;
+    world.record(result);
+}
+
+/// A device that may hold no key or challenge for the logged-in user answers anyway: its current
+/// key, else the one it had, else a new one; its challenge, else none.
+async fn answer_with_what_it_has(world: &mut ConformanceWorld, device: &str, answer: Answer) {
+    let key = match world.device(device).enrollment() {
+        Some(enrollment) => enrollment.key.clone(),
+        None => match world.previous_enrollments.get(device) {
+            Some(previous) => previous.key.clone(),
+            None => world.foreign_key(),
+        },
+    };
+    let (transaction_id, challenge) = match world.fetched.get(device) {
+        Some(request) => (request.transaction_id, request.challenge.clone()),
+        None => (world.started_otp().response.transaction_id, String::new()),
+    };
+    let device = world.device(device);
+    let signed = signing_string(transaction_id, &challenge, answer, device.device_id());
+    let signature = STANDARD.encode(key.sign(signed.as_bytes()));
+    let result = device.answer_raw(transaction_id, answer.as_str(), &signature).await;
+    world.record(result);
+}
+
 #[then(expr = "the answer is {string}")]
 async fn answer_is(world: &mut ConformanceWorld, status: String) {
-    let value = world.last_ok(&format!("the answer call to be answered 200 with status {status:?}"));
+    let value = world.last_ok(&format!("the answer call to be answered 200 with status {status:?}")).clone();
     assert_eq!(
         value["status"].as_str(),
         Some(status.as_str()),
         "expected the answer call to answer status {status:?}, got {value}"
     );
+    if let Some(otp) = &world.otp {
+        let transaction_id = otp.response.transaction_id.to_string();
+        assert_eq!(
+            value["transaction_id"].as_str(),
+            Some(transaction_id.as_str()),
+            "expected the answer call to name the transaction it answered, got {value}"
+        );
+    }
+}
+
+#[then(expr = "the answer call gets {string}")]
+async fn answer_call_gets(world: &mut ConformanceWorld, reply: String) {
+    assert_reply("the answer call", world.last(), &reply, |value| {
+        assert_eq!(value["status"].as_str(), Some(reply.as_str()), "expected status {reply:?}, got {value}");
+    });
 }
 
 #[then(expr = "{string} answering a new OTP gets {string}")]
@@ -476,109 +1134,441 @@ async fn answering_new_otp(world: &mut ConformanceWorld, device: String, expecte
     );
 }
 
+// ------------------------------------------------------------------ malformed calls
+
+/// The scanned OTP's bytes, changed by `change`, as canonical base64.
+fn otp_changed(otp: &str, change: impl FnOnce(&mut Vec<u8>)) -> String {
+    let mut bytes = STANDARD.decode(otp).expect("the scanned OTP is base64");
+    change(&mut bytes);
+    STANDARD.encode(bytes)
+}
+
+/// The OTP with its last data character's unused low bits set (non-canonical base64).
+fn otp_with_unused_bits(otp: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut chars: Vec<u8> = otp.bytes().collect();
+    // 49 bytes: 16 full groups, then two characters and "==": the 66th character holds two bits.
+    let at = 65;
+    let value = ALPHABET.iter().position(|&c| c == chars[at]).expect("a base64 character");
+    chars[at] = ALPHABET[value | 0x01];
+    String::from_utf8(chars).expect("ASCII")
+}
+
+async fn send_otp_request(world: &mut ConformanceWorld, device: &str, token: Option<&str>, body: &Value) {
+    let auth = token.map_or(Auth::None, Auth::Bearer);
+    let result = world
+        .target()
+        .http()
+        .call::<Value>(Method::POST, paths::OTP_REQUESTS, auth, Payload::Json(body), &[200])
+        .await
+        .map(|(_, value)| value);
+    if let Ok(value) = &result
+        && let Ok(request) = serde_json::from_value::<OtpRequestResponse>(value.clone())
+    {
+        world.fetched.insert(device.to_string(), request);
+    }
+    world.record(result);
+}
+
+async fn send_answer(world: &mut ConformanceWorld, token: Option<&str>, transaction_id: Uuid, body: &Value) {
+    let auth = token.map_or(Auth::None, Auth::Bearer);
+    let path = format!("{}/{transaction_id}/answer", paths::OTP_REQUESTS);
+    let result = world
+        .target()
+        .http()
+        .call::<Value>(Method::POST, &path, auth, Payload::Json(body), &[200])
+        .await
+        .map(|(_, value)| value);
+    world.record(result);
+}
+
+#[when(regex = r#"^"([^"]+)" sends a request call with (.+)$"#)]
+async fn sends_request_call(world: &mut ConformanceWorld, device: String, what: String) {
+    if let Some(problems) = what.strip_prefix("these problems: ") {
+        return request_call_with_problems(world, &device, problems).await;
+    }
+    let otp = scanned(world, &device);
+    let id = world.device(&device).device_id().to_string();
+    let body = match what.as_str() {
+        "a JSON array of its device id and the OTP" => json!([id, otp]),
+        "no otp" => json!({ "device_id": id }),
+        "no device_id" => json!({ "otp": otp }),
+        "the OTP as a number" => json!({ "device_id": id, "otp": 12345 }),
+        "its device id in upper case" => json!({ "device_id": id.to_uppercase(), "otp": otp }),
+        "its device id without hyphens" => json!({ "device_id": id.replace('-', ""), "otp": otp }),
+        "the OTP with its format version changed" => json!({ "device_id": id, "otp": tamper(&otp, 0) }),
+        "the OTP without its padding" => json!({ "device_id": id, "otp": otp.trim_end_matches('=') }),
+        "the OTP with a character that is not base64" => {
+            let bad: String = otp.char_indices().map(|(i, c)| if i == 40 { '*' } else { c }).collect();
+            json!({ "device_id": id, "otp": bad })
+        }
+        "the OTP with a space at its end" => json!({ "device_id": id, "otp": format!("{otp} ") }),
+        "the OTP with non-zero unused bits at its end" => {
+            json!({ "device_id": id, "otp": otp_with_unused_bits(&otp) })
+        }
+        "the OTP cut to 48 bytes" => json!({ "device_id": id, "otp": otp_changed(&otp, |b| b.truncate(48)) }),
+        "the OTP with a 50th byte" => json!({ "device_id": id, "otp": otp_changed(&otp, |b| b.push(0)) }),
+        other => panic!("no such request call in this suite: {other:?}"),
+    };
+    let token = token(world, &device);
+    send_otp_request(world, &device, Some(&token), &body).await;
+}
+
+#[when(regex = r#"^"([^"]+)" sends an answer call with (.+)$"#)]
+async fn sends_answer_call(world: &mut ConformanceWorld, device: String, what: String) {
+    if let Some(problems) = what.strip_prefix("these problems: ") {
+        return answer_call_with_problems(world, &device, problems).await;
+    }
+    let request = fetched(world, &device);
+    let id = world.device(&device).device_id();
+    let key = current_key(world, &device);
+    let signed = signing_string(request.transaction_id, &request.challenge, Answer::Accept, id);
+    let signature = STANDARD.encode(key.sign(signed.as_bytes()));
+    let id = id.to_string();
+    let body = match what.as_str() {
+        "a JSON array of its fields" => json!([id, "accept", signature]),
+        "no signature" => json!({ "device_id": id, "answer": "accept" }),
+        "no answer" => json!({ "device_id": id, "signature": signature }),
+        "no device_id" => json!({ "answer": "accept", "signature": signature }),
+        "the answer ACCEPT" => json!({ "device_id": id, "answer": "ACCEPT", "signature": signature }),
+        "the answer yes" => json!({ "device_id": id, "answer": "yes", "signature": signature }),
+        "the answer as a boolean" => json!({ "device_id": id, "answer": true, "signature": signature }),
+        "a signature that is not base64" => {
+            json!({ "device_id": id, "answer": "accept", "signature": "not base64!" })
+        }
+        "a signature with a line break inside its base64" => {
+            let broken = format!("{}\n{}", &signature[..20], &signature[20..]);
+            json!({ "device_id": id, "answer": "accept", "signature": broken })
+        }
+        "its device id without hyphens" => {
+            json!({ "device_id": id.replace('-', ""), "answer": "accept", "signature": signature })
+        }
+        other => panic!("no such answer call in this suite: {other:?}"),
+    };
+    let token = token(world, &device);
+    send_answer(world, Some(&token), request.transaction_id, &body).await;
+}
+
+// ------------------------------------------------------------------ check orders (OTP-017, OTP-018)
+
+/// Problems that apply to a device call at once, as the check-order tables name them.
+#[derive(Debug, Default)]
+struct Problems {
+    no_token: bool,
+    version_changed: bool,
+    device_removed: bool,
+    device_replaced: bool,
+    wrong_secret: bool,
+    already_answered: bool,
+    expired: bool,
+    answer_maybe: bool,
+    signature_not_base64: bool,
+    unknown_transaction: bool,
+    no_live_challenge: bool,
+    wrong_signature: bool,
+}
+
+impl Problems {
+    fn parse(text: &str) -> Self {
+        let mut p = Self::default();
+        for problem in text.split(',').map(str::trim) {
+            let flag = match problem {
+                "no access token" => &mut p.no_token,
+                "format version changed" => &mut p.version_changed,
+                "device removed" => &mut p.device_removed,
+                "device replaced" => &mut p.device_replaced,
+                "wrong secret" => &mut p.wrong_secret,
+                "already answered" => &mut p.already_answered,
+                "expired" => &mut p.expired,
+                "answer value maybe" => &mut p.answer_maybe,
+                "signature not base64" => &mut p.signature_not_base64,
+                "unknown transaction" => &mut p.unknown_transaction,
+                "no live challenge" => &mut p.no_live_challenge,
+                "wrong signature" => &mut p.wrong_signature,
+                other => panic!("no such device-call problem in this suite: {other:?}"),
+            };
+            *flag = true;
+        }
+        p
+    }
+}
+
+/// Another device of the scenario that holds an enrollment for its logged-in user.
+fn another_enrolled_device(world: &ConformanceWorld, device: &str) -> String {
+    let mut names: Vec<&String> = world
+        .devices
+        .iter()
+        .filter(|(name, d)| name.as_str() != device && d.enrollment().is_some())
+        .map(|(name, _)| name)
+        .collect();
+    names.sort();
+    match names.first() {
+        Some(name) => (*name).clone(),
+        None => panic!("the scenario needs another enrolled device to answer the transaction"),
+    }
+}
+
+/// Brings the world into the state the problems describe: the device reads the OTP (and fetches
+/// a challenge when `fetch`), another device answers, the clock passes the expiry, the device's
+/// enrollment is removed or replaced, in that order, so each step still works.
+async fn set_up_problems(world: &mut ConformanceWorld, device: &str, p: &Problems, fetch: bool) -> String {
+    let png = world.started_otp().qr_png.clone();
+    let otp = world.device(device).scan(&png).unwrap_or_else(|e| panic!("the portal's QR code: {e}"));
+    world.scanned.insert(device.to_string(), otp.clone());
+    if fetch {
+        handle(world, device, otp.clone()).await;
+        world.last_ok(&format!("{device:?} to fetch the request"));
+    }
+    if p.already_answered {
+        let other = another_enrolled_device(world, device);
+        handle(world, &other, otp.clone()).await;
+        world.last_ok(&format!("{other:?} to fetch the request"));
+        decide(world, &other, Answer::Accept).await;
+        world.last_ok(&format!("{other:?} to answer the request"));
+    }
+    if p.expired {
+        move_to_before_expiry(world, 0).await;
+    }
+    if p.device_removed {
+        remove_by_admin(world, device).await;
+    }
+    if p.device_replaced {
+        set_config_key(world, "enrollment_mode", json!("override_allowed")).await;
+        replace(world, device).await;
+    }
+    otp
+}
+
+async fn request_call_with_problems(world: &mut ConformanceWorld, device: &str, problems: &str) {
+    let p = Problems::parse(problems);
+    let mut otp = set_up_problems(world, device, &p, false).await;
+    if p.version_changed {
+        otp = tamper(&otp, 0);
+    }
+    if p.wrong_secret {
+        otp = tamper(&otp, 40);
+    }
+    let body = json!({ "device_id": world.device(device).device_id(), "otp": otp });
+    let token = (!p.no_token).then(|| token(world, device));
+    send_otp_request(world, device, token.as_deref(), &body).await;
+}
+
+async fn answer_call_with_problems(world: &mut ConformanceWorld, device: &str, problems: &str) {
+    let p = Problems::parse(problems);
+    set_up_problems(world, device, &p, !p.no_live_challenge).await;
+    let transaction_id = if p.unknown_transaction {
+        protocol::rng::uuid(world.rng())
+    } else {
+        world.started_otp().response.transaction_id
+    };
+    let challenge = if p.no_live_challenge { String::new() } else { fetched(world, device).challenge };
+    let key = if p.wrong_signature { world.foreign_key() } else { current_key(world, device) };
+    let device_id = world.device(device).device_id();
+    let signature = if p.signature_not_base64 {
+        "%%% not base64 %%%".to_string()
+    } else {
+        let signed = signing_string(transaction_id, &challenge, Answer::Accept, device_id);
+        STANDARD.encode(key.sign(signed.as_bytes()))
+    };
+    let answer = if p.answer_maybe { "maybe" } else { "accept" };
+    let body = json!({ "device_id": device_id, "answer": answer, "signature": signature });
+    let token = (!p.no_token).then(|| token(world, device));
+    send_answer(world, token.as_deref(), transaction_id, &body).await;
+}
+
+#[then(expr = "{string} gets {string}")]
+async fn device_gets(world: &mut ConformanceWorld, device: String, reply: String) {
+    assert_reply(&format!("the call of {device:?}"), world.last(), &reply, |_| {});
+}
+
+// ------------------------------------------------------------------ concurrent answers (OTP-021)
+
+#[when("these answers are sent at the same moment:")]
+async fn concurrent_answers(world: &mut ConformanceWorld, step: &Step) {
+    let table = step.table.as_ref().expect("the step has a table of devices and answers");
+    let rows: Vec<(String, Answer)> = table
+        .rows
+        .iter()
+        .skip(1)
+        .map(|row| match row.as_slice() {
+            [device, answer] => (device.clone(), parse_answer(answer)),
+            other => panic!("expected | device | answer | rows, got {other:?}"),
+        })
+        .collect();
+    let mut sends = Vec::new();
+    for (device, answer) in &rows {
+        let request = fetched(world, device);
+        let key = current_key(world, device);
+        let device_id = world.device(device).device_id();
+        let signed = signing_string(request.transaction_id, &request.challenge, *answer, device_id);
+        sends.push((
+            device.clone(),
+            *answer,
+            request.transaction_id,
+            STANDARD.encode(key.sign(signed.as_bytes())),
+        ));
+    }
+    let devices = &world.devices;
+    let calls = sends
+        .iter()
+        .map(|(device, answer, tx, signature)| devices[device].answer_raw(*tx, answer.as_str(), signature));
+    let outcomes = futures::future::join_all(calls).await;
+    world.notes.concurrent = sends
+        .into_iter()
+        .zip(outcomes)
+        .map(|((device, answer, _, _), outcome)| {
+            let outcome = outcome.map(|response| serde_json::to_value(response).unwrap_or(Value::Null));
+            (device, answer, outcome)
+        })
+        .collect();
+}
+
+#[then(
+    expr = "exactly one of them is answered 200 and each other one is refused with status {int}, error {int} {word}"
+)]
+async fn exactly_one_wins(world: &mut ConformanceWorld, status: u16, code: u32, error_type: String) {
+    let outcomes = &world.notes.concurrent;
+    let winners: Vec<&(String, Answer, Outcome)> = outcomes.iter().filter(|(_, _, o)| o.is_ok()).collect();
+    let [(device, answer, Ok(value))] = winners.as_slice() else {
+        panic!("expected exactly one concurrent answer to be answered 200, got {outcomes:?}");
+    };
+    assert_eq!(
+        value["status"].as_str(),
+        Some(status_name(*answer)),
+        "expected the winner's status to match its answer, got {value}"
+    );
+    for (loser, _, outcome) in outcomes.iter().filter(|(_, _, o)| o.is_err()) {
+        assert_refused(&format!("the concurrent answer of {loser:?}"), outcome, status, code, &error_type);
+    }
+    world.notes.winner = Some((device.clone(), *answer));
+}
+
+/// The status an answer of this kind reads as.
+fn status_name(answer: Answer) -> &'static str {
+    match answer {
+        Answer::Accept => "accepted",
+        Answer::Deny => "denied",
+    }
+}
+
+// ------------------------------------------------------------------ DER signatures
+
+/// ECDSA P-256 signatures in DER, taken apart and put together again for the high-S and raw forms.
+mod der {
+    /// The order n of the P-256 group, big-endian.
+    const N: [u8; 32] = [
+        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xbc,
+        0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+    ];
+
+    /// `(r, s)` of `SEQUENCE { INTEGER r, INTEGER s }` (short-form lengths: at most 72 bytes).
+    fn integers(der: &[u8]) -> ([u8; 32], [u8; 32]) {
+        assert_eq!(der.first(), Some(&0x30), "a DER signature is a SEQUENCE");
+        let mut at = 2;
+        let mut next = || {
+            assert_eq!(der.get(at), Some(&0x02), "a DER signature holds two INTEGERs");
+            let len = usize::from(der[at + 1]);
+            let bytes = &der[at + 2..at + 2 + len];
+            at += 2 + len;
+            let bytes: Vec<u8> = bytes.iter().copied().skip_while(|&b| b == 0).collect();
+            let mut out = [0u8; 32];
+            out[32 - bytes.len()..].copy_from_slice(&bytes);
+            out
+        };
+        (next(), next())
+    }
+
+    fn integer(value: &[u8; 32]) -> Vec<u8> {
+        let mut bytes: Vec<u8> = value.iter().copied().skip_while(|&b| b == 0).collect();
+        if bytes.first().is_none_or(|&b| b & 0x80 != 0) {
+            bytes.insert(0, 0);
+        }
+        let mut out = vec![0x02, u8::try_from(bytes.len()).expect("at most 33 bytes")];
+        out.extend(bytes);
+        out
+    }
+
+    fn encode(r: &[u8; 32], s: &[u8; 32]) -> Vec<u8> {
+        let body = [integer(r), integer(s)].concat();
+        let mut out = vec![0x30, u8::try_from(body.len()).expect("at most 70 bytes")];
+        out.extend(body);
+        out
+    }
+
+    /// n - s.
+    fn negate(s: &[u8; 32]) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        let mut borrow = 0i16;
+        for i in (0..32).rev() {
+            let d = i16::from(N[i]) - i16::from(s[i]) - borrow;
+            (out[i], borrow) = if d < 0 { ((d + 256) as u8, 1) } else { (d as u8, 0) };
+        }
+        out
+    }
+
+    /// The same signature with its s in the upper (`high`) or lower half of the group order:
+    /// (r, s) and (r, n - s) both verify.
+    pub(super) fn with_s(der: &[u8], high: bool) -> Vec<u8> {
+        let (r, s) = integers(der);
+        let other = negate(&s);
+        let s_is_high = s > other;
+        encode(&r, if s_is_high == high { &s } else { &other })
+    }
+
+    /// The signature as 64 bytes, r then s (the IEEE P1363 form), which is not DER.
+    pub(super) fn raw(der: &[u8]) -> Vec<u8> {
+        let (r, s) = integers(der);
+        [r, s].concat()
+    }
+}
+
 /// A camera's view of a QR code: rotated, with salt-and-pepper noise, as PNG bytes.
 mod camera {
+    use std::io::Cursor;
+
+    use image::{DynamicImage, GrayImage, ImageFormat, Luma};
     use rand_core::Rng as _;
 
-    /// Rotates the grey `pixels` (`width` x `height`) by `degrees` onto a white canvas with
-    /// bilinear sampling, sets `noise_percent` % of the pixels to black or white, encodes PNG.
-    pub(super) fn photograph(
-        pixels: &[u8],
-        width: u32,
-        height: u32,
-        degrees: f64,
-        noise_percent: u32,
-        seed: u64,
-    ) -> Vec<u8> {
-        let (w, h) = (f64::from(width), f64::from(height));
+    /// Rotates `img` by `degrees` onto a white canvas with bilinear sampling, sets
+    /// `noise_percent` % of the pixels to black or white, and encodes the result as PNG.
+    pub(super) fn photograph(img: &GrayImage, degrees: f64, noise_percent: u32, seed: u64) -> Vec<u8> {
+        let (w, h) = (f64::from(img.width()), f64::from(img.height()));
         let (sin, cos) = degrees.to_radians().sin_cos();
         let nw = (w * cos.abs() + h * sin.abs()).ceil() + 16.0;
         let nh = (w * sin.abs() + h * cos.abs()).ceil() + 16.0;
-        let (out_w, out_h) = (nw as u32, nh as u32);
         let px = |x: f64, y: f64| -> f64 {
             let (x, y) = (x.clamp(0.0, w - 1.0) as u32, y.clamp(0.0, h - 1.0) as u32);
-            f64::from(pixels[(y * width + x) as usize])
+            f64::from(img.get_pixel(x, y)[0])
         };
         let mut rng = protocol::rng::seeded(seed);
-        let mut out = Vec::with_capacity((out_w * out_h) as usize);
-        for y in 0..out_h {
-            for x in 0..out_w {
-                let (dx, dy) = (f64::from(x) + 0.5 - nw / 2.0, f64::from(y) + 0.5 - nh / 2.0);
-                let sx = cos * dx - sin * dy + w / 2.0 - 0.5;
-                let sy = sin * dx + cos * dy + h / 2.0 - 0.5;
-                let value = if sx < 0.0 || sy < 0.0 || sx > w - 1.0 || sy > h - 1.0 {
-                    255.0
-                } else {
-                    let (x0, y0) = (sx.floor(), sy.floor());
-                    let (fx, fy) = (sx - x0, sy - y0);
-                    let top = px(x0, y0) * (1.0 - fx) + px(x0 + 1.0, y0) * fx;
-                    let bottom = px(x0, y0 + 1.0) * (1.0 - fx) + px(x0 + 1.0, y0 + 1.0) * fx;
-                    top * (1.0 - fy) + bottom * fy
-                };
-                let roll = rng.next_u32() % 10_000;
-                let value = if roll < noise_percent * 50 {
-                    0.0
-                } else if roll < noise_percent * 100 {
-                    255.0
-                } else {
-                    value
-                };
-                out.push(value.round().clamp(0.0, 255.0) as u8);
-            }
+        let mut out = GrayImage::new(nw as u32, nh as u32);
+        for (x, y, pixel) in out.enumerate_pixels_mut() {
+            let (dx, dy) = (f64::from(x) + 0.5 - nw / 2.0, f64::from(y) + 0.5 - nh / 2.0);
+            let sx = cos * dx - sin * dy + w / 2.0 - 0.5;
+            let sy = sin * dx + cos * dy + h / 2.0 - 0.5;
+            let value = if sx < 0.0 || sy < 0.0 || sx > w - 1.0 || sy > h - 1.0 {
+                255.0
+            } else {
+                let (x0, y0) = (sx.floor(), sy.floor());
+                let (fx, fy) = (sx - x0, sy - y0);
+                let top = px(x0, y0) * (1.0 - fx) + px(x0 + 1.0, y0) * fx;
+                let bottom = px(x0, y0 + 1.0) * (1.0 - fx) + px(x0 + 1.0, y0 + 1.0) * fx;
+                top * (1.0 - fy) + bottom * fy
+            };
+            let roll = rng.next_u32() % 10_000;
+            let value = if roll < noise_percent * 50 {
+                0.0
+            } else if roll < noise_percent * 100 {
+                255.0
+            } else {
+                value
+            };
+            *pixel = Luma([value.round().clamp(0.0, 255.0) as u8]);
         }
-        png_grey(&out, out_w, out_h)
-    }
-
-    /// An 8-bit greyscale PNG with stored (uncompressed) deflate blocks.
-    fn png_grey(pixels: &[u8], width: u32, height: u32) -> Vec<u8> {
-        let mut raw = Vec::with_capacity(pixels.len() + height as usize);
-        for row in pixels.chunks(width as usize) {
-            raw.push(0); // filter: none
-            raw.extend_from_slice(row);
-        }
-        let mut zlib = vec![0x78, 0x01];
-        let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
-        for (i, block) in blocks.iter().enumerate() {
-            zlib.push(u8::from(i + 1 == blocks.len()));
-            let len = block.len() as u16;
-            zlib.extend_from_slice(&len.to_le_bytes());
-            zlib.extend_from_slice(&(!len).to_le_bytes());
-            zlib.extend_from_slice(block);
-        }
-        zlib.extend_from_slice(&adler32(&raw).to_be_bytes());
-        let mut ihdr = Vec::new();
-        ihdr.extend_from_slice(&width.to_be_bytes());
-        ihdr.extend_from_slice(&height.to_be_bytes());
-        ihdr.extend_from_slice(&[8, 0, 0, 0, 0]); // 8-bit, greyscale, deflate, no filter, no interlace
-        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-        for (kind, data) in [(b"IHDR", ihdr.as_slice()), (b"IDAT", zlib.as_slice()), (b"IEND", &[])] {
-            png.extend_from_slice(&(data.len() as u32).to_be_bytes());
-            let start = png.len();
-            png.extend_from_slice(kind);
-            png.extend_from_slice(data);
-            let crc = crc32(&png[start..]);
-            png.extend_from_slice(&crc.to_be_bytes());
-        }
+        let mut png = Vec::new();
+        DynamicImage::ImageLuma8(out)
+            .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .expect("PNG encoding into memory cannot fail");
         png
-    }
-
-    fn adler32(data: &[u8]) -> u32 {
-        let (mut a, mut b) = (1u32, 0u32);
-        for &byte in data {
-            a = (a + u32::from(byte)) % 65_521;
-            b = (b + a) % 65_521;
-        }
-        (b << 16) | a
-    }
-
-    fn crc32(data: &[u8]) -> u32 {
-        let mut crc = 0xffff_ffffu32;
-        for &byte in data {
-            crc ^= u32::from(byte);
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
-            }
-        }
-        !crc
     }
 }

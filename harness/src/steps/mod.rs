@@ -4,7 +4,11 @@
 //! Steps talk to the server only through the world's [`Target`](crate::target::Target). A failed
 //! `Then` says what the profile expects and what came, so an implementer can act on it.
 
+pub mod admin;
+pub mod auth;
 pub mod device;
+pub mod driver;
+pub mod http;
 pub mod portal;
 pub mod server;
 

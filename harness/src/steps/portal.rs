@@ -1,22 +1,52 @@
-//! Steps of the relying party: starting OTP transactions, receiving callbacks, reading outcomes.
+//! Steps of the relying party: starting OTP transactions, the QR code it shows, receiving
+//! callbacks (also through a receiver that fails on purpose), reading outcomes, asking whether a
+//! user can use mobile authentication.
 
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use cucumber::{given, then, when};
-use protocol::wire::{TransactionStatus, TransactionStatusResponse};
+use protocol::qr::EcLevel;
+use protocol::wire::{AuthenticateUserResponse, TransactionStatus, TransactionStatusResponse, paths};
+use reqwest::Method;
+use serde_json::{Value, json};
 
+use super::server::{admin, assert_reply, set_config_key};
+use crate::http::{Auth, Payload};
+use crate::portal::{CallbackAttempt, CallbackReply, REDIRECT_PATH, SimulatedPortal};
+use crate::target::UserCredentials;
 use crate::world::{CALLBACK_WAIT, ConformanceWorld};
 
 /// The OTP type every server file of the suite configures.
 const QR_TYPE: &str = "qr-code";
 
+/// A message of more than the default `message_max_length` (155).
+fn too_long_message() -> String {
+    "m".repeat(156)
+}
+
+/// Starts an OTP with exactly these form fields, keeping what later steps check.
+async fn start_with(world: &mut ConformanceWorld, fields: &[(&str, &str)]) {
+    let before = world.target().now().await.ok();
+    let result = world.portal().await.start_otp(fields).await;
+    let after = world.target().now().await.ok();
+    if let Ok(started) = &result {
+        world.otp = Some(started.clone());
+        world.notes.started.push(started.clone());
+        world.notes.callback_uri =
+            fields.iter().find(|(name, _)| *name == "callback_uri").map(|(_, value)| value.to_string());
+        world.notes.started_between = before.zip(after);
+    }
+    world.record(result.map(|started| started.response));
+}
+
+/// Starts an OTP with these fields and the portal's own callback_uri.
 async fn start(world: &mut ConformanceWorld, fields: &[(&str, &str)]) {
     let callback = world.portal().await.callback_uri();
     let mut all: Vec<(&str, &str)> = vec![("callback_uri", callback.as_str())];
     all.extend_from_slice(fields);
-    let result = world.portal().await.start_otp(&all).await;
-    if let Ok(started) = &result {
-        world.otp = Some(started.clone());
-    }
-    world.record(result.map(|started| started.response));
+    start_with(world, &all).await;
 }
 
 async fn start_ok(world: &mut ConformanceWorld, fields: &[(&str, &str)]) {
@@ -35,15 +65,75 @@ async fn started_default(world: &mut ConformanceWorld) {
     start_ok(world, &[("type", QR_TYPE)]).await;
 }
 
+#[when("the portal starts a QR-code OTP without a message")]
+async fn started_without_message(world: &mut ConformanceWorld) {
+    start_ok(world, &[("type", QR_TYPE)]).await;
+}
+
+#[when("the portal starts a QR-code OTP with an empty message")]
+async fn started_with_empty_message(world: &mut ConformanceWorld) {
+    start_ok(world, &[("type", QR_TYPE), ("message", "")]).await;
+}
+
 #[given(expr = "the portal has started a QR-code OTP with the message {string}")]
 #[when(expr = "the portal starts a QR-code OTP with the message {string}")]
 async fn started_with_message(world: &mut ConformanceWorld, message: String) {
     start_ok(world, &[("type", QR_TYPE), ("message", &message)]).await;
 }
 
+#[when(expr = "the portal starts a QR-code OTP with the message {string} and the language code {string}")]
+async fn started_with_language(world: &mut ConformanceWorld, message: String, language: String) {
+    start_ok(world, &[("type", QR_TYPE), ("message", &message), ("language_code", &language)]).await;
+}
+
+#[given(expr = "the portal has started a QR-code OTP with the callback path {string}")]
+#[when(expr = "the portal starts a QR-code OTP with the callback path {string}")]
+async fn started_with_callback_path(world: &mut ConformanceWorld, path: String) {
+    let callback = world.portal().await.callback_uri_with(&path);
+    start_with(world, &[("type", QR_TYPE), ("callback_uri", &callback)]).await;
+    world.last_ok("the portal to start an OTP transaction");
+}
+
+#[given("the portal has started a QR-code OTP with a callback_uri where nothing listens")]
+async fn started_with_dead_callback(world: &mut ConformanceWorld) {
+    // A port that was just free: binding and closing it leaves nothing listening there.
+    let addr = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .and_then(|listener| listener.local_addr())
+        .unwrap_or_else(|e| panic!("cannot find a free local port: {e}"));
+    let callback = format!("http://{addr}/callback");
+    start_with(world, &[("type", QR_TYPE), ("callback_uri", &callback)]).await;
+    world.last_ok("the portal to start an OTP transaction");
+}
+
+#[when(expr = "the portal starts an OTP of type {string} with the message {string}")]
+async fn started_of_type(world: &mut ConformanceWorld, otp_type: String, message: String) {
+    start_ok(world, &[("type", &otp_type), ("message", &message)]).await;
+}
+
 #[when(expr = "the portal tries to start an OTP of type {string}")]
 async fn try_type(world: &mut ConformanceWorld, otp_type: String) {
     start(world, &[("type", &otp_type), ("message", "Log in?")]).await;
+}
+
+#[when(expr = "the portal tries to start an OTP of type {string} without a message")]
+async fn try_type_without_message(world: &mut ConformanceWorld, otp_type: String) {
+    start(world, &[("type", &otp_type)]).await;
+}
+
+#[when(expr = "the portal tries to start an OTP of type {string} with an empty message")]
+async fn try_type_with_empty_message(world: &mut ConformanceWorld, otp_type: String) {
+    start(world, &[("type", &otp_type), ("message", "")]).await;
+}
+
+#[when("the portal tries to start an OTP without a type")]
+async fn try_without_type(world: &mut ConformanceWorld) {
+    start(world, &[("message", "Log in?")]).await;
+}
+
+#[when("the portal tries to start an OTP with an empty type")]
+async fn try_with_empty_type(world: &mut ConformanceWorld) {
+    start(world, &[("type", ""), ("message", "Log in?")]).await;
 }
 
 #[when(expr = "the portal tries to start a QR-code OTP for the user {string}")]
@@ -55,6 +145,181 @@ async fn try_with_user(world: &mut ConformanceWorld, user: String) {
 async fn try_long_message(world: &mut ConformanceWorld, length: usize, character: String) {
     let message = character.repeat(length);
     start(world, &[("type", QR_TYPE), ("message", &message)]).await;
+}
+
+#[when(expr = "the portal tries to start a QR-code OTP with the message {string}")]
+async fn try_with_message(world: &mut ConformanceWorld, message: String) {
+    start(world, &[("type", QR_TYPE), ("message", &message)]).await;
+}
+
+#[when("the portal tries to start a QR-code OTP without a callback_uri")]
+async fn try_without_callback(world: &mut ConformanceWorld) {
+    start_with(world, &[("type", QR_TYPE), ("message", "Log in?")]).await;
+}
+
+#[when(expr = "the portal tries to start a QR-code OTP with the callback_uri {string}")]
+async fn try_with_callback(world: &mut ConformanceWorld, callback: String) {
+    start_with(world, &[("type", QR_TYPE), ("message", "Log in?"), ("callback_uri", &callback)]).await;
+}
+
+#[when(expr = "the portal tries to start a QR-code OTP with the language code {string}")]
+async fn try_with_language(world: &mut ConformanceWorld, language: String) {
+    start(world, &[("type", QR_TYPE), ("message", "Log in?"), ("language_code", &language)]).await;
+}
+
+/// The Basic `Authorization` header value, each part form-url-encoded as RFC 6749 §2.3.1 says.
+fn basic_header(id: &str, secret: &str) -> String {
+    let encode = |part: &str| {
+        percent_encoding::utf8_percent_encode(part, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    format!("Basic {}", STANDARD.encode(format!("{}:{}", encode(id), encode(secret))))
+}
+
+/// A form body, every name and value percent-encoded.
+fn form_body(fields: &[(&str, &str)]) -> String {
+    let encode = |part: &str| {
+        percent_encoding::utf8_percent_encode(part, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    fields.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
+}
+
+/// Sends authenticate/user from the portal with these raw body bytes as a form.
+async fn send_raw_form(world: &mut ConformanceWorld, authorization: Option<String>, body: Vec<u8>) {
+    let portal = world.portal().await;
+    let result = portal
+        .send_raw(
+            Method::POST,
+            paths::AUTHENTICATE_USER,
+            authorization.as_deref(),
+            Some("application/x-www-form-urlencoded"),
+            body,
+        )
+        .await
+        .and_then(|(status, text)| {
+            crate::http::interpret::<AuthenticateUserResponse>(
+                status,
+                &text,
+                &[200],
+                "AuthenticateUserResponse",
+            )
+        })
+        .map(|(_, response)| response);
+    world.record(result);
+}
+
+/// Sends authenticate/user from the portal with `fields`, as a form or as JSON.
+async fn send_fields(
+    world: &mut ConformanceWorld,
+    fields: &[(&str, &str)],
+    secret: Option<&str>,
+    as_json: bool,
+) {
+    let portal = world.portal().await;
+    let (id, own_secret) = portal.credentials();
+    let auth = Auth::Basic(id, secret.unwrap_or(own_secret));
+    let object: serde_json::Map<String, Value> =
+        fields.iter().map(|(k, v)| ((*k).to_string(), Value::String((*v).to_string()))).collect();
+    let object = Value::Object(object);
+    let payload = if as_json { Payload::Json(&object) } else { Payload::Form(fields) };
+    let result = portal
+        .http()
+        .call::<AuthenticateUserResponse>(Method::POST, paths::AUTHENTICATE_USER, auth, payload, &[200])
+        .await
+        .map(|(_, response)| response);
+    world.record(result);
+}
+
+#[when(regex = r"^the portal sends authenticate/user (.+)$")]
+async fn sends_authenticate_user(world: &mut ConformanceWorld, how: String) {
+    if let Some(problems) = how.strip_prefix("with these problems: ") {
+        return send_with_problems(world, problems).await;
+    }
+    let callback = world.portal().await.callback_uri();
+    let callback = callback.as_str();
+    // Both copies of the repeated field hold a valid value: only the repetition is wrong.
+    let twice = |name: &'static str| {
+        let mut fields = vec![("type", QR_TYPE), ("callback_uri", callback), ("message", "Log in?")];
+        let value = fields.iter().find(|(n, _)| *n == name).map(|(_, v)| *v).unwrap_or_default();
+        fields.push((name, value));
+        fields
+    };
+    match how.as_str() {
+        "with the type field twice" => send_fields(world, &twice("type"), None, false).await,
+        "with the callback_uri field twice" => send_fields(world, &twice("callback_uri"), None, false).await,
+        "with the message field twice" => send_fields(world, &twice("message"), None, false).await,
+        "as JSON instead of a form" => {
+            let fields = [("type", QR_TYPE), ("callback_uri", callback), ("message", "Log in?")];
+            send_fields(world, &fields, None, true).await;
+        }
+        "with a message whose percent-encoded bytes are not UTF-8" => {
+            let body =
+                format!("{}&message=%FF%FEok", form_body(&[("type", QR_TYPE), ("callback_uri", callback)]));
+            let (id, secret) = world.portal().await.credentials();
+            let authorization = basic_header(id, secret);
+            send_raw_form(world, Some(authorization), body.into_bytes()).await;
+        }
+        "with a message holding raw bytes that are not UTF-8" => {
+            let mut body =
+                format!("{}&message=", form_body(&[("type", QR_TYPE), ("callback_uri", callback)]))
+                    .into_bytes();
+            body.extend_from_slice(&[0xff, 0xfe, b'o', b'k']);
+            let (id, secret) = world.portal().await.credentials();
+            let authorization = basic_header(id, secret);
+            send_raw_form(world, Some(authorization), body).await;
+        }
+        other => panic!("no such way to send authenticate/user: {other:?}"),
+    }
+}
+
+/// RP-012: a request with several problems at once; see the relying-party feature for the names.
+async fn send_with_problems(world: &mut ConformanceWorld, problems: &str) {
+    let callback = world.portal().await.callback_uri();
+    let mut fields: Vec<(String, String)> = vec![
+        ("type".into(), QR_TYPE.into()),
+        ("callback_uri".into(), callback),
+        ("message".into(), "Log in?".into()),
+    ];
+    let set = |fields: &mut Vec<(String, String)>, name: &str, value: String| {
+        fields.retain(|(n, _)| n != name);
+        fields.push((name.to_string(), value));
+    };
+    let (mut secret, mut as_json) = (None, false);
+    for problem in problems.split(',').map(str::trim) {
+        match problem {
+            "a wrong client secret" => secret = Some("not-the-secret"),
+            "mobile authentication disabled" => {
+                set_config_key(world, "mobile_auth_enabled", Value::Bool(false)).await;
+            }
+            // An unknown form field is ignored (GEN-010), so only the size is wrong here.
+            "a body over 64 KiB" => set(&mut fields, "filler", "f".repeat(70_000)),
+            "a JSON body" => as_json = true,
+            "no type" => fields.retain(|(n, _)| n != "type"),
+            "an unknown type" => set(&mut fields, "type", "no-such-type".into()),
+            "a user_id" => set(&mut fields, "user_id", "alice".into()),
+            "a callback_uri that is not http" => {
+                set(&mut fields, "callback_uri", "ftp://portal.example/cb".into())
+            }
+            "a callback_uri that the whitelist does not allow" => {
+                set_config_key(world, "callback_whitelist", json!(["https://portal.example/only"])).await;
+            }
+            "a message that is too long" => set(&mut fields, "message", too_long_message()),
+            "an invalid language code" => set(&mut fields, "language_code", "english".into()),
+            other => panic!("no such authenticate/user problem: {other:?}"),
+        }
+    }
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    send_fields(world, &fields, secret, as_json).await;
+}
+
+#[then(expr = "the portal's request gets {string}")]
+async fn portal_request_gets(world: &mut ConformanceWorld, reply: String) {
+    assert_reply("the portal's request", world.last(), &reply, |value| match reply.as_str() {
+        "started" => assert!(
+            value["transaction_id"].is_string() && value["otp"].is_string(),
+            "expected authenticate/user to answer 200 {{\"transaction_id\", \"auth_method\", \"time_to_live\", \"otp\"}}, got {value}"
+        ),
+        _ => assert!(value.is_object() || value.is_array(), "expected {reply}, got {value}"),
+    });
 }
 
 #[then(expr = "the portal gets an OTP that lives {int} seconds")]
@@ -70,23 +335,126 @@ async fn otp_lives(world: &mut ConformanceWorld, seconds: u64) {
     );
 }
 
-#[then("the portal receives a callback for the transaction")]
-async fn callback_arrives(world: &mut ConformanceWorld) {
-    let transaction_id = world.started_otp().response.transaction_id;
-    let portal = world.portal().await;
-    let expected_uri = portal.callback_uri();
-    let Some(callback) = portal.next_callback(CALLBACK_WAIT).await else {
-        panic!(
-            "expected the server to POST {{\"callback_uri\", \"transaction_id\": \"{transaction_id}\"}} to \
-             {expected_uri} within {CALLBACK_WAIT:?}, but no callback came"
-        );
-    };
-    assert_eq!(
-        (callback.transaction_id, callback.callback_uri.as_str()),
-        (transaction_id, expected_uri.as_str()),
-        "expected a callback for transaction {transaction_id} holding the callback_uri as given, got {callback:?}"
+// ------------------------------------------------------------------ API clients
+
+async fn create_api_client(world: &mut ConformanceWorld, id: &str, secret: &str) {
+    let body = json!({ "client_id": id, "client_secret": secret });
+    let (status, text) = admin(world)
+        .send(Method::POST, "/api-clients", Some(&body))
+        .await
+        .unwrap_or_else(|e| panic!("cannot register the API client {id:?}: {e}"));
+    assert!(
+        matches!(status, 200 | 201),
+        "expected the API client {id:?} to be registered, got {status} {text}"
     );
 }
+
+#[given(expr = "an API client {string} with the secret {string}")]
+async fn api_client_with_secret(world: &mut ConformanceWorld, id: String, secret: String) {
+    create_api_client(world, &id, &secret).await;
+}
+
+#[when(expr = "that API client starts a QR-code OTP with the Basic user-id {string} and password {string}")]
+async fn raw_basic_start(world: &mut ConformanceWorld, user_id: String, password: String) {
+    let callback = world.portal().await.callback_uri();
+    let body = form_body(&[("type", QR_TYPE), ("callback_uri", &callback), ("message", "Log in?")]);
+    let authorization = format!("Basic {}", STANDARD.encode(format!("{user_id}:{password}")));
+    send_raw_form(world, Some(authorization), body.into_bytes()).await;
+}
+
+#[given(expr = "another API client {string}")]
+async fn another_api_client(world: &mut ConformanceWorld, id: String) {
+    let secret = format!("{id}-secret");
+    create_api_client(world, &id, &secret).await;
+    let portal = SimulatedPortal::start(world.target().http(), &id, &secret)
+        .await
+        .unwrap_or_else(|e| panic!("the portal of {id:?} did not start: {e}"));
+    world.notes.portals.insert(id, portal);
+}
+
+#[when(expr = "the API client {string} reads the portal's transaction")]
+async fn other_client_reads(world: &mut ConformanceWorld, id: String) {
+    let transaction_id = world.started_otp().response.transaction_id.to_string();
+    let portal =
+        world.notes.portals.get(&id).unwrap_or_else(|| panic!("no API client {id:?} in this scenario"));
+    let result = portal.transaction(&transaction_id).await;
+    world.record(result);
+}
+
+#[when("the portal reads a transaction that does not exist")]
+async fn reads_unknown_transaction(world: &mut ConformanceWorld) {
+    let unknown = protocol::rng::uuid(world.rng()).to_string();
+    let result = world.portal().await.transaction(&unknown).await;
+    world.record(result);
+}
+
+// ------------------------------------------------------------------ enabled
+
+#[given(expr = "{string} is a user whose username holds a space, an @ and an é")]
+async fn user_with_odd_name(world: &mut ConformanceWorld, name: String) {
+    let base = world
+        .target_mut()
+        .new_user()
+        .await
+        .unwrap_or_else(|e| panic!("cannot create a user on the target: {e}"));
+    let user = UserCredentials {
+        username: format!("{} smith@example.com é", base.username),
+        password: base.password.clone(),
+    };
+    admin(world)
+        .create_user(&user)
+        .await
+        .unwrap_or_else(|e| panic!("cannot create {:?}: {e}", user.username));
+    world.users.insert(name, user);
+}
+
+#[given(expr = "{string} is not a user of the server")]
+async fn not_a_user(world: &mut ConformanceWorld, name: String) {
+    let username = format!("nobody-{}", protocol::rng::uuid(world.rng()));
+    world.users.insert(name, UserCredentials { password: format!("{username}-password"), username });
+}
+
+#[when(expr = "the portal asks whether {string} can use mobile authentication")]
+async fn asks_enabled(world: &mut ConformanceWorld, user: String) {
+    let username = world.username(&user).to_string();
+    let result = world.portal().await.enabled(&username).await;
+    world.record(result);
+}
+
+fn told_types(world: &ConformanceWorld, expected: &[&str]) {
+    let value = world.last_ok("GET enabled to answer 200");
+    let entries = value
+        .as_array()
+        .unwrap_or_else(|| panic!("expected GET enabled to answer a JSON array, got {value}"));
+    let mut got: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| (e["type"].as_str().unwrap_or("?"), e["method"].as_str().unwrap_or("?")))
+        .collect();
+    got.sort_unstable();
+    let mut want: Vec<(&str, &str)> = expected.iter().map(|t| (*t, "OTP")).collect();
+    want.sort_unstable();
+    assert_eq!(
+        got, want,
+        "expected GET enabled to list one {{\"type\", \"method\": \"OTP\"}} per OTP type, got {value}"
+    );
+}
+
+#[then(expr = "the portal is told the OTP types {string} and {string}")]
+async fn told_two(world: &mut ConformanceWorld, first: String, second: String) {
+    told_types(world, &[&first, &second]);
+}
+
+#[then(expr = "the portal is told the OTP types {string}")]
+async fn told_one(world: &mut ConformanceWorld, first: String) {
+    told_types(world, &[&first]);
+}
+
+#[then("the portal is told no OTP types")]
+async fn told_none(world: &mut ConformanceWorld) {
+    told_types(world, &[]);
+}
+
+// ------------------------------------------------------------------ transactions
 
 async fn transaction(world: &mut ConformanceWorld) -> TransactionStatusResponse {
     let transaction_id = world.started_otp().response.transaction_id.to_string();
@@ -139,4 +507,460 @@ async fn denied(world: &mut ConformanceWorld, user: String) {
 async fn expired(world: &mut ConformanceWorld) {
     let status = transaction(world).await;
     check(&status, (TransactionStatus::Expired, false, None, Some("expired")));
+}
+
+#[then(
+    regex = r#"^reading the transaction gives its id, the callback_uri as given, its creation time, status "pending" and authentication_method "OTP"$"#
+)]
+async fn reads_as_given(world: &mut ConformanceWorld) {
+    let status = transaction(world).await;
+    let given = world.notes.callback_uri.clone().expect("the portal started an OTP");
+    let transaction_id = world.started_otp().response.transaction_id;
+    assert_eq!(
+        (status.transaction_id, status.callback_uri.as_str(), status.authentication_method.as_str()),
+        (transaction_id, given.as_str(), "OTP"),
+        "expected GET transaction to give the transaction's id, its callback_uri exactly as given and \
+         authentication_method \"OTP\", got {status:?}"
+    );
+    check(&status, (TransactionStatus::Pending, false, None, None));
+    if let Some((before, after)) = world.notes.started_between {
+        assert!(
+            before <= status.timestamp && status.timestamp <= after,
+            "expected the timestamp to be the creation time, between {before} and {after} on the server's \
+             clock, got {}",
+            status.timestamp
+        );
+    }
+}
+
+#[then("the transaction reads as the winner's answer, for the winner's user")]
+async fn reads_as_winner(world: &mut ConformanceWorld) {
+    let (device, answer) = world.notes.winner.clone().expect("a step must send concurrent answers first");
+    let user = world.device(&device).user().map(str::to_string).expect("the winner is logged in");
+    let status = transaction(world).await;
+    match answer {
+        protocol::wire::Answer::Accept => {
+            check(&status, (TransactionStatus::Accepted, true, Some(&user), None))
+        }
+        protocol::wire::Answer::Deny => {
+            check(&status, (TransactionStatus::Denied, false, Some(&user), Some("not_accepted")));
+        }
+    }
+}
+
+// ------------------------------------------------------------------ the OTP and its QR code
+
+fn otp_bytes(otp: &str) -> Vec<u8> {
+    STANDARD
+        .decode(otp)
+        .unwrap_or_else(|e| panic!("expected the OTP to be standard base64, got {otp:?}: {e}"))
+}
+
+#[then("the portal's OTP is 68 characters of canonical standard padded base64 of 49 bytes")]
+async fn otp_shape(world: &mut ConformanceWorld) {
+    let otp = world.started_otp().response.otp.clone();
+    let bytes = otp_bytes(&otp);
+    assert_eq!(
+        (otp.chars().count(), bytes.len(), STANDARD.encode(&bytes) == otp),
+        (68, 49, true),
+        "expected the OTP to be 68 characters of canonical padded base64 of 49 bytes, got {otp:?}"
+    );
+}
+
+#[then("the portal's OTP starts with the format version 1 and then the 16 bytes of its transaction id")]
+async fn otp_layout(world: &mut ConformanceWorld) {
+    let response = world.started_otp().response.clone();
+    let bytes = otp_bytes(&response.otp);
+    assert_eq!(bytes.first(), Some(&0x01), "expected the OTP's first byte to be the format version 0x01");
+    assert_eq!(
+        bytes.get(1..17),
+        Some(&response.transaction_id.as_bytes()[..]),
+        "expected bytes 1 to 16 of the OTP to be the transaction id {} in RFC 4122 order",
+        response.transaction_id
+    );
+}
+
+#[then("the secrets of the portal's two OTPs differ")]
+async fn secrets_differ(world: &mut ConformanceWorld) {
+    let started = &world.notes.started;
+    assert!(started.len() >= 2, "the portal must start two OTPs first");
+    let secret =
+        |i: usize| otp_bytes(&started[i].response.otp).get(17..).map(<[u8]>::to_vec).unwrap_or_default();
+    let (a, b) = (secret(started.len() - 2), secret(started.len() - 1));
+    assert_ne!(a, b, "expected the secrets of two OTPs to differ");
+    assert!(
+        a.iter().any(|&x| x != 0) && b.iter().any(|&x| x != 0),
+        "expected random secrets, got one of all zero bytes"
+    );
+}
+
+#[then(regex = r"^no answer of the server but authenticate/user's holds the OTP or its secret$")]
+async fn nothing_gives_the_otp_back(world: &mut ConformanceWorld) {
+    let mut needles = Vec::new();
+    for started in &world.notes.started {
+        let otp = started.response.otp.clone();
+        let secret = otp_bytes(&otp).get(17..).map(<[u8]>::to_vec).unwrap_or_default();
+        let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+        for text in [otp.clone(), STANDARD.encode(&secret), URL_SAFE_NO_PAD.encode(&secret), hex] {
+            needles.push(text.replace('/', "\\/"));
+            needles.push(text);
+        }
+    }
+    for exchange in world.target().transcript().exchanges() {
+        if exchange.method == "POST" && exchange.url.ends_with(paths::AUTHENTICATE_USER) {
+            continue;
+        }
+        if let Some(needle) = needles.iter().find(|n| exchange.response_body.contains(n.as_str())) {
+            panic!(
+                "expected no answer but authenticate/user's to hold an OTP or its secret, but {} {} answered \
+                 {needle:?} in {}",
+                exchange.method, exchange.url, exchange.response_body
+            );
+        }
+    }
+}
+
+fn portal_image(world: &ConformanceWorld) -> image::GrayImage {
+    let png = &world.started_otp().qr_png;
+    assert_eq!(
+        image::guess_format(png).ok(),
+        Some(image::ImageFormat::Png),
+        "expected the QR code to be a PNG"
+    );
+    image::load_from_memory(png)
+        .unwrap_or_else(|e| panic!("the portal's PNG does not decode: {e}"))
+        .to_luma8()
+}
+
+fn portal_qr_info(world: &ConformanceWorld) -> protocol::qr::QrInfo {
+    protocol::qr::inspect(&world.started_otp().qr_png)
+        .unwrap_or_else(|e| panic!("the portal's QR code does not decode: {e}"))
+}
+
+/// The dark modules' bounding box: `(left, top, side in pixels)`.
+fn symbol_box(img: &image::GrayImage) -> (u32, u32, u32) {
+    let dark: Vec<(u32, u32)> =
+        img.enumerate_pixels().filter(|(_, _, p)| p[0] < 128).map(|(x, y, _)| (x, y)).collect();
+    let left = dark.iter().map(|d| d.0).min().unwrap_or(0);
+    let right = dark.iter().map(|d| d.0).max().unwrap_or(0);
+    let top = dark.iter().map(|d| d.1).min().unwrap_or(0);
+    (left, top, right + 1 - left)
+}
+
+#[then("the portal's QR code holds exactly the portal's OTP as a single byte-mode segment")]
+async fn qr_byte_mode(world: &mut ConformanceWorld) {
+    let otp = world.started_otp().response.otp.clone();
+    let info = portal_qr_info(world);
+    assert_eq!(info.payload, otp, "expected the QR code to hold exactly the OTP");
+    // Rebuild the symbol from a single byte-mode segment of the OTP at the version, level and mask
+    // the picture has, and compare it module by module with the picture.
+    let img = portal_image(world);
+    let modules = info.side_modules();
+    let (left, top, side) = symbol_box(&img);
+    assert_eq!(side % modules, 0, "expected whole pixels per module ({side} px for {modules} modules)");
+    let px = side / modules;
+    let seen: Vec<bool> = (0..modules)
+        .flat_map(|my| (0..modules).map(move |mx| (mx, my)))
+        .map(|(mx, my)| img.get_pixel(left + mx * px + px / 2, top + my * px + px / 2)[0] < 128)
+        .collect();
+    let expected = byte_mode_symbol(&otp, info.version, info.ec_level, info.mask);
+    assert!(
+        seen == expected,
+        "expected the QR code to be the OTP as one byte-mode segment (version {}, level {}, mask {}), but \
+         its modules differ",
+        info.version,
+        info.ec_level,
+        info.mask
+    );
+}
+
+/// The modules (row by row) of `payload` as one byte-mode segment at this version, level and mask.
+fn byte_mode_symbol(payload: &str, version: u8, level: EcLevel, mask: u8) -> Vec<bool> {
+    use qrcode::canvas::{Canvas, MaskPattern};
+    let version = qrcode::Version::Normal(i16::from(version));
+    let level = match level {
+        EcLevel::L => qrcode::EcLevel::L,
+        EcLevel::M => qrcode::EcLevel::M,
+        EcLevel::Q => qrcode::EcLevel::Q,
+        EcLevel::H => qrcode::EcLevel::H,
+    };
+    let mut bits = qrcode::bits::Bits::new(version);
+    bits.push_byte_data(payload.as_bytes()).expect("the OTP fits the version the picture has");
+    bits.push_terminator(level).expect("the OTP fits the version the picture has");
+    let (data, ec) = qrcode::ec::construct_codewords(&bits.into_bytes(), version, level)
+        .expect("codewords for a version and level that exist");
+    let mut canvas = Canvas::new(version, level);
+    canvas.draw_all_functional_patterns();
+    canvas.draw_data(&data, &ec);
+    let pattern = match mask {
+        0 => MaskPattern::Checkerboard,
+        1 => MaskPattern::HorizontalLines,
+        2 => MaskPattern::VerticalLines,
+        3 => MaskPattern::DiagonalLines,
+        4 => MaskPattern::LargeCheckerboard,
+        5 => MaskPattern::Fields,
+        6 => MaskPattern::Diamonds,
+        _ => MaskPattern::Meadow,
+    };
+    canvas.apply_mask(pattern);
+    canvas.into_colors().into_iter().map(|c| c == qrcode::Color::Dark).collect()
+}
+
+#[then("the portal's QR code is a PNG of black and white pixels only")]
+async fn qr_black_and_white(world: &mut ConformanceWorld) {
+    let png = &world.started_otp().qr_png;
+    let img =
+        image::load_from_memory(png).unwrap_or_else(|e| panic!("the portal's PNG does not decode: {e}"));
+    let odd = img.to_rgba8().pixels().find(|p| p.0 != [0, 0, 0, 255] && p.0 != [255, 255, 255, 255]).copied();
+    assert!(odd.is_none(), "expected only opaque black and white pixels, found {odd:?}");
+    let grey = portal_image(world);
+    let (left, top, _) = symbol_box(&grey);
+    assert_eq!(grey.get_pixel(0, 0)[0], 255, "expected a white background around the code");
+    assert_eq!(grey.get_pixel(left, top)[0], 0, "expected black modules (the finder pattern's corner)");
+}
+
+#[then("the portal's QR code has error-correction level M")]
+async fn qr_level_m(world: &mut ConformanceWorld) {
+    let info = portal_qr_info(world);
+    assert_eq!(info.ec_level, EcLevel::M, "expected error-correction level M, got {}", info.ec_level);
+}
+
+#[then(expr = "the portal's QR code has {int} pixels a module and a quiet zone of {int} modules")]
+async fn qr_geometry(world: &mut ConformanceWorld, module_px: u32, quiet: u32) {
+    let info = portal_qr_info(world);
+    let img = portal_image(world);
+    let modules = info.side_modules();
+    let (left, top, side) = symbol_box(&img);
+    let expected_side = (modules + 2 * quiet) * module_px;
+    assert_eq!(
+        (side, left, top, img.width(), img.height()),
+        (modules * module_px, quiet * module_px, quiet * module_px, expected_side, expected_side),
+        "expected {modules} modules of {module_px} px with a {quiet}-module quiet zone on every side \
+         (symbol side, left, top, image width, height)"
+    );
+}
+
+#[then("the portal's SVG of the OTP has the size of its PNG and is black on white")]
+async fn qr_svg(world: &mut ConformanceWorld) {
+    let svg = world.started_otp().qr_svg().unwrap_or_else(|e| panic!("the portal cannot render SVG: {e}"));
+    let side = portal_image(world).width();
+    let attribute = |name: &str| {
+        let start = svg.find(&format!(" {name}=\"")).map(|i| i + name.len() + 3)?;
+        svg[start..].split('"').next()?.parse::<u32>().ok()
+    };
+    assert_eq!(
+        (attribute("width"), attribute("height")),
+        (Some(side), Some(side)),
+        "expected the SVG to be {side} x {side} like the PNG: {svg:.200}"
+    );
+    let colours: Vec<&str> =
+        svg.match_indices('#').map(|(i, _)| svg.get(i + 1..i + 7).unwrap_or("")).collect();
+    assert!(
+        colours.contains(&"000000")
+            && colours.contains(&"ffffff")
+            && colours.iter().all(|c| *c == "000000" || *c == "ffffff"),
+        "expected the SVG to draw black (#000000) on white (#ffffff) only, got the colours {colours:?}"
+    );
+}
+
+// ------------------------------------------------------------------ callbacks
+
+#[then("the portal receives a callback for the transaction")]
+async fn callback_arrives(world: &mut ConformanceWorld) {
+    callback_within(world, CALLBACK_WAIT).await;
+}
+
+#[then(expr = "the portal receives a callback for the transaction within {int} seconds")]
+async fn callback_arrives_within(world: &mut ConformanceWorld, seconds: u64) {
+    callback_within(world, Duration::from_secs(seconds)).await;
+}
+
+async fn callback_within(world: &mut ConformanceWorld, wait: Duration) {
+    let transaction_id = world.started_otp().response.transaction_id;
+    let expected_uri = world.notes.callback_uri.clone().unwrap_or_default();
+    let portal = world.portal().await;
+    let Some(callback) = portal.next_callback(wait).await else {
+        panic!(
+            "expected the server to POST {{\"callback_uri\", \"transaction_id\": \"{transaction_id}\"}} to \
+             {expected_uri} within {wait:?}, but no callback came"
+        );
+    };
+    assert_eq!(
+        (callback.transaction_id, callback.callback_uri.as_str()),
+        (transaction_id, expected_uri.as_str()),
+        "expected a callback for transaction {transaction_id} holding the callback_uri as given, got {callback:?}"
+    );
+}
+
+#[then(expr = "the portal receives no other callback within {int} ms")]
+async fn no_other_callback(world: &mut ConformanceWorld, ms: u64) {
+    let portal = world.portal().await;
+    if let Some(callback) = portal.next_callback(Duration::from_millis(ms)).await {
+        panic!("expected exactly one callback for the transaction, but another came: {callback:?}");
+    }
+}
+
+/// `500, then 204` and the like: what a scripted receiver answers, attempt by attempt.
+fn parse_script(text: &str) -> Vec<CallbackReply> {
+    let reply = |item: &str| {
+        let item = item.trim();
+        let item = item.strip_prefix("answers ").unwrap_or(item);
+        if let Some(status) = item.strip_suffix(" with a Location on itself") {
+            return CallbackReply::Redirect(
+                status.parse().unwrap_or_else(|_| panic!("{status:?} is no status")),
+            );
+        }
+        match item {
+            "closes the connection without answering" => CallbackReply::Drop,
+            "does not answer" => CallbackReply::Hang,
+            status => CallbackReply::Status(
+                status.parse().unwrap_or_else(|_| panic!("no such callback receiver behaviour: {item:?}")),
+            ),
+        }
+    };
+    text.split(", then ").flat_map(|part| part.split(", ")).map(reply).collect()
+}
+
+#[given(regex = r"^the portal's callback receiver (.+)$")]
+async fn scripted_receiver(world: &mut ConformanceWorld, behaviour: String) {
+    let script = if let Some(status) = behaviour
+        .strip_prefix("answers every callback with ")
+        .or_else(|| behaviour.strip_prefix("answers ").and_then(|s| s.strip_suffix(" to every callback")))
+    {
+        vec![CallbackReply::Status(status.parse().unwrap_or_else(|_| panic!("{status:?} is no status")))]
+    } else if behaviour == "holds every callback until it is let go" {
+        vec![CallbackReply::Hold]
+    } else {
+        parse_script(&behaviour)
+    };
+    let target = world.target();
+    let (id, secret) = target.api_client();
+    let portal = SimulatedPortal::start_with_script(target.http(), id, secret, script)
+        .await
+        .unwrap_or_else(|e| panic!("the portal's callback receiver did not start: {e}"));
+    world.portal = Some(portal);
+}
+
+/// The next delivery attempt (skipping none), failing the step if none comes in time.
+async fn next_attempt(world: &mut ConformanceWorld, wait: Duration) -> CallbackAttempt {
+    let portal = world.portal().await;
+    assert!(portal.is_scripted(), "the scenario must give the portal a scripted callback receiver first");
+    let Some(attempt) = portal.next_attempt(wait).await else {
+        panic!("expected a callback delivery attempt within {wait:?}, but none came");
+    };
+    world.notes.attempts.push(attempt.clone());
+    attempt
+}
+
+fn is_redirect_target(attempt: &CallbackAttempt) -> bool {
+    attempt.target.split('?').next() == Some(REDIRECT_PATH)
+}
+
+fn check_attempt_is_for_transaction(world: &ConformanceWorld, attempt: &CallbackAttempt) {
+    let transaction_id = world.started_otp().response.transaction_id;
+    let given = world.notes.callback_uri.clone().unwrap_or_default();
+    let callback = attempt.callback();
+    assert!(
+        attempt.method == "POST"
+            && callback.as_ref().map(|c| (c.transaction_id, c.callback_uri.as_str()))
+                == Some((transaction_id, given.as_str())),
+        "expected a POST of {{\"callback_uri\": {given:?}, \"transaction_id\": \"{transaction_id}\"}}, got {} {} \
+         with the body {:?}",
+        attempt.method,
+        attempt.target,
+        String::from_utf8_lossy(&attempt.body)
+    );
+}
+
+#[then(
+    regex = r#"^the portal's receiver gets a POST of Content-Type application/json with the body \{"callback_uri", "transaction_id"\} for the transaction$"#
+)]
+async fn receiver_gets_json(world: &mut ConformanceWorld) {
+    let attempt = next_attempt(world, CALLBACK_WAIT).await;
+    check_attempt_is_for_transaction(world, &attempt);
+    let media_type = attempt
+        .content_type
+        .as_deref()
+        .and_then(|c| c.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase());
+    assert_eq!(
+        media_type.as_deref(),
+        Some("application/json"),
+        "expected the callback to be sent with Content-Type: application/json, got {:?}",
+        attempt.content_type
+    );
+    let given = world.notes.callback_uri.clone().unwrap_or_default();
+    let path_and_query = given.splitn(4, '/').nth(3).map(|rest| format!("/{rest}")).unwrap_or_default();
+    assert_eq!(
+        attempt.target, path_and_query,
+        "expected the callback to be POSTed to the callback_uri as given"
+    );
+}
+
+#[then(expr = "the portal's receiver gets no delivery attempt within {int} ms")]
+async fn no_attempt_within(world: &mut ConformanceWorld, ms: u64) {
+    let portal = world.portal().await;
+    if let Some(attempt) = portal.next_attempt(Duration::from_millis(ms)).await {
+        panic!(
+            "expected no further callback delivery attempt, but one came: {} {} {:?}",
+            attempt.method,
+            attempt.target,
+            String::from_utf8_lossy(&attempt.body)
+        );
+    }
+}
+
+#[then(expr = "the portal's receiver gets {int} delivery attempts for the transaction")]
+async fn receiver_gets_attempts(world: &mut ConformanceWorld, count: usize) {
+    let counted =
+        |world: &ConformanceWorld| world.notes.attempts.iter().filter(|a| !is_redirect_target(a)).count();
+    while counted(world) < count {
+        let attempt = next_attempt(world, CALLBACK_WAIT).await;
+        if !is_redirect_target(&attempt) {
+            check_attempt_is_for_transaction(world, &attempt);
+        }
+    }
+    assert_eq!(counted(world), count, "expected {count} delivery attempts, got {:?}", world.notes.attempts);
+}
+
+#[then("the portal's receiver is holding a callback for the transaction")]
+async fn receiver_holds(world: &mut ConformanceWorld) {
+    let attempt = next_attempt(world, CALLBACK_WAIT).await;
+    check_attempt_is_for_transaction(world, &attempt);
+    assert_eq!(attempt.reply, CallbackReply::Hold, "expected the receiver to hold the attempt");
+}
+
+#[when(expr = "the portal's receiver lets the held callback go with {int}")]
+async fn receiver_lets_go(world: &mut ConformanceWorld, status: u16) {
+    let released = world.portal().await.release_held(status);
+    assert!(released, "the portal's callback receiver holds nothing");
+}
+
+#[then("the portal's receiver was never asked for its redirect location")]
+async fn never_redirected(world: &mut ConformanceWorld) {
+    while let Some(attempt) = world.portal().await.next_attempt(Duration::ZERO).await {
+        world.notes.attempts.push(attempt);
+    }
+    let followed: Vec<&CallbackAttempt> =
+        world.notes.attempts.iter().filter(|a| is_redirect_target(a)).collect();
+    assert!(
+        followed.is_empty(),
+        "expected the server not to follow the callback's redirect, but it did: {followed:?}"
+    );
+}
+
+#[then(expr = "the waits between the attempts were at least {int} ms, {int} ms and {int} ms of real time")]
+async fn waits_at_least(world: &mut ConformanceWorld, first: u64, second: u64, third: u64) {
+    let attempts: Vec<&CallbackAttempt> =
+        world.notes.attempts.iter().filter(|a| !is_redirect_target(a)).collect();
+    assert!(attempts.len() >= 4, "the receiver must see 4 attempts first, saw {}", attempts.len());
+    for (i, minimum) in [first, second, third].into_iter().enumerate() {
+        let ended = attempts[i].answered.expect("the receiver answered the attempt");
+        let wait = attempts[i + 1].arrived.saturating_duration_since(ended);
+        assert!(
+            wait >= Duration::from_millis(minimum),
+            "expected the server to wait at least {minimum} ms of real time before attempt {}, it waited {wait:?}",
+            i + 2
+        );
+    }
 }

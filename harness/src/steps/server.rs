@@ -1,39 +1,159 @@
-//! Steps that set the server up: its enrollment settings and its clock (test-control API).
+//! Steps that set the server up (its settings, its clock, a reset: the test-control API) and
+//! read its event log, plus the check of a reply written as a feature file writes it.
+
+use std::time::{Duration, Instant};
 
 use cucumber::{given, then, when};
+use protocol::wire::{EventsResponse, ServerEvent};
+use reqwest::Method;
+use serde_json::{Value, json};
 
-use super::assert_refused;
-use crate::world::ConformanceWorld;
+use super::{Expected, assert_outcome, assert_refused};
+use crate::device::DeviceError;
+use crate::http::PeerError;
+use crate::target::Admin;
+use crate::world::{CALLBACK_WAIT, ConformanceWorld, Outcome};
 
-async fn update_config(
+/// The default message of the `qr-code` type every server file of the suite configures.
+pub(crate) const DEFAULT_MESSAGE: &str = "Do you want to confirm this login?";
+
+/// Checks an outcome against a reply as a feature file writes it: a success of that name,
+/// `<status> <error_code> <ERROR_TYPE>`, or `<status> <oauth_error>` for the RFC 6749 errors of
+/// client authentication; `success` checks a success's value.
+pub(crate) fn assert_reply(what: &str, outcome: &Outcome, reply: &str, success: impl Fn(&Value)) {
+    let parts: Vec<&str> = reply.split_whitespace().collect();
+    if let [status, error] = parts.as_slice()
+        && let Ok(status) = status.parse::<u16>()
+        && error.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+    {
+        match outcome {
+            Err(DeviceError::Peer(PeerError::OAuthRefused { status: got, body }))
+                if *got == status && body.error.as_str() == *error => {}
+            Ok(value) => panic!(
+                "expected {what} to be refused with status {status} {{\"error\": \"{error}\"}}, but it \
+                 succeeded with {value}"
+            ),
+            Err(e) => panic!(
+                "expected {what} to be refused with status {status} {{\"error\": \"{error}\"}} (and no \
+                 error_code), but {e}"
+            ),
+        }
+        return;
+    }
+    assert_outcome(what, outcome, &Expected::parse(reply), success);
+}
+
+pub(crate) fn admin(world: &ConformanceWorld) -> &Admin {
+    world.target().admin().unwrap_or_else(|e| panic!("this scenario needs the test-control API: {e}"))
+}
+
+pub(crate) async fn update_config(
     world: &mut ConformanceWorld,
     what: &str,
-    change: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>),
+    change: impl FnOnce(&mut serde_json::Map<String, Value>),
 ) {
-    let admin = world.target().admin().unwrap_or_else(|e| panic!("cannot set {what}: {e}"));
+    let admin = admin(world);
     admin.update_config(change).await.unwrap_or_else(|e| panic!("the server did not take {what}: {e}"));
 }
 
-#[given(expr = "the server's enrollment mode is {string}")]
-async fn enrollment_mode(world: &mut ConformanceWorld, mode: String) {
-    let what = format!("enrollment_mode {mode:?}");
+/// Sets one configuration key, keeping the others.
+pub(crate) async fn set_config_key(world: &mut ConformanceWorld, key: &str, value: Value) {
+    let what = format!("{key} {value}");
     update_config(world, &what, |config| {
-        config.insert("enrollment_mode".into(), serde_json::Value::String(mode.clone()));
+        config.insert(key.to_string(), value.clone());
     })
     .await;
+}
+
+#[given(expr = "the server's enrollment mode is {string}")]
+#[when(expr = "the server's enrollment mode changes to {string}")]
+async fn enrollment_mode(world: &mut ConformanceWorld, mode: String) {
+    set_config_key(world, "enrollment_mode", Value::String(mode)).await;
 }
 
 #[given("enrollment is disabled on the server")]
 async fn enrollment_disabled(world: &mut ConformanceWorld) {
-    update_config(world, "enrollment_enabled false", |config| {
-        config.insert("enrollment_enabled".into(), serde_json::Value::Bool(false));
+    set_config_key(world, "enrollment_enabled", Value::Bool(false)).await;
+}
+
+#[given("mobile authentication is disabled on the server")]
+async fn mobile_auth_disabled(world: &mut ConformanceWorld) {
+    set_config_key(world, "mobile_auth_enabled", Value::Bool(false)).await;
+}
+
+#[given(expr = "the server's message_max_length is {int}")]
+async fn message_max_length(world: &mut ConformanceWorld, length: u32) {
+    set_config_key(world, "message_max_length", json!(length)).await;
+}
+
+/// `"a, b"` as a list; an empty text is the empty list.
+fn list(text: &str) -> Vec<String> {
+    text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
+#[given(expr = "the server's callback whitelist is {string}")]
+async fn callback_whitelist(world: &mut ConformanceWorld, entries: String) {
+    set_config_key(world, "callback_whitelist", json!(list(&entries))).await;
+}
+
+#[given(regex = r"^the server's callback_retries is (its default|\d+)$")]
+async fn callback_retries(world: &mut ConformanceWorld, retries: String) {
+    match retries.parse::<u32>() {
+        Ok(n) => set_config_key(world, "callback_retries", json!(n)).await,
+        // A PUT without the key takes its default (3), not the earlier value.
+        Err(_) => {
+            update_config(world, "the default callback_retries", |config| {
+                config.remove("callback_retries");
+            })
+            .await;
+        }
+    }
+}
+
+async fn add_otp_type(world: &mut ConformanceWorld, otp_type: Value) {
+    let what = format!("the OTP type {otp_type}");
+    update_config(world, &what, |config| {
+        if let Some(Value::Array(types)) = config.get_mut("otp_types") {
+            types.push(otp_type.clone());
+        } else {
+            config.insert("otp_types".into(), json!([otp_type.clone()]));
+        }
     })
     .await;
 }
 
-async fn advance(world: &ConformanceWorld, ms: i64) {
-    let admin = world.target().admin().unwrap_or_else(|e| panic!("cannot move the server's clock: {e}"));
-    admin
+#[given(expr = "the server has an OTP type {string} whose requests expire in {int} seconds")]
+async fn otp_type_expiring(world: &mut ConformanceWorld, name: String, seconds: u64) {
+    add_otp_type(world, json!({ "name": name, "expires_in_s": seconds })).await;
+}
+
+#[given(expr = "the server has an OTP type {string} without a default message")]
+async fn otp_type_without_default(world: &mut ConformanceWorld, name: String) {
+    add_otp_type(world, json!({ "name": name, "expires_in_s": 300 })).await;
+}
+
+#[given(expr = "the server's OTP types are {string} and {string}")]
+async fn otp_types(world: &mut ConformanceWorld, first: String, second: String) {
+    let types: Vec<Value> = [first, second]
+        .iter()
+        .map(|name| json!({ "name": name, "expires_in_s": 300, "default_message": DEFAULT_MESSAGE }))
+        .collect();
+    set_config_key(world, "otp_types", Value::Array(types)).await;
+}
+
+#[when("the server is reset")]
+async fn reset(world: &mut ConformanceWorld) {
+    let (status, body) = admin(world)
+        .send(Method::POST, "/reset", None)
+        .await
+        .unwrap_or_else(|e| panic!("the server was not reset: {e}"));
+    assert_eq!(status, 200, "expected POST /_admin/v1/reset to answer 200, got {status} {body}");
+}
+
+// ------------------------------------------------------------------ the clock
+
+pub(crate) async fn advance(world: &ConformanceWorld, ms: i64) {
+    admin(world)
         .advance_clock(ms)
         .await
         .unwrap_or_else(|e| panic!("the server did not move its clock by {ms} ms: {e}"));
@@ -45,7 +165,7 @@ async fn clock_moves_by(world: &mut ConformanceWorld, ms: i64) {
 }
 
 /// Moves the clock to `before_ms` before the portal's OTP expires (creation time plus TTL).
-async fn move_to_before_expiry(world: &mut ConformanceWorld, before_ms: i64) {
+pub(crate) async fn move_to_before_expiry(world: &mut ConformanceWorld, before_ms: i64) {
     let started = world.started_otp().response.clone();
     let status = world
         .portal()
@@ -65,12 +185,83 @@ async fn clock_moves_past_expiry(world: &mut ConformanceWorld) {
     move_to_before_expiry(world, 0).await;
 }
 
+#[when("the portal's OTP expires")]
+async fn otp_expires(world: &mut ConformanceWorld) {
+    move_to_before_expiry(world, 0).await;
+}
+
 #[when(expr = "the server's clock moves to {int} ms before the OTP expires")]
 async fn clock_moves_before_expiry(world: &mut ConformanceWorld, ms: i64) {
     move_to_before_expiry(world, ms).await;
 }
 
+#[given("the server's clock stands still")]
+async fn clock_stands_still(world: &mut ConformanceWorld) {
+    // Any move makes the clock stand still until the next one (ADM-007); 0 ms is a move.
+    let now = admin(world)
+        .advance_clock(0)
+        .await
+        .unwrap_or_else(|e| panic!("the server did not take a clock move of 0 ms: {e}"));
+    world.notes.clock_at = Some(now);
+}
+
+#[then("the server's clock has not moved")]
+async fn clock_has_not_moved(world: &mut ConformanceWorld) {
+    let before = world.notes.clock_at.expect("a step must make the clock stand still first");
+    let now = world.server_now().await;
+    assert_eq!(now, before, "expected the server's clock to stand still at {before}, it reads {now}");
+}
+
+// ------------------------------------------------------------------ outcomes and the event log
+
 #[then(expr = "the request is refused with status {int}, error {int} {word}")]
 async fn refused(world: &mut ConformanceWorld, status: u16, code: u32, error_type: String) {
     assert_refused("the request", world.last(), status, code, &error_type);
+}
+
+/// The callback attempts the server logged for `callback_uri`, in order.
+async fn callback_events(world: &ConformanceWorld, callback_uri: &str) -> Vec<ServerEvent> {
+    let (status, body) = admin(world)
+        .send(Method::GET, "/events?since=0", None)
+        .await
+        .unwrap_or_else(|e| panic!("cannot read the server's event log: {e}"));
+    let events: EventsResponse = match (status, serde_json::from_str(&body)) {
+        (200, Ok(events)) => events,
+        _ => panic!(
+            "expected GET /_admin/v1/events to answer 200 {{\"events\", \"last_seq\"}}, got {status} {body}"
+        ),
+    };
+    events.events.into_iter().filter(|e| e.kind == "callback" && e.path == callback_uri).collect()
+}
+
+#[then(
+    expr = "the server's event log shows the callback attempts of the transaction with the statuses {string}"
+)]
+async fn event_log_statuses(world: &mut ConformanceWorld, statuses: String) {
+    let expected: Vec<u16> = list(&statuses)
+        .iter()
+        .map(|s| s.parse().unwrap_or_else(|_| panic!("{s:?} is not an HTTP status")))
+        .collect();
+    let callback_uri =
+        world.notes.callback_uri.clone().expect("a step must start an OTP at the portal first");
+    // The server logs an attempt when it ends, which the receiver cannot see: poll the log with
+    // a deadline for the attempts to appear.
+    let deadline = Instant::now() + CALLBACK_WAIT;
+    let events = loop {
+        let events = callback_events(world, &callback_uri).await;
+        if events.len() >= expected.len() || Instant::now() > deadline {
+            break events;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let got: Vec<u16> = events.iter().map(|e| e.status).collect();
+    assert_eq!(
+        got, expected,
+        "expected the event log to show callback attempts to {callback_uri} with the statuses {expected:?} \
+         (0: no answer), got {events:?}"
+    );
+    assert!(
+        events.iter().all(|e| e.method == "POST"),
+        "expected every callback attempt to be logged as a POST, got {events:?}"
+    );
 }

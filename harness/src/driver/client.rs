@@ -1,0 +1,268 @@
+//! The harness's side of the driver protocol: it starts an implementer's driver program, sends
+//! requests, and reads replies and events with a timeout on every wait. A driver that crashes,
+//! hangs or writes garbage gives a [`DriverError`] that names what happened, so the scenario
+//! fails with a message the implementer can act on and the run goes on.
+
+use std::collections::{HashMap, VecDeque};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use protocol::driver::{Event, Line, Op, Reply, Request};
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::sync::mpsc;
+
+/// Lines of the driver's stderr kept for error messages.
+const STDERR_TAIL: usize = 20;
+
+/// What went wrong with a driver program (not with the SDK's answers, which are replies).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DriverError {
+    /// The program could not be started.
+    #[error("cannot start the driver {command:?}: {reason}")]
+    Spawn {
+        /// The command line.
+        command: String,
+        /// Why.
+        reason: String,
+    },
+    /// The program ended (or closed stdout) while a reply or event was awaited.
+    #[error("the driver exited ({status}) while {waiting_for}; its last stderr lines:\n{stderr}")]
+    Exited {
+        /// What the harness was waiting for.
+        waiting_for: String,
+        /// The exit status, as text.
+        status: String,
+        /// The end of its stderr.
+        stderr: String,
+    },
+    /// Nothing came in time.
+    #[error("the driver did not answer within {after:?} while {waiting_for}")]
+    Timeout {
+        /// What the harness was waiting for.
+        waiting_for: String,
+        /// The timeout.
+        after: Duration,
+    },
+    /// A line that is not of the protocol.
+    #[error("the driver wrote a line that is not of the driver protocol ({reason}): {line}")]
+    Garbage {
+        /// The line.
+        line: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// Writing to the driver's stdin failed.
+    #[error("cannot write to the driver: {0}")]
+    Write(String),
+}
+
+/// A running driver program.
+#[derive(Debug)]
+pub struct DriverProcess {
+    command: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::UnboundedReceiver<Result<Line, DriverError>>,
+    stderr: Arc<Mutex<VecDeque<String>>>,
+    timeout: Duration,
+    next_id: i64,
+    /// Events that arrived and were not taken yet.
+    events: VecDeque<Event>,
+    /// Replies that arrived for requests not being waited on (a deferred `handle_otp`).
+    replies: HashMap<Option<i64>, VecDeque<Reply>>,
+    /// Every line sent and received, for reports.
+    log: Vec<String>,
+}
+
+impl DriverProcess {
+    /// Starts `command_line` with `sh -c`, so it may carry arguments and quoting as a shell reads them.
+    pub fn start(command_line: &str, timeout: Duration) -> Result<Self, DriverError> {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(command_line)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| DriverError::Spawn { command: command_line.into(), reason: e.to_string() })?;
+        let missing = |what: &str| DriverError::Spawn {
+            command: command_line.into(),
+            reason: format!("no {what} pipe"),
+        };
+        let stdin = child.stdin.take().ok_or_else(|| missing("stdin"))?;
+        let stdout = child.stdout.take().ok_or_else(|| missing("stdout"))?;
+        let stderr_pipe = child.stderr.take().ok_or_else(|| missing("stderr"))?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(text)) = lines.next_line().await {
+                let parsed = Line::parse(&text)
+                    .map_err(|e| DriverError::Garbage { line: text.clone(), reason: e.to_string() });
+                if tx.send(parsed).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new(VecDeque::new()));
+        let tail = stderr.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr_pipe).lines();
+            while let Ok(Some(text)) = lines.next_line().await {
+                let mut tail = tail.lock().unwrap_or_else(PoisonError::into_inner);
+                if tail.len() == STDERR_TAIL {
+                    tail.pop_front();
+                }
+                tail.push_back(text);
+            }
+        });
+        Ok(Self {
+            command: command_line.into(),
+            child,
+            stdin: Some(stdin),
+            lines: rx,
+            stderr,
+            timeout,
+            next_id: 1,
+            events: VecDeque::new(),
+            replies: HashMap::new(),
+            log: Vec::new(),
+        })
+    }
+
+    /// The command line it was started with.
+    pub fn command(&self) -> &str {
+        &self.command
+    }
+
+    /// Every line exchanged so far, `>` for sent and `<` for received.
+    pub fn log(&self) -> &[String] {
+        &self.log
+    }
+
+    /// Sends `op` and returns its id, without waiting for the reply.
+    pub async fn send(&mut self, op: Op) -> Result<i64, DriverError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let line =
+            serde_json::to_string(&Request { id, op }).map_err(|e| DriverError::Write(e.to_string()))?;
+        self.send_raw(&line).await?;
+        Ok(id)
+    }
+
+    /// Sends one line exactly as given (to test how a driver meets a malformed request).
+    pub async fn send_raw(&mut self, line: &str) -> Result<(), DriverError> {
+        let stdin = self.stdin.as_mut().ok_or_else(|| DriverError::Write("stdin is closed".into()))?;
+        self.log.push(format!("> {line}"));
+        let mut bytes = line.as_bytes().to_vec();
+        bytes.push(b'\n');
+        stdin.write_all(&bytes).await.map_err(|e| DriverError::Write(e.to_string()))?;
+        stdin.flush().await.map_err(|e| DriverError::Write(e.to_string()))
+    }
+
+    /// Sends `op` and waits for its reply.
+    pub async fn request(&mut self, op: Op) -> Result<Reply, DriverError> {
+        let name = op.name();
+        let id = self.send(op).await?;
+        self.reply(Some(id), &format!("waiting for the reply to {name} (id {id})")).await
+    }
+
+    /// Waits for the reply with `id` (`None` for replies to lines without an id).
+    pub async fn reply(&mut self, id: Option<i64>, waiting_for: &str) -> Result<Reply, DriverError> {
+        loop {
+            if let Some(reply) = self.replies.get_mut(&id).and_then(VecDeque::pop_front) {
+                return Ok(reply);
+            }
+            self.read_one(waiting_for).await?;
+        }
+    }
+
+    /// Waits for the next event.
+    pub async fn event(&mut self, waiting_for: &str) -> Result<Event, DriverError> {
+        loop {
+            if let Some(event) = self.events.pop_front() {
+                return Ok(event);
+            }
+            self.read_one(waiting_for).await?;
+        }
+    }
+
+    /// Every line that has already arrived, without waiting: events are queued, replies kept.
+    pub fn drain(&mut self) -> Result<(), DriverError> {
+        while let Ok(line) = self.lines.try_recv() {
+            self.accept(line?);
+        }
+        Ok(())
+    }
+
+    /// Events received and not taken, oldest first.
+    pub fn pending_events(&self) -> impl Iterator<Item = &Event> {
+        self.events.iter()
+    }
+
+    fn accept(&mut self, line: Line) {
+        self.log.push(format!("< {}", line.to_line()));
+        match line {
+            Line::Event(event) => self.events.push_back(event),
+            Line::Reply(reply) => self.replies.entry(reply.id()).or_default().push_back(reply),
+        }
+    }
+
+    async fn read_one(&mut self, waiting_for: &str) -> Result<(), DriverError> {
+        match tokio::time::timeout(self.timeout, self.lines.recv()).await {
+            Err(_) => Err(DriverError::Timeout { waiting_for: waiting_for.into(), after: self.timeout }),
+            Ok(Some(line)) => {
+                let line = line?;
+                self.accept(line);
+                Ok(())
+            }
+            Ok(None) => Err(self.exited(waiting_for).await),
+        }
+    }
+
+    async fn exited(&mut self, waiting_for: &str) -> DriverError {
+        let status = match tokio::time::timeout(self.timeout, self.child.wait()).await {
+            Ok(Ok(status)) => status.to_string(),
+            Ok(Err(e)) => format!("unknown: {e}"),
+            Err(_) => "stdout closed, still running".into(),
+        };
+        let stderr = self
+            .stderr
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n");
+        DriverError::Exited { waiting_for: waiting_for.into(), status, stderr }
+    }
+
+    /// Closes stdin (the end of input) and waits for the driver to exit; returns its exit code.
+    pub async fn finish(mut self) -> Result<(Option<i32>, Vec<Line>), DriverError> {
+        drop(self.stdin.take());
+        let mut rest = Vec::new();
+        loop {
+            match tokio::time::timeout(self.timeout, self.lines.recv()).await {
+                Ok(Some(line)) => rest.push(line?),
+                Ok(None) => break,
+                Err(_) => {
+                    return Err(DriverError::Timeout {
+                        waiting_for: "the driver to exit at the end of its input".into(),
+                        after: self.timeout,
+                    });
+                }
+            }
+        }
+        match tokio::time::timeout(self.timeout, self.child.wait()).await {
+            Ok(Ok(status)) => Ok((status.code(), rest)),
+            Ok(Err(e)) => Err(DriverError::Write(e.to_string())),
+            Err(_) => Err(DriverError::Timeout {
+                waiting_for: "the driver to exit at the end of its input".into(),
+                after: self.timeout,
+            }),
+        }
+    }
+}

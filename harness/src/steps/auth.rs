@@ -1,0 +1,83 @@
+//! Steps of logging in: asking the token endpoint for access tokens, and probing whether the
+//! device API takes a token.
+
+use cucumber::{then, when};
+use protocol::wire::paths;
+
+use super::http::{Refusal, Who, assert_refusal, expand, last_json, send};
+use crate::world::ConformanceWorld;
+
+/// Sends the token request of a well-behaved app for `user`, `times` times.
+async fn ask_for_token(world: &mut ConformanceWorld, user: &str, times: usize) {
+    let credentials = world.user(user).await;
+    let form = format!(
+        "grant_type=password&username={}&password={}&client_id={}",
+        form_encode(&credentials.username),
+        form_encode(&credentials.password),
+        form_encode(world.target().app_client_id()),
+    );
+    let clauses = format!("with the form body '{form}' {times} times");
+    send(world, &Who::Anonymous, "POST", paths::TOKEN, &clauses, None).await;
+}
+
+fn form_encode(part: &str) -> String {
+    percent_encoding::utf8_percent_encode(part, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+#[when(expr = "{string} asks for a token")]
+async fn asks_for_token(world: &mut ConformanceWorld, user: String) {
+    ask_for_token(world, &user, 1).await;
+}
+
+#[when(expr = "{string} asks for a token {int} times")]
+async fn asks_for_token_times(world: &mut ConformanceWorld, user: String, times: usize) {
+    ask_for_token(world, &user, times).await;
+}
+
+#[when(expr = "{string} logs in again on the device {string}")]
+async fn logs_in_again(world: &mut ConformanceWorld, user: String, device: String) {
+    let credentials = world.user(&user).await;
+    world
+        .device_or_install(&device)
+        .log_in(&credentials.username, &credentials.password)
+        .await
+        .unwrap_or_else(|e| panic!("expected {user:?} to log in on {device:?}, but {e}"));
+}
+
+/// Reads the enrollment of a device id that nobody enrolled with `token`: a token the device API
+/// takes gets 404 9021, one it refuses gets 401 9010.
+async fn probe(world: &mut ConformanceWorld, token: &str) {
+    let token = expand(world, token).await;
+    let path = format!("{}/{{new uuid}}", paths::ENROLLMENTS);
+    let clauses = format!("with the header 'Authorization: Bearer {token}'");
+    send(world, &Who::Anonymous, "GET", &path, &clauses, None).await;
+}
+
+#[then(expr = "the device API accepts the access token {string}")]
+async fn accepts_token(world: &mut ConformanceWorld, token: String) {
+    probe(world, &token).await;
+    assert_refusal(world, &Refusal::Api(404, 9021, "MOBILE_AUTHENTICATION_NOT_ENROLLED".into()));
+}
+
+#[then(expr = "the device API refuses the access token {string}")]
+async fn refuses_token(world: &mut ConformanceWorld, token: String) {
+    probe(world, &token).await;
+    assert_refusal(world, &Refusal::Api(401, 9010, "USER_NOT_AUTHENTICATED".into()));
+}
+
+#[then(
+    expr = "the access token is an opaque text of at least {int} characters, holding neither the username nor the password of {string}"
+)]
+async fn opaque_token(world: &mut ConformanceWorld, length: usize, user: String) {
+    let credentials = world.user(&user).await;
+    let body = last_json(world);
+    let token = body["access_token"].as_str().unwrap_or_else(|| panic!("expected an access_token in {body}"));
+    assert!(
+        token.chars().count() >= length,
+        "expected an access token of at least {length} characters, got {token:?}"
+    );
+    assert!(
+        !token.contains(&credentials.username) && !token.contains(&credentials.password),
+        "expected an opaque access token, but {token:?} holds the user's username or password"
+    );
+}

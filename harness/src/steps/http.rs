@@ -1,0 +1,1133 @@
+//! Raw-request steps: a scenario sends a method, a path, headers and a body to the target exactly
+//! as written, and checks the status, the error body, headers and JSON members of the answer.
+//! The rules about the wire itself (content types, body sizes, routing, unknown members, error
+//! bodies) need requests that a well-behaved device or portal would never send.
+//!
+//! A request step reads `<who> sends <METHOD> "<path>"<clauses>`:
+//! - `<who>` is `the admin` (the admin token as Bearer), `the portal` (the API client's HTTP
+//!   Basic credentials), `"phone"` (that device's access token as Bearer) or `a client` (no
+//!   `Authorization` header);
+//! - clauses, in any order: `with the JSON body '<json>'`, `with the JSON body:` (the step's doc
+//!   string), `with the form body '<form>'`, `with the body '<text>'` (no Content-Type),
+//!   `with a JSON body of <n> bytes`, `with a form body of <n> bytes`, `padded to <n> bytes`,
+//!   `typed "<Content-Type>"`, `without a Content-Type`, `with the header '<Name>: <value>'`,
+//!   `with the Basic credentials '<id>:<secret>'`, `without credentials` and, last, `<n> times`.
+//!
+//! Names in braces are filled in before sending: `{device_id of phone}`, `{token of phone}`,
+//! `{username of Alice}`, `{password of Alice}`, `{csr of phone}` (a CSR for a fresh key, JSON
+//! escaped), `{signature of phone for accept}` (over the challenge the device fetched last),
+//! `{transaction_id}` and `{otp}` (of the OTP the portal started last), `{callback_uri}`,
+//! `{app client id}`, `{api client id}`, `{api client secret}`, `{admin token}`, `{new uuid}`,
+//! `{unique <name>}` (a name no other scenario uses), `{unreachable url}`, any value remembered
+//! with `is remembered as "<name>"`, and `{uppercase <any of these>}`.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use cucumber::gherkin::Step;
+use cucumber::{given, then, when};
+use protocol::keys::{KeyPair, signing_string};
+use protocol::wire::{Answer, AuthenticateUserResponse, OtpRequestResponse, paths};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::http::PeerError;
+use crate::portal::StartedOtp;
+use crate::world::ConformanceWorld;
+
+/// How long one raw exchange may take.
+const RAW_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The raw-request state of one scenario: the last exchange and what the scenario remembered.
+#[derive(Debug, Default)]
+pub struct RawState {
+    client: Option<reqwest::Client>,
+    /// The last exchange a raw step made.
+    pub last: Option<RawExchange>,
+    /// Values remembered by name (`is remembered as "<name>"`), as text.
+    pub saved: HashMap<String, String>,
+    /// Keys made for `{csr of <device>}`, by device name.
+    keys: HashMap<String, KeyPair>,
+    /// The statuses of the last `<n> times` request (0 for no answer).
+    pub statuses: Vec<u16>,
+    /// Status series remembered by name.
+    runs: HashMap<String, Vec<u16>>,
+    /// `{unreachable url}`, and the socket that keeps its port bound (but not listening) for the
+    /// scenario's life, so no other server can take the port and every connection is refused.
+    unreachable: Option<(String, tokio::net::TcpSocket)>,
+}
+
+/// One raw exchange: what was sent (for messages), what came and how long it took.
+#[derive(Debug, Clone)]
+pub struct RawExchange {
+    /// `METHOD path`, for failure messages.
+    pub request: String,
+    /// The answer, or why none came.
+    pub outcome: Result<RawResponse, String>,
+    /// From sending the request to the end of the answer's body.
+    pub elapsed: Duration,
+}
+
+/// An HTTP answer as it came.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// Status.
+    pub status: u16,
+    /// Headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+}
+
+/// Who sends a raw request, which decides its `Authorization` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Who {
+    /// The admin token as Bearer.
+    Admin,
+    /// The API client's HTTP Basic credentials.
+    Portal,
+    /// No `Authorization` header.
+    Anonymous,
+    /// The named device's access token as Bearer.
+    Device(String),
+}
+
+impl Who {
+    fn parse(text: &str) -> Self {
+        match text {
+            "the admin" => Who::Admin,
+            "the portal" => Who::Portal,
+            "a client" => Who::Anonymous,
+            quoted => Who::Device(quoted.trim_matches('"').to_string()),
+        }
+    }
+}
+
+// ------------------------------------------------------------------ the request grammar
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum BodySpec {
+    Json(String),
+    JsonDoc,
+    Form(String),
+    Plain(String),
+    JsonOfSize(usize),
+    FormOfSize(usize),
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Clauses {
+    body: Option<BodySpec>,
+    pad_to: Option<usize>,
+    /// `Some(None)`: no Content-Type header at all.
+    content_type: Option<Option<String>>,
+    headers: Vec<String>,
+    basic: Option<String>,
+    no_credentials: bool,
+    times: Option<usize>,
+}
+
+fn quoted(text: &str) -> Result<(String, &str), String> {
+    let mut chars = text.chars();
+    let quote = match chars.next() {
+        Some(q @ ('\'' | '"')) => q,
+        _ => return Err(format!("expected a quoted value at {text:?}")),
+    };
+    let inner = &text[1..];
+    let end = inner.find(quote).ok_or_else(|| format!("no closing {quote} in {text:?}"))?;
+    Ok((inner[..end].to_string(), &inner[end + 1..]))
+}
+
+fn number(text: &str) -> Result<(usize, &str), String> {
+    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let n = text[..digits].parse().map_err(|_| format!("expected a number at {text:?}"))?;
+    Ok((n, &text[digits..]))
+}
+
+fn parse_clauses(text: &str) -> Result<Clauses, String> {
+    let mut out = Clauses::default();
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start();
+        if rest.is_empty() {
+            return Ok(out);
+        }
+        if let Some(r) = rest.strip_prefix("and ") {
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("with the JSON body:") {
+            out.body = Some(BodySpec::JsonDoc);
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("with the JSON body ") {
+            let (body, r) = quoted(r)?;
+            out.body = Some(BodySpec::Json(body));
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("with the form body ") {
+            let (body, r) = quoted(r)?;
+            out.body = Some(BodySpec::Form(body));
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("with the body ") {
+            let (body, r) = quoted(r)?;
+            out.body = Some(BodySpec::Plain(body));
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("with a JSON body of ") {
+            let (n, r) = number(r)?;
+            out.body = Some(BodySpec::JsonOfSize(n));
+            rest = r.strip_prefix(" bytes").ok_or_else(|| format!("expected \" bytes\" at {r:?}"))?;
+        } else if let Some(r) = rest.strip_prefix("with a form body of ") {
+            let (n, r) = number(r)?;
+            out.body = Some(BodySpec::FormOfSize(n));
+            rest = r.strip_prefix(" bytes").ok_or_else(|| format!("expected \" bytes\" at {r:?}"))?;
+        } else if let Some(r) = rest.strip_prefix("padded to ") {
+            let (n, r) = number(r)?;
+            out.pad_to = Some(n);
+            rest = r.strip_prefix(" bytes").ok_or_else(|| format!("expected \" bytes\" at {r:?}"))?;
+        } else if let Some(r) = rest.strip_prefix("typed ") {
+            let (content_type, r) = quoted(r)?;
+            out.content_type = Some(Some(content_type));
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("without a Content-Type") {
+            out.content_type = Some(None);
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("with the header ") {
+            let (header, r) = quoted(r)?;
+            out.headers.push(header);
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("without credentials") {
+            out.no_credentials = true;
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("with the Basic credentials ") {
+            let (credentials, r) = quoted(r)?;
+            out.basic = Some(credentials);
+            rest = r;
+        } else if rest.starts_with(|c: char| c.is_ascii_digit()) {
+            let (n, r) = number(rest)?;
+            out.times = Some(n);
+            rest = r.strip_prefix(" times").ok_or_else(|| format!("expected \" times\" at {r:?}"))?;
+        } else {
+            return Err(format!("cannot read {rest:?} as a clause of a request"));
+        }
+    }
+}
+
+/// A JSON object of exactly `size` bytes: `{"padding":"xxx…"}`.
+fn json_of_size(size: usize) -> String {
+    let frame = r#"{"padding":""}"#.len();
+    assert!(size >= frame, "a JSON body is at least {frame} bytes, not {size}");
+    format!(r#"{{"padding":"{}"}}"#, "x".repeat(size - frame))
+}
+
+/// A form of exactly `size` bytes: `padding=xxx…`.
+fn form_of_size(size: usize) -> String {
+    let frame = "padding=".len();
+    assert!(size >= frame, "a form body is at least {frame} bytes, not {size}");
+    format!("padding={}", "x".repeat(size - frame))
+}
+
+/// Pads `body` to exactly `size` bytes without changing what it says: JSON with trailing
+/// whitespace, a form with an unknown `padding` field.
+fn pad(body: &str, size: usize, form: bool) -> String {
+    let room = size.checked_sub(body.len()).unwrap_or_else(|| {
+        panic!("the body is already {} bytes, more than the {size} bytes to pad it to", body.len())
+    });
+    if !form {
+        return format!("{body}{}", " ".repeat(room));
+    }
+    let frame = if body.is_empty() { "padding=".len() } else { "&padding=".len() };
+    assert!(room >= frame, "a form cannot be padded by only {room} bytes");
+    let sep = if body.is_empty() { "" } else { "&" };
+    format!("{body}{sep}padding={}", "x".repeat(room - frame))
+}
+
+// ------------------------------------------------------------------ placeholders
+
+fn is_placeholder(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '_' | '-'))
+}
+
+/// Fills in every `{name}` the scenario knows; JSON such as `{"a": 1}` is left alone.
+pub async fn expand(world: &mut ConformanceWorld, text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else { break };
+        let name = &after[..close];
+        if is_placeholder(name) {
+            out.push_str(&rest[..open]);
+            out.push_str(&resolve(world, name).await);
+            rest = &after[close + 1..];
+        } else {
+            out.push_str(&rest[..=open]);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+async fn resolve(world: &mut ConformanceWorld, name: &str) -> String {
+    let (upper, name) = match name.strip_prefix("uppercase ") {
+        Some(inner) => (true, inner),
+        None => (false, name),
+    };
+    let value = resolve_plain(world, name).await;
+    if upper { value.to_uppercase() } else { value }
+}
+
+async fn resolve_plain(world: &mut ConformanceWorld, name: &str) -> String {
+    if let Some(value) = world.raw.saved.get(name) {
+        return value.clone();
+    }
+    if let Some(device) = name.strip_prefix("device_id of ") {
+        return world.device_or_install(device).device_id().to_string();
+    }
+    if let Some(device) = name.strip_prefix("token of ") {
+        return world
+            .device(device)
+            .access_token()
+            .unwrap_or_else(|| panic!("no user is logged in on {device:?}, so it has no access token"))
+            .to_string();
+    }
+    if let Some(user) = name.strip_prefix("username of ") {
+        return world.user(user).await.username;
+    }
+    if let Some(user) = name.strip_prefix("password of ") {
+        return world.user(user).await.password;
+    }
+    if let Some(device) = name.strip_prefix("csr of ") {
+        let device_id = world.device_or_install(device).device_id().to_string();
+        let key = world.foreign_key();
+        let csr = protocol::csr::create_csr(&key, &device_id).expect("a CSR for a fresh key builds");
+        world.raw.keys.insert(device.to_string(), key);
+        let quoted = serde_json::Value::String(csr).to_string();
+        return quoted[1..quoted.len() - 1].to_string();
+    }
+    if let Some(spec) = name.strip_prefix("signature of ") {
+        let Some((device, answer)) = spec.split_once(" for ") else {
+            panic!("write {{signature of <device> for accept}} or {{... for deny}}, not {{{name}}}");
+        };
+        return signature(world, device, answer);
+    }
+    if let Some(base) = name.strip_prefix("unique ") {
+        return format!("{base}-{:016x}", protocol::rng::derive_seed(world.seed, "unique names"));
+    }
+    match name {
+        "transaction_id" => world.started_otp().response.transaction_id.to_string(),
+        "otp" => world.started_otp().response.otp.clone(),
+        "callback_uri" => world.portal().await.callback_uri(),
+        "app client id" => world.target().app_client_id().to_string(),
+        "api client id" => world.target().api_client().0.to_string(),
+        "api client secret" => world.target().api_client().1.to_string(),
+        "admin token" => admin_token(world),
+        "new uuid" => protocol::rng::uuid(world.rng()).to_string(),
+        "unreachable url" => unreachable_url(world),
+        other => panic!("the scenario knows no value called {{{other}}}"),
+    }
+}
+
+/// The target's admin token, or a failure saying the scenario needs the test-control API.
+pub fn admin_token(world: &ConformanceWorld) -> String {
+    let admin = world.target().admin().unwrap_or_else(|e| panic!("the scenario needs {e}"));
+    admin.token().to_string()
+}
+
+/// A URL on this machine where nothing listens: a port bound and released at once.
+fn unreachable_url(world: &mut ConformanceWorld) -> String {
+    if let Some((url, _)) = &world.raw.unreachable {
+        return url.clone();
+    }
+    let socket = tokio::net::TcpSocket::new_v4()
+        .and_then(|socket| socket.bind(([127, 0, 0, 1], 0).into()).map(|()| socket))
+        .unwrap_or_else(|e| panic!("cannot reserve a local port: {e}"));
+    let port = socket.local_addr().unwrap_or_else(|e| panic!("a bound socket has an address: {e}")).port();
+    let url = format!("http://127.0.0.1:{port}/callback");
+    world.raw.unreachable = Some((url.clone(), socket));
+    url
+}
+
+/// The device's signature over the challenge it fetched last, with the key of its latest
+/// enrollment (a raw `{csr of <device>}` enrollment's key first).
+fn signature(world: &mut ConformanceWorld, device: &str, answer: &str) -> String {
+    let answer = match answer {
+        "accept" => Answer::Accept,
+        "deny" => Answer::Deny,
+        other => panic!("an answer is accept or deny, not {other:?}"),
+    };
+    let request = world
+        .fetched
+        .get(device)
+        .unwrap_or_else(|| panic!("{device:?} must fetch the request before it signs an answer"))
+        .clone();
+    let key = match world.raw.keys.get(device) {
+        Some(key) => key.clone(),
+        None => match world.device(device).enrollment() {
+            Some(enrollment) => enrollment.key.clone(),
+            None => panic!("{device:?} holds no key to sign with"),
+        },
+    };
+    let device_id = world.device(device).device_id();
+    let signed = signing_string(request.transaction_id, &request.challenge, answer, device_id);
+    STANDARD.encode(key.sign(signed.as_bytes()))
+}
+
+// ------------------------------------------------------------------ sending
+
+fn client(world: &mut ConformanceWorld) -> reqwest::Client {
+    world
+        .raw
+        .client
+        .get_or_insert_with(|| {
+            reqwest::Client::builder()
+                .timeout(RAW_TIMEOUT)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default()
+        })
+        .clone()
+}
+
+/// Sends one raw request; `clauses` is the step's text after the path, `docstring` its doc string.
+pub async fn send(
+    world: &mut ConformanceWorld,
+    who: &Who,
+    method: &str,
+    path: &str,
+    clauses: &str,
+    docstring: Option<&str>,
+) {
+    let clauses = parse_clauses(clauses).unwrap_or_else(|e| panic!("{e}"));
+    let path = expand(world, path).await;
+    let (body, default_type) = match &clauses.body {
+        None => (None, None),
+        Some(BodySpec::Json(text)) => (Some(expand(world, text).await), Some("application/json")),
+        Some(BodySpec::JsonDoc) => {
+            let text =
+                docstring.unwrap_or_else(|| panic!("the step names a JSON body but has no doc string"));
+            (Some(expand(world, text).await), Some("application/json"))
+        }
+        Some(BodySpec::Form(text)) => {
+            (Some(expand(world, text).await), Some("application/x-www-form-urlencoded"))
+        }
+        Some(BodySpec::Plain(text)) => (Some(expand(world, text).await), None),
+        Some(BodySpec::JsonOfSize(n)) => (Some(json_of_size(*n)), Some("application/json")),
+        Some(BodySpec::FormOfSize(n)) => (Some(form_of_size(*n)), Some("application/x-www-form-urlencoded")),
+    };
+    let is_form = matches!(clauses.body, Some(BodySpec::Form(_) | BodySpec::FormOfSize(_)));
+    let body = match (body, clauses.pad_to) {
+        (Some(body), Some(size)) => Some(pad(&body, size, is_form)),
+        (None, Some(size)) => Some(pad("", size, false)),
+        (body, None) => body,
+    };
+    let content_type = match &clauses.content_type {
+        Some(chosen) => chosen.clone(),
+        None => default_type.map(str::to_string),
+    };
+    let mut headers: Vec<(String, String)> = Vec::new();
+    match who {
+        Who::Admin => headers.push(("Authorization".into(), format!("Bearer {}", admin_token(world)))),
+        Who::Portal => {
+            let (id, secret) = world.target().api_client();
+            let encoded = STANDARD.encode(format!("{id}:{secret}"));
+            headers.push(("Authorization".into(), format!("Basic {encoded}")));
+        }
+        Who::Anonymous => {}
+        Who::Device(device) => {
+            let token = resolve_plain(world, &format!("token of {device}")).await;
+            headers.push(("Authorization".into(), format!("Bearer {token}")));
+        }
+    }
+    if clauses.no_credentials {
+        headers.clear();
+    }
+    if let Some(credentials) = &clauses.basic {
+        let credentials = expand(world, credentials).await;
+        headers.retain(|(name, _)| !name.eq_ignore_ascii_case("authorization"));
+        headers.push(("Authorization".into(), format!("Basic {}", STANDARD.encode(credentials))));
+    }
+    if let Some(content_type) = content_type {
+        headers.push(("Content-Type".into(), content_type));
+    }
+    for header in &clauses.headers {
+        let header = expand(world, header).await;
+        let Some((name, value)) = header.split_once(':') else {
+            panic!("a header is written 'Name: value', not {header:?}");
+        };
+        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name.trim()));
+        headers.push((name.trim().to_string(), value.trim().to_string()));
+    }
+    let times = clauses.times.unwrap_or(1);
+    world.raw.statuses.clear();
+    for _ in 0..times {
+        let exchange = exchange(world, method, &path, &headers, body.as_deref()).await;
+        world.raw.statuses.push(exchange.outcome.as_ref().map_or(0, |r| r.status));
+        after_exchange(world, who, &path, &exchange);
+        world.raw.last = Some(exchange);
+    }
+}
+
+/// Sends one request as given and returns what came, without keeping it as the last exchange.
+pub async fn exchange(
+    world: &mut ConformanceWorld,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: Option<&str>,
+) -> RawExchange {
+    let client = client(world);
+    let url = format!("{}{path}", world.target().base_url());
+    let method_value = reqwest::Method::from_bytes(method.as_bytes())
+        .unwrap_or_else(|e| panic!("{method:?} is not an HTTP method: {e}"));
+    let mut request = client.request(method_value, &url);
+    for (name, value) in headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    if let Some(body) = body {
+        request = request.body(body.to_string());
+    }
+    let started = Instant::now();
+    let outcome = match request.send().await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            match response.bytes().await {
+                Ok(bytes) => Ok(RawResponse { status, headers, body: bytes.to_vec() }),
+                Err(e) => Err(format!("the answer's body broke off: {e}")),
+            }
+        }
+        Err(e) => Err(format!("no answer: {e}")),
+    };
+    RawExchange { request: format!("{method} {path}"), outcome, elapsed: started.elapsed() }
+}
+
+/// Keeps what later steps of other modules read: the request a device fetched, the OTP the
+/// portal started, and the outcome for `the request is refused with ...`.
+fn after_exchange(world: &mut ConformanceWorld, who: &Who, path: &str, exchange: &RawExchange) {
+    let Ok(response) = &exchange.outcome else {
+        world.last = Some(Err(PeerError::Unreachable {
+            url: exchange.request.clone(),
+            reason: exchange.outcome.as_ref().err().cloned().unwrap_or_default(),
+        }
+        .into()));
+        return;
+    };
+    let text = response.text();
+    let success: &[u16] = if (200..300).contains(&response.status) { &[response.status] } else { &[] };
+    world.last = Some(
+        crate::http::interpret::<serde_json::Value>(response.status, &text, success, "JSON value")
+            .map(|(_, value)| value)
+            .map_err(Into::into),
+    );
+    if response.status != 200 {
+        return;
+    }
+    match who {
+        Who::Device(device) if path == paths::OTP_REQUESTS => {
+            if let Ok(request) = serde_json::from_slice::<OtpRequestResponse>(&response.body) {
+                world.fetched.insert(device.clone(), request);
+            }
+        }
+        Who::Portal if path == paths::AUTHENTICATE_USER => {
+            if let Ok(started) = serde_json::from_slice::<AuthenticateUserResponse>(&response.body) {
+                let qr_png = protocol::qr::render_png(&started.otp, &protocol::qr::RenderOptions::default())
+                    .unwrap_or_default();
+                world.otp = Some(StartedOtp { response: started, qr_png });
+            }
+        }
+        _ => {}
+    }
+}
+
+// ------------------------------------------------------------------ reading the answer
+
+/// The last raw exchange; a check without one is a scenario bug.
+pub fn last_exchange(world: &ConformanceWorld) -> &RawExchange {
+    world.raw.last.as_ref().expect("a step must send a request before its answer is checked")
+}
+
+/// The last raw answer, or a failure saying that none came.
+pub fn last_response(world: &ConformanceWorld) -> &RawResponse {
+    let exchange = last_exchange(world);
+    match &exchange.outcome {
+        Ok(response) => response,
+        Err(e) => panic!("expected an answer to {}, but got {e}", exchange.request),
+    }
+}
+
+fn describe(exchange: &RawExchange) -> String {
+    match &exchange.outcome {
+        Ok(r) => {
+            let text = r.text();
+            let cut: String = text.chars().take(600).collect();
+            format!("{} was answered {} {cut}", exchange.request, r.status)
+        }
+        Err(e) => format!("{} got {e}", exchange.request),
+    }
+}
+
+/// The last answer's body as JSON, or a failure.
+pub fn last_json(world: &ConformanceWorld) -> serde_json::Value {
+    let exchange = last_exchange(world);
+    last_response(world).json().unwrap_or_else(|| panic!("expected a JSON body, but {}", describe(exchange)))
+}
+
+/// The values a member path selects: `a.b`, `list[0].c`, `events[*].time`.
+pub fn select<'a>(value: &'a serde_json::Value, path: &str) -> Vec<&'a serde_json::Value> {
+    let mut current = vec![value];
+    for segment in path.split('.') {
+        let (name, mut indexes) = match segment.find('[') {
+            Some(at) => (&segment[..at], &segment[at..]),
+            None => (segment, ""),
+        };
+        if !name.is_empty() {
+            current = current.into_iter().filter_map(|v| v.get(name)).collect();
+        }
+        while let Some(rest) = indexes.strip_prefix('[') {
+            let Some(end) = rest.find(']') else { panic!("no closing ] in the member path {path:?}") };
+            let index = &rest[..end];
+            current = if index == "*" {
+                current.into_iter().filter_map(|v| v.as_array()).flatten().collect()
+            } else {
+                let i: usize = index.parse().unwrap_or_else(|_| panic!("bad index {index:?} in {path:?}"));
+                current.into_iter().filter_map(|v| v.get(i)).collect()
+            };
+            indexes = &rest[end + 1..];
+        }
+    }
+    current
+}
+
+/// The one value `path` names in the last answer (a wildcard path gives the array of matches).
+fn member(world: &ConformanceWorld, path: &str) -> serde_json::Value {
+    let body = last_json(world);
+    let found = select(&body, path);
+    if path.contains("[*]") {
+        return serde_json::Value::Array(found.into_iter().cloned().collect());
+    }
+    match found.as_slice() {
+        [one] => (*one).clone(),
+        _ => {
+            panic!("expected the answer to have the member {path:?}, but {}", describe(last_exchange(world)))
+        }
+    }
+}
+
+/// JSON equality that reads `3600` and `3600.0` as the same number.
+pub fn json_eq(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value::{Array, Number, Object};
+    match (a, b) {
+        (Object(x), Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+        }
+        (Array(x), Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(v, w)| json_eq(v, w)),
+        (Number(x), Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
+/// Whether `actual` holds everything of `expected`: objects may have more members, arrays must
+/// have the same length with each element contained.
+pub fn json_contains(actual: &serde_json::Value, expected: &serde_json::Value) -> bool {
+    use serde_json::Value::{Array, Number, Object};
+    match (actual, expected) {
+        (Object(x), Object(y)) => y.iter().all(|(k, w)| x.get(k).is_some_and(|v| json_contains(v, w))),
+        (Array(x), Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(v, w)| json_contains(v, w)),
+        (Number(x), Number(y)) => x.as_f64() == y.as_f64(),
+        _ => actual == expected,
+    }
+}
+
+/// Reads a JSON literal of a step, with or without surrounding single quotes.
+pub async fn json_literal(world: &mut ConformanceWorld, text: &str) -> serde_json::Value {
+    let text = text.trim();
+    let text = text.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')).unwrap_or(text);
+    let text = expand(world, text).await;
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("the scenario's JSON {text:?} does not parse: {e}"))
+}
+
+/// Whether `text` is a lowercase hyphenated UUID (8-4-4-4-12 hex digits).
+pub fn is_lowercase_uuid(text: &str) -> bool {
+    text.len() == 36
+        && text.char_indices().all(|(i, c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                c == '-'
+            } else {
+                c.is_ascii_digit() || matches!(c, 'a'..='f')
+            }
+        })
+}
+
+/// Whether `text` is an RFC 3339 time in UTC written with `Z` and at most three fraction digits.
+pub fn is_utc_millis_time(text: &str) -> bool {
+    let Some(head) = text.strip_suffix('Z') else { return false };
+    let (seconds, fraction) = match head.split_once('.') {
+        Some((s, f)) => (s, Some(f)),
+        None => (head, None),
+    };
+    let shape_ok = seconds.len() == 19
+        && seconds.char_indices().all(|(i, c)| match i {
+            4 | 7 => c == '-',
+            10 => c == 'T',
+            13 | 16 => c == ':',
+            _ => c.is_ascii_digit(),
+        });
+    let fraction_ok =
+        fraction.is_none_or(|f| (1..=3).contains(&f.len()) && f.chars().all(|c| c.is_ascii_digit()));
+    shape_ok && fraction_ok && OffsetDateTime::parse(text, &Rfc3339).is_ok()
+}
+
+/// Parses an RFC 3339 time of a step or an answer.
+pub fn instant(text: &str) -> OffsetDateTime {
+    OffsetDateTime::parse(text, &Rfc3339).unwrap_or_else(|e| panic!("{text:?} is not an RFC 3339 time: {e}"))
+}
+
+fn as_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+// ------------------------------------------------------------------ refusals
+
+/// A refusal as a feature writes it: `413 10015 INVALID_REQUEST` or `400 invalid_request`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// A device, relying-party or admin API error.
+    Api(u16, u64, String),
+    /// An RFC 6749 error.
+    OAuth(u16, String),
+}
+
+impl Refusal {
+    /// Parses `<status> <code> <TYPE>` or `<status> <oauth error>`.
+    pub fn parse(text: &str) -> Self {
+        let parts: Vec<&str> = text.split_whitespace().collect();
+        match parts.as_slice() {
+            [status, code, error_type] => Refusal::Api(
+                status.parse().unwrap_or_else(|_| panic!("bad status in {text:?}")),
+                code.parse().unwrap_or_else(|_| panic!("bad error code in {text:?}")),
+                (*error_type).to_string(),
+            ),
+            [status, error] => Refusal::OAuth(
+                status.parse().unwrap_or_else(|_| panic!("bad status in {text:?}")),
+                (*error).to_string(),
+            ),
+            _ => panic!(
+                "a refusal is written \"<status> <code> <TYPE>\" or \"<status> <oauth error>\", not {text:?}"
+            ),
+        }
+    }
+}
+
+/// Checks the last answer against a refusal: the status, and the error body in full (GEN-002 for
+/// API errors, AUTH-007 for RFC 6749 ones).
+pub fn assert_refusal(world: &ConformanceWorld, refusal: &Refusal) {
+    let exchange = last_exchange(world);
+    let response = last_response(world);
+    let body = response.json();
+    let fail = |what: String| -> ! { panic!("expected {what}, but {}", describe(exchange)) };
+    match refusal {
+        Refusal::Api(status, code, error_type) => {
+            let what = format!("{} to be refused with {status}, error {code} {error_type}", exchange.request);
+            let Some(body) = body.filter(serde_json::Value::is_object) else { fail(what) };
+            let ok = response.status == *status
+                && body["error_code"].as_u64() == Some(*code)
+                && body["error_code"].is_u64()
+                && body["error_type"].as_str() == Some(error_type.as_str());
+            if !ok {
+                fail(what);
+            }
+            if body["error_message"].as_str().is_none_or(|m| m.trim().is_empty()) {
+                fail(format!("{what} and a non-empty error_message"));
+            }
+        }
+        Refusal::OAuth(status, error) => {
+            let what = format!(
+                "{} to be refused with {status} {{\"error\": \"{error}\"}} as in RFC 6749 §5.2, without error_code",
+                exchange.request
+            );
+            let Some(body) = body.filter(serde_json::Value::is_object) else { fail(what) };
+            let description_ok = body.get("error_description").is_none_or(serde_json::Value::is_string);
+            let ok = response.status == *status
+                && body["error"].as_str() == Some(error.as_str())
+                && body.get("error_code").is_none()
+                && description_ok;
+            if !ok {
+                fail(what);
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------ steps: sending
+
+#[given(regex = r#"^(the admin|the portal|a client|"[^"]+") sends ([A-Z]+) "([^"]*)"(.*)$"#)]
+#[when(regex = r#"^(the admin|the portal|a client|"[^"]+") sends ([A-Z]+) "([^"]*)"(.*)$"#)]
+async fn sends(
+    world: &mut ConformanceWorld,
+    who: String,
+    method: String,
+    path: String,
+    clauses: String,
+    step: &Step,
+) {
+    send(world, &Who::parse(&who), &method, &path, &clauses, step.docstring.as_deref()).await;
+}
+
+// ------------------------------------------------------------------ steps: status and errors
+
+#[then(expr = "the response status is {int}")]
+async fn status_is(world: &mut ConformanceWorld, status: u16) {
+    let exchange = last_exchange(world);
+    let got = last_response(world).status;
+    assert_eq!(got, status, "expected status {status}, but {}", describe(exchange));
+}
+
+#[then(regex = r"^the response is (refused with .+|\d{3})$")]
+async fn response_is(world: &mut ConformanceWorld, outcome: String) {
+    match outcome.strip_prefix("refused with ") {
+        Some(refusal) => assert_refusal(world, &Refusal::parse(refusal)),
+        None => status_is(world, outcome.parse().expect("three digits")).await,
+    }
+}
+
+#[then("the error body has an integer error_code, an UPPER_SNAKE error_type and a non-empty error_message")]
+async fn error_body_shape(world: &mut ConformanceWorld) {
+    let body = last_json(world);
+    let error_type = body["error_type"].as_str().unwrap_or_default();
+    let upper_snake = !error_type.is_empty()
+        && error_type.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && error_type.starts_with(|c: char| c.is_ascii_uppercase());
+    let ok = body.is_object()
+        && body["error_code"].is_u64()
+        && upper_snake
+        && body["error_message"].as_str().is_some_and(|m| !m.trim().is_empty());
+    assert!(
+        ok,
+        "expected {{\"error_code\": <integer>, \"error_type\": \"<UPPER_SNAKE>\", \"error_message\": \"<text>\"}}, but {}",
+        describe(last_exchange(world))
+    );
+}
+
+#[then("the error body is an RFC 6749 error object without an error_code")]
+async fn oauth_body_shape(world: &mut ConformanceWorld) {
+    let body = last_json(world);
+    let known = ["invalid_client", "invalid_grant", "invalid_request", "unsupported_grant_type"];
+    let ok = body.is_object()
+        && body["error"].as_str().is_some_and(|e| known.contains(&e))
+        && body.get("error_code").is_none()
+        && body.get("error_description").is_none_or(serde_json::Value::is_string);
+    assert!(
+        ok,
+        "expected {{\"error\": one of {known:?}, \"error_description\"?: <text>}} and no error_code, but {}",
+        describe(last_exchange(world))
+    );
+}
+
+#[then("the connection was closed without an answer")]
+async fn closed(world: &mut ConformanceWorld) {
+    let exchange = last_exchange(world);
+    assert!(
+        exchange.outcome.is_err(),
+        "expected the server to close the connection without an answer, but {}",
+        describe(exchange)
+    );
+}
+
+#[then(expr = "the answer took at least {int} ms")]
+async fn took_at_least(world: &mut ConformanceWorld, ms: u64) {
+    let exchange = last_exchange(world);
+    assert!(
+        exchange.elapsed >= Duration::from_millis(ms),
+        "expected the answer to take at least {ms} ms, but it came after {:?}: {}",
+        exchange.elapsed,
+        describe(exchange)
+    );
+}
+
+// ------------------------------------------------------------------ steps: headers and bodies
+
+#[then(expr = "the response body is UTF-8 JSON sent with Content-Type {string}")]
+async fn json_with_content_type(world: &mut ConformanceWorld, expected: String) {
+    let exchange = last_exchange(world);
+    let response = last_response(world);
+    let header = response
+        .headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let mut parts = header.split(';').map(str::trim);
+    let media_type = parts.next().unwrap_or_default();
+    let charset_ok = parts
+        .filter_map(|p| p.split_once('='))
+        .filter(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
+        .all(|(_, v)| v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8"));
+    assert!(
+        media_type.eq_ignore_ascii_case(&expected) && charset_ok,
+        "expected Content-Type {expected} (any charset being utf-8), got {header:?}: {}",
+        describe(exchange)
+    );
+    let text = std::str::from_utf8(&response.body)
+        .unwrap_or_else(|e| panic!("expected a UTF-8 body, but byte {} is not UTF-8", e.valid_up_to()));
+    serde_json::from_str::<serde_json::Value>(text)
+        .unwrap_or_else(|e| panic!("expected a JSON body ({e}), but {}", describe(exchange)));
+}
+
+#[then("the response has no body")]
+async fn no_body(world: &mut ConformanceWorld) {
+    let response = last_response(world);
+    assert!(response.body.is_empty(), "expected no body, but {}", describe(last_exchange(world)));
+}
+
+fn header_list(world: &ConformanceWorld, name: &str) -> Vec<String> {
+    let response = last_response(world);
+    response
+        .headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|v| v.trim().to_ascii_uppercase())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+#[then(expr = "the response header {string} lists {string}")]
+async fn header_lists(world: &mut ConformanceWorld, name: String, expected: String) {
+    let listed = header_list(world, &name);
+    for item in expected.split(',').map(|v| v.trim().to_ascii_uppercase()) {
+        assert!(
+            listed.contains(&item),
+            "expected the header {name} to list {item}, got {listed:?}: {}",
+            describe(last_exchange(world))
+        );
+    }
+}
+
+#[then(expr = "the response header {string} does not list {string}")]
+async fn header_does_not_list(world: &mut ConformanceWorld, name: String, item: String) {
+    let listed = header_list(world, &name);
+    assert!(
+        !listed.contains(&item.to_ascii_uppercase()),
+        "expected the header {name} not to list {item}, got {listed:?}"
+    );
+}
+
+#[then(regex = r"^the response body is the JSON (.+)$")]
+async fn body_is(world: &mut ConformanceWorld, expected: String) {
+    let expected = json_literal(world, &expected).await;
+    let body = last_json(world);
+    assert!(
+        json_eq(&body, &expected),
+        "expected the body {expected}, but {}",
+        describe(last_exchange(world))
+    );
+}
+
+#[then(regex = r"^the response body contains the JSON (.+)$")]
+async fn body_contains(world: &mut ConformanceWorld, expected: String) {
+    let expected = json_literal(world, &expected).await;
+    let body = last_json(world);
+    assert!(
+        json_contains(&body, &expected),
+        "expected the body to contain {expected}, but {}",
+        describe(last_exchange(world))
+    );
+}
+
+#[then("the response body contains the JSON:")]
+async fn body_contains_doc(world: &mut ConformanceWorld, step: &Step) {
+    let text = step.docstring.clone().expect("the step has a doc string");
+    body_contains(world, text).await;
+}
+
+#[then(expr = "the response body is remembered as {string}")]
+async fn remember_body(world: &mut ConformanceWorld, name: String) {
+    let body = last_json(world);
+    world.raw.saved.insert(name, body.to_string());
+}
+
+// ------------------------------------------------------------------ steps: members
+
+#[then(regex = r#"^the response member "([^"]+)" equals (.+)$"#)]
+async fn member_equals(world: &mut ConformanceWorld, path: String, expected: String) {
+    let expected = json_literal(world, &expected).await;
+    let got = member(world, &path);
+    assert!(
+        json_eq(&got, &expected),
+        "expected {path} to be {expected}, got {got}: {}",
+        describe(last_exchange(world))
+    );
+}
+
+#[then(regex = r#"^the response member "([^"]+)" does not equal (.+)$"#)]
+async fn member_differs(world: &mut ConformanceWorld, path: String, other: String) {
+    let other = json_literal(world, &other).await;
+    let got = member(world, &path);
+    assert!(!json_eq(&got, &other), "expected {path} to differ from {other}, but it is the same");
+}
+
+#[then(expr = "the response member {string} is remembered as {string}")]
+async fn remember_member(world: &mut ConformanceWorld, path: String, name: String) {
+    let value = member(world, &path);
+    world.raw.saved.insert(name, as_text(&value));
+}
+
+#[then(expr = "the response member {string} is absent or null")]
+async fn member_absent(world: &mut ConformanceWorld, path: String) {
+    let body = last_json(world);
+    let found = select(&body, &path);
+    assert!(
+        found.iter().all(|v| v.is_null()),
+        "expected no {path} (or null), but {}",
+        describe(last_exchange(world))
+    );
+}
+
+#[then(expr = "the response member {string} is a lowercase hyphenated UUID")]
+async fn member_is_uuid(world: &mut ConformanceWorld, path: String) {
+    let got = member(world, &path);
+    let values = if path.contains("[*]") { got.as_array().cloned().unwrap_or_default() } else { vec![got] };
+    assert!(!values.is_empty(), "expected at least one {path}, but {}", describe(last_exchange(world)));
+    for value in values {
+        assert!(
+            value.as_str().is_some_and(is_lowercase_uuid),
+            "expected {path} to be a lowercase hyphenated UUID, got {value}"
+        );
+    }
+}
+
+#[then(expr = "the response member {string} is an RFC 3339 UTC time with at most millisecond precision")]
+async fn member_is_time(world: &mut ConformanceWorld, path: String) {
+    let got = member(world, &path);
+    let values = if path.contains("[*]") { got.as_array().cloned().unwrap_or_default() } else { vec![got] };
+    assert!(!values.is_empty(), "expected at least one {path}, but {}", describe(last_exchange(world)));
+    for value in values {
+        assert!(
+            value.as_str().is_some_and(is_utc_millis_time),
+            "expected {path} to be an RFC 3339 time in UTC ending in Z with at most 3 fraction digits, got {value}"
+        );
+    }
+}
+
+#[then(expr = "the response member {string} is the instant {string}")]
+async fn member_is_instant(world: &mut ConformanceWorld, path: String, expected: String) {
+    let expected = instant(&expand(world, &expected).await);
+    let got = member(world, &path);
+    let got_text = as_text(&got);
+    assert_eq!(instant(&got_text), expected, "expected {path} to be the instant {expected}, got {got_text}");
+}
+
+#[then(expr = "the response member {string} is {int} ms after {string}")]
+async fn member_is_after(world: &mut ConformanceWorld, path: String, ms: i64, base: String) {
+    let base = instant(&expand(world, &base).await);
+    let expected = base + time::Duration::milliseconds(ms);
+    let got = as_text(&member(world, &path));
+    assert_eq!(instant(&got), expected, "expected {path} to be {ms} ms after {base}, got {got}");
+}
+
+// ------------------------------------------------------------------ steps: repeated requests
+
+fn parse_statuses(text: &str) -> Vec<u16> {
+    text.split(',')
+        .map(|s| s.trim().parse().unwrap_or_else(|_| panic!("bad status {s:?} in {text:?}")))
+        .collect()
+}
+
+#[then(expr = "the statuses were {string}")]
+async fn statuses_were(world: &mut ConformanceWorld, expected: String) {
+    let expected = parse_statuses(&expected);
+    assert_eq!(world.raw.statuses, expected, "expected the answers' statuses in this order");
+}
+
+#[then(expr = "the statuses are remembered as {string}")]
+async fn remember_statuses(world: &mut ConformanceWorld, name: String) {
+    let statuses = world.raw.statuses.clone();
+    world.raw.runs.insert(name, statuses);
+}
+
+#[then(expr = "the statuses are those remembered as {string}")]
+async fn statuses_repeat(world: &mut ConformanceWorld, name: String) {
+    let earlier =
+        world.raw.runs.get(&name).unwrap_or_else(|| panic!("no statuses were remembered as {name:?}"));
+    assert_eq!(&world.raw.statuses, earlier, "expected the same statuses as the run remembered as {name:?}");
+}
+
+#[then(expr = "the statuses include both {int} and {int}")]
+async fn statuses_include(world: &mut ConformanceWorld, a: u16, b: u16) {
+    let statuses = &world.raw.statuses;
+    assert!(
+        statuses.contains(&a) && statuses.contains(&b),
+        "expected both {a} and {b} among the statuses, got {statuses:?}"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clauses_parse() {
+        let c =
+            parse_clauses(" with the JSON body '{\"a\": 1}' padded to 70 bytes typed \"text/plain\" 3 times")
+                .expect("parses");
+        assert_eq!(c.body, Some(BodySpec::Json("{\"a\": 1}".into())));
+        assert_eq!((c.pad_to, c.times), (Some(70), Some(3)));
+        assert_eq!(c.content_type, Some(Some("text/plain".into())));
+        let c = parse_clauses(" with the header 'Authorization: Token x' and without a Content-Type")
+            .expect("parses");
+        assert_eq!((c.headers, c.content_type), (vec!["Authorization: Token x".to_string()], Some(None)));
+        assert!(parse_clauses(" with something else").is_err());
+    }
+
+    #[test]
+    fn sizes_and_padding_are_exact() {
+        assert_eq!(json_of_size(65_537).len(), 65_537);
+        assert_eq!(form_of_size(100).len(), 100);
+        assert_eq!(pad("{}", 10, false), "{}        ");
+        assert_eq!(pad("a=b", 20, true).len(), 20);
+        assert!(serde_json::from_str::<serde_json::Value>(&json_of_size(20)).is_ok());
+    }
+
+    #[test]
+    fn placeholders_leave_json_alone() {
+        assert!(is_placeholder("device_id of phone"));
+        assert!(!is_placeholder("\"a\": 1"));
+        assert!(!is_placeholder(""));
+    }
+
+    #[test]
+    fn member_paths_and_formats() {
+        let v = serde_json::json!({"a": [{"b": 1}, {"b": 2}], "c": {"d": "x"}});
+        assert_eq!(select(&v, "a[*].b").len(), 2);
+        assert_eq!(select(&v, "a[1].b"), vec![&serde_json::json!(2)]);
+        assert_eq!(select(&v, "c.d"), vec![&serde_json::json!("x")]);
+        assert!(select(&v, "c.e").is_empty());
+        assert!(is_lowercase_uuid("0b8f8d7a-3c6e-4f5e-9a1b-2c3d4e5f6a7b"));
+        assert!(!is_lowercase_uuid("0B8F8D7A-3C6E-4F5E-9A1B-2C3D4E5F6A7B"));
+        assert!(is_utc_millis_time("2026-01-01T00:00:00Z"));
+        assert!(is_utc_millis_time("2026-01-01T00:00:00.123Z"));
+        assert!(!is_utc_millis_time("2026-01-01T00:00:00.1234Z"));
+        assert!(!is_utc_millis_time("2026-01-01T00:00:00+00:00"));
+        assert!(json_contains(&serde_json::json!({"a": 1, "b": 2}), &serde_json::json!({"a": 1.0})));
+        assert_eq!(
+            Refusal::parse("413 10015 INVALID_REQUEST"),
+            Refusal::Api(413, 10015, "INVALID_REQUEST".into())
+        );
+        assert_eq!(Refusal::parse("400 invalid_grant"), Refusal::OAuth(400, "invalid_grant".into()));
+    }
+}
