@@ -2,13 +2,16 @@
 //! transcript, so a report can show an implementer exactly which exchange went wrong.
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use protocol::error::{ErrorBody, OAuthErrorBody};
 use serde::de::DeserializeOwned;
 
 /// Bodies longer than this are cut in transcripts.
 const BODY_LIMIT_IN_TRANSCRIPT: usize = 4096;
+
+/// What a hidden credential reads as in transcripts.
+const REDACTED: &str = "[redacted]";
 
 /// One HTTP exchange as a report shows it (credentials and tokens redacted).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,26 +20,61 @@ pub struct Exchange {
     pub method: String,
     /// Request URL.
     pub url: String,
+    /// Request headers as sent by the harness, credentials redacted (`Authorization: Bearer [redacted]`).
+    pub request_headers: Vec<(String, String)>,
     /// Request body, cut at a limit.
     pub request_body: String,
     /// Response status, or `None` when no response came.
     pub status: Option<u16>,
+    /// Response headers, credentials redacted; empty when no response came.
+    pub response_headers: Vec<(String, String)>,
     /// Response body, cut at a limit, or the transport error.
     pub response_body: String,
+    /// When the exchange ended (the answer or the failure came); reports use it to tell which
+    /// step made the exchange.
+    pub at: SystemTime,
+    /// How long the exchange took.
+    pub elapsed: Duration,
 }
 
-/// The exchanges of one scenario, shared by every peer in it.
+/// An image a peer of the scenario scanned (a QR code), with when it was scanned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScannedImage {
+    /// When it was scanned.
+    pub at: SystemTime,
+    /// The image as given to the decoder (PNG or JPEG).
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, Default)]
+struct Recorded {
+    exchanges: Vec<Exchange>,
+    images: Vec<ScannedImage>,
+}
+
+/// The exchanges (and scanned images) of one scenario, shared by every peer in it.
 #[derive(Debug, Clone, Default)]
-pub struct Transcript(Arc<Mutex<Vec<Exchange>>>);
+pub struct Transcript(Arc<Mutex<Recorded>>);
 
 impl Transcript {
     fn push(&self, exchange: Exchange) {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).push(exchange);
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).exchanges.push(exchange);
     }
 
     /// A copy of every exchange so far.
     pub fn exchanges(&self) -> Vec<Exchange> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).exchanges.clone()
+    }
+
+    /// Records an image a peer scanned (a QR code), so reports can show it with its step.
+    pub fn record_image(&self, bytes: &[u8]) {
+        let image = ScannedImage { at: SystemTime::now(), bytes: bytes.to_vec() };
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).images.push(image);
+    }
+
+    /// A copy of every recorded image so far.
+    pub fn images(&self) -> Vec<ScannedImage> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).images.clone()
     }
 }
 
@@ -167,11 +205,21 @@ impl Http {
                 fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
             }
         };
-        let outcome = match request.send().await {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                match response.text().await {
-                    Ok(body) => Ok((status, body)),
+        let started = Instant::now();
+        let mut request_headers = Vec::new();
+        let mut response_headers = Vec::new();
+        let outcome = match request.build() {
+            Ok(request) => {
+                request_headers = header_list(request.headers());
+                match self.client.execute(request).await {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        response_headers = header_list(response.headers());
+                        match response.text().await {
+                            Ok(body) => Ok((status, body)),
+                            Err(e) => Err(PeerError::Unreachable { url: url.clone(), reason: e.to_string() }),
+                        }
+                    }
                     Err(e) => Err(PeerError::Unreachable { url: url.clone(), reason: e.to_string() }),
                 }
             }
@@ -184,9 +232,13 @@ impl Http {
         self.transcript.push(Exchange {
             method: method.to_string(),
             url,
+            request_headers,
             request_body: redact(&cut(&request_body)),
             status,
+            response_headers,
             response_body: redact(&response_body),
+            at: SystemTime::now(),
+            elapsed: started.elapsed(),
         });
         outcome
     }
@@ -262,6 +314,35 @@ fn redact(text: &str) -> String {
     out
 }
 
+/// The headers as `(name, value)` pairs, each value passed through [`redact_header`].
+fn header_list(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            (name.as_str().to_string(), redact_header(name.as_str(), &value))
+        })
+        .collect()
+}
+
+/// A header value as transcripts show it: `Authorization` keeps its scheme and hides the
+/// credentials; cookies and any header whose name mentions a token, secret, key or password are
+/// hidden whole.
+pub fn redact_header(name: &str, value: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    if lower == "authorization" || lower == "proxy-authorization" {
+        return match value.split_once(' ') {
+            Some((scheme, _)) => format!("{scheme} {REDACTED}"),
+            None => REDACTED.to_string(),
+        };
+    }
+    let secret = ["cookie", "token", "secret", "key", "password", "session"];
+    if secret.iter().any(|word| lower.contains(word)) {
+        return REDACTED.to_string();
+    }
+    value.to_string()
+}
+
 fn form_encode(part: &str) -> String {
     percent_encoding::utf8_percent_encode(part, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
@@ -283,6 +364,21 @@ mod tests {
         ];
         for (input, expected) in table {
             assert_eq!(redact(input), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn header_redaction_keeps_the_scheme_and_hides_credentials() {
+        let table = [
+            ("Authorization", "Bearer abc.def", "Bearer [redacted]"),
+            ("authorization", "Basic cG9ydGFsOnNlY3JldA==", "Basic [redacted]"),
+            ("authorization", "opaque", "[redacted]"),
+            ("set-cookie", "sid=1", "[redacted]"),
+            ("x-api-key", "k", "[redacted]"),
+            ("content-type", "application/json", "application/json"),
+        ];
+        for (name, value, expected) in table {
+            assert_eq!(redact_header(name, value), expected, "{name}: {value}");
         }
     }
 

@@ -3,9 +3,14 @@
 //! runner behind the `mobauth` command.
 #![forbid(unsafe_code)]
 
+pub mod catalogue;
+pub mod cli;
 pub mod device;
+pub mod driver;
 pub mod http;
 pub mod portal;
+pub mod report;
+pub mod runner;
 pub mod steps;
 pub mod target;
 pub mod world;

@@ -19,6 +19,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the conformance suite (default: against the embedded mock Token Server), print a
+    /// summary by requirement and write reports; exit 0 when conformant, 1 when not, 2 for a
+    /// usage or configuration error, 3 when the target cannot be reached.
+    Run(harness::cli::RunArgs),
+    /// Merge shard reports, or list regressions and fixes between two reports.
+    #[command(subcommand)]
+    Report(harness::cli::ReportCommand),
     /// Encode or decode the QR code of an OTP.
     #[command(subcommand)]
     Qr(QrCommand),
@@ -31,6 +38,13 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
         /// Seed for the server's randomness when the file names none.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// The reference device driver: the simulated device behind the driver protocol, JSON Lines
+    /// on stdin and stdout (what an SDK implementer's driver program does for a real SDK).
+    DeviceDriver {
+        /// Seed for the device's ids and keys.
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
@@ -56,8 +70,11 @@ enum QrCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) => Ok(ExitCode::from(harness::cli::run(args, own_driver_command()))),
+        Command::Report(cmd) => Ok(ExitCode::from(harness::cli::report(cmd))),
         Command::Qr(cmd) => qr(cmd),
         Command::Serve { config, addr, seed } => serve(config, addr, seed),
+        Command::DeviceDriver { seed } => device_driver(seed),
     };
     match result {
         Ok(code) => code,
@@ -66,6 +83,12 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// This binary's own reference device driver (`mobauth device-driver`), for driver scenarios.
+fn own_driver_command() -> Option<String> {
+    let exe = std::env::current_exe().ok()?;
+    Some(format!("'{}' device-driver", exe.display()))
 }
 
 fn qr(cmd: QrCommand) -> anyhow::Result<ExitCode> {
@@ -111,6 +134,17 @@ fn serve(config: PathBuf, addr: SocketAddr, seed: u64) -> anyhow::Result<ExitCod
         tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
         tracing::info!("shutting down");
         server.shutdown().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn device_driver(seed: u64) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+        harness::driver::reference::run(stdin, tokio::io::stdout(), seed)
+            .await
+            .context("driver I/O failed")?;
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -7,11 +7,10 @@
 //! `cargo test -- --nocapture` and `cargo test NAME` work. `MOBAUTH_SEED` sets the run seed.
 
 use futures::FutureExt as _;
-use harness::target::EmbeddedTarget;
 use harness::world::ConformanceWorld;
 
-/// The run seed when `MOBAUTH_SEED` is not set.
-const DEFAULT_SEED: u64 = 1;
+/// The run seed when `MOBAUTH_SEED` is not set (as `mobauth run`'s).
+const DEFAULT_SEED: u64 = harness::runner::DEFAULT_SEED;
 
 /// Options `cargo test` passes to every test binary, accepted so a cucumber binary sits among them.
 #[derive(Debug, Clone, clap::Args)]
@@ -56,11 +55,10 @@ async fn main() {
         .fail_on_skipped()
         .before(move |feature, _rule, scenario, world| {
             async move {
-                let label = format!("{} / {} / line {}", feature.name, scenario.name, scenario.position.line);
-                let target = EmbeddedTarget::start(seed, &label)
-                    .await
-                    .unwrap_or_else(|e| panic!("cannot start the embedded target: {e}"));
-                world.begin(protocol::rng::derive_seed(seed, &label), target);
+                // The same start as `mobauth run`'s (so a scenario gets the same seed in both). The
+                // driver scenarios run the reference driver: this package's own binary.
+                let driver = format!("'{}' device-driver", env!("CARGO_BIN_EXE_mobauth"));
+                harness::runner::begin_embedded_scenario(world, seed, feature, scenario, Some(driver)).await;
             }
             .boxed_local()
         })

@@ -1,0 +1,427 @@
+//! The runner behind `mobauth run`: selects scenarios of `features/` (tag expression, shard),
+//! runs them with cucumber against the target, each scenario isolated on a target of its own and
+//! many at once, and turns cucumber's events into a [`Report`].
+//!
+//! Every scenario gets a seed derived from the run seed and its name (as the `cargo test`
+//! conformance suite does), so a run repeats exactly with the same `--seed`.
+//!
+//! A step tells the report that a scenario does not apply to the target, or that the device
+//! driver does not implement an operation, by panicking with [`NotApplicable`] or
+//! [`NotImplemented`] (see [`not_applicable`] and [`not_implemented`]); a failure message that
+//! holds the words of a missing capability ([`crate::target::TargetError::Missing`]) counts as
+//! not applicable too.
+
+mod collector;
+mod progress;
+mod selection;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use cucumber::World as _;
+use futures::FutureExt as _;
+use time::OffsetDateTime;
+
+use self::collector::{Captured, Collector};
+pub use self::progress::Progress;
+use crate::catalogue::{Catalogue, CatalogueError};
+use crate::http::Transcript;
+use crate::report::{
+    EXIT_UNREACHABLE, EXIT_USAGE, Expectations, Report, RunInfo, ScenarioResult, Shard, TargetInfo,
+};
+use crate::target::EmbeddedTarget;
+use crate::world::ConformanceWorld;
+
+/// The run seed when none is given.
+pub const DEFAULT_SEED: u64 = 1;
+
+/// How many scenarios run at once by default (cucumber's own default).
+pub const DEFAULT_CONCURRENCY: usize = 64;
+
+/// How long the reachability check of a target by URL waits.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the server under test is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetSpec {
+    /// A fresh in-process mock Token Server per scenario (`fixtures/servers/default.toml`).
+    Embedded,
+    /// A server at this base URL (checked for reachability; running the suite against it is not
+    /// built yet).
+    Url(String),
+}
+
+impl TargetSpec {
+    fn info(&self) -> TargetInfo {
+        match self {
+            TargetSpec::Embedded => TargetInfo {
+                kind: "embedded".into(),
+                description:
+                    "the embedded mock Token Server (fixtures/servers/default.toml, a fresh one per scenario)"
+                        .into(),
+            },
+            TargetSpec::Url(url) => {
+                TargetInfo { kind: "url".into(), description: format!("the server at {url}") }
+            }
+        }
+    }
+}
+
+/// What to run and how.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The folder of `.feature` files (or one file).
+    pub features: PathBuf,
+    /// A cucumber tag expression, e.g. `@must and not @slow`.
+    pub tags: Option<String>,
+    /// The run seed.
+    pub seed: u64,
+    /// This run's shard of the selected scenarios.
+    pub shard: Option<Shard>,
+    /// How many scenarios run at once.
+    pub concurrency: usize,
+    /// The server under test.
+    pub target: TargetSpec,
+    /// The command line of the device driver that driver scenarios start (for the embedded
+    /// target, `mobauth device-driver`).
+    pub driver_command: Option<String>,
+    /// Progress output on standard error.
+    pub progress: Progress,
+    /// Whether failed SHOULD requirements fail the gate.
+    pub strict: bool,
+    /// Known failures.
+    pub expectations: Expectations,
+}
+
+impl RunOptions {
+    /// The defaults for the features at `features`: every scenario, seed [`DEFAULT_SEED`], the
+    /// embedded target, no driver command, no progress output.
+    pub fn new(features: impl Into<PathBuf>) -> Self {
+        Self {
+            features: features.into(),
+            tags: None,
+            seed: DEFAULT_SEED,
+            shard: None,
+            concurrency: DEFAULT_CONCURRENCY,
+            target: TargetSpec::Embedded,
+            driver_command: None,
+            progress: Progress::Off,
+            strict: false,
+            expectations: Expectations::none(),
+        }
+    }
+}
+
+/// Why a run could not produce a report.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The features cannot be read or parsed.
+    #[error("cannot use the features at {path}: {reason}")]
+    Features {
+        /// The folder or file given.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The tag expression does not parse.
+    #[error("the tag expression {expr:?} is not valid: {reason}")]
+    Tags {
+        /// The expression.
+        expr: String,
+        /// Why.
+        reason: String,
+    },
+    /// Tags and shard select nothing.
+    #[error("no scenario to run: {0}")]
+    NoScenarios(String),
+    /// The spec's requirement tables are broken.
+    #[error("the requirement catalogue (docs/PROTOCOL.md) is broken: {0}")]
+    Catalogue(#[from] CatalogueError),
+    /// The options ask for something this harness cannot do.
+    #[error("{0}")]
+    Usage(String),
+    /// The target does not answer.
+    #[error("the target {target} cannot be reached: {reason}")]
+    Unreachable {
+        /// The target.
+        target: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl RunError {
+    /// The process exit code for this error: [`EXIT_UNREACHABLE`] for an unreachable target,
+    /// [`EXIT_USAGE`] for everything else (usage and configuration).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunError::Unreachable { .. } => EXIT_UNREACHABLE,
+            _ => EXIT_USAGE,
+        }
+    }
+}
+
+/// The panic payload of a step that finds the target lacks a capability the scenario needs: the
+/// scenario's verdict is *not applicable*.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotApplicable(pub String);
+
+/// The panic payload of a step whose device driver answered `unimplemented`: the scenario's
+/// verdict is *not implemented*.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotImplemented(pub String);
+
+/// Ends the step: the scenario does not apply to this target, because `reason`.
+pub fn not_applicable(reason: impl Into<String>) -> ! {
+    std::panic::panic_any(NotApplicable(reason.into()))
+}
+
+/// Ends the step: the device driver does not implement `operation`.
+pub fn not_implemented(operation: impl Into<String>) -> ! {
+    std::panic::panic_any(NotImplemented(operation.into()))
+}
+
+/// The label a scenario's seed and embedded server are derived from (shared with the `cargo test`
+/// conformance suite, so both give a scenario the same seed).
+pub fn scenario_label(
+    feature: &cucumber::gherkin::Feature,
+    scenario: &cucumber::gherkin::Scenario,
+) -> String {
+    format!("{} / {} / line {}", feature.name, scenario.name, scenario.position.line)
+}
+
+/// Starts a scenario: a fresh embedded target seeded from the run seed and the scenario's label
+/// ([`scenario_label`]), given the driver command, handed to the world. Returns the transcript
+/// the scenario's exchanges are recorded in. Panics (failing the scenario, as a hook does) when
+/// the target does not start.
+pub async fn begin_embedded_scenario(
+    world: &mut ConformanceWorld,
+    run_seed: u64,
+    feature: &cucumber::gherkin::Feature,
+    scenario: &cucumber::gherkin::Scenario,
+    driver_command: Option<String>,
+) -> Transcript {
+    let label = scenario_label(feature, scenario);
+    let mut target = EmbeddedTarget::start(run_seed, &label)
+        .await
+        .unwrap_or_else(|e| panic!("cannot start the embedded target: {e}"));
+    target.set_driver_command(driver_command);
+    let transcript = target.transcript().clone();
+    world.begin(protocol::rng::derive_seed(run_seed, &label), target);
+    transcript
+}
+
+thread_local! {
+    static STEP_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the current thread runs scenario steps (whose panics are step failures, told in the
+/// report): for a panic hook that keeps them off the terminal.
+pub fn on_step_thread() -> bool {
+    STEP_THREAD.with(std::cell::Cell::get)
+}
+
+/// Runs the selected scenarios and builds the report.
+///
+/// Cucumber runs the scenarios of one instance concurrently on one thread, and steps do real
+/// work (keys, signatures, QR codes), so the selection is split round-robin into one part per
+/// core (at most `concurrency`), each run by a cucumber instance on a thread of its own; the
+/// servers run on a shared multi-threaded async runtime. Each scenario's seed comes from its
+/// label, so how scenarios are split does not change what they do.
+///
+/// Must not be called from within an async runtime (it starts its own).
+pub fn run(options: RunOptions) -> Result<Report, RunError> {
+    let catalogue = Catalogue::embedded()?;
+    let started_at = OffsetDateTime::now_utc();
+    let selection = selection::select(&options)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| RunError::Usage(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(preflight(&options.target, options.seed))?;
+
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let concurrency = options.concurrency.max(1);
+    let threads = cores.min(concurrency).min(selection.count).max(1);
+    let per_thread = concurrency.div_ceil(threads);
+    let progress = Arc::new(Mutex::new(progress::Sink::new(options.progress, selection.count)));
+    let parts = selection::split(&selection, threads);
+    let handle = runtime.handle();
+    let scenarios: Vec<ScenarioResult> = std::thread::scope(|scope| {
+        let workers: Vec<_> = parts
+            .into_iter()
+            .map(|(features, meta)| {
+                let part = Part {
+                    features,
+                    meta,
+                    progress: Arc::clone(&progress),
+                    seed: options.seed,
+                    driver: options.driver_command.clone(),
+                    concurrency: per_thread,
+                };
+                scope.spawn(move || {
+                    STEP_THREAD.with(|flag| flag.set(true));
+                    handle.block_on(run_part(part))
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    });
+    progress.lock().unwrap_or_else(PoisonError::into_inner).finish();
+    drop(runtime);
+    let finished_at = OffsetDateTime::now_utc();
+    let run = RunInfo {
+        suite_version: env!("CARGO_PKG_VERSION").to_string(),
+        target: options.target.info(),
+        seed: options.seed,
+        tags: options.tags.clone(),
+        shard: options.shard,
+        strict: options.strict,
+        features: selection.display_root,
+        suite_scenarios: selection.suite.len(),
+        started_at,
+        finished_at,
+    };
+    let suite_matches: Vec<usize> = options
+        .expectations
+        .entries()
+        .iter()
+        .map(|e| {
+            selection
+                .suite
+                .iter()
+                .filter(|s| e.pattern.matches_parts(&s.name, &s.id, &s.requirements))
+                .count()
+        })
+        .collect();
+    Ok(Report::new(run, &catalogue, scenarios, &options.expectations, &suite_matches))
+}
+
+/// One cucumber instance's share of a run.
+struct Part {
+    features: Vec<cucumber::gherkin::Feature>,
+    meta: std::collections::HashMap<selection::Key, selection::ScenarioMeta>,
+    progress: Arc<Mutex<progress::Sink>>,
+    seed: u64,
+    driver: Option<String>,
+    concurrency: usize,
+}
+
+/// Runs one part's scenarios with cucumber and collects their results.
+async fn run_part(part: Part) -> Vec<ScenarioResult> {
+    let captured = Arc::new(Mutex::new(Captured::default()));
+    let collector = Collector::new(part.meta, Arc::clone(&captured), part.progress);
+    let (seed, driver) = (part.seed, part.driver);
+    let before_captured = Arc::clone(&captured);
+    let after_captured = Arc::clone(&captured);
+    let collector = ConformanceWorld::cucumber::<PathBuf>()
+        .with_parser(selection::Preparsed(part.features))
+        .with_writer(collector)
+        .max_concurrent_scenarios(part.concurrency)
+        .before(move |feature, _rule, scenario, world| {
+            let driver = driver.clone();
+            let captured = Arc::clone(&before_captured);
+            async move {
+                let transcript = begin_embedded_scenario(world, seed, feature, scenario, driver).await;
+                captured
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .transcripts
+                    .insert(selection::key(feature, scenario), transcript);
+            }
+            .boxed_local()
+        })
+        .after(move |feature, _rule, scenario, _finished, world| {
+            let captured = Arc::clone(&after_captured);
+            async move {
+                let Some(world) = world else { return };
+                let images = collector::world_images(world);
+                if !images.is_empty() {
+                    captured
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .world_images
+                        .insert(selection::key(feature, scenario), images);
+                }
+            }
+            .boxed_local()
+        })
+        .with_default_cli()
+        .run(())
+        .await;
+    collector.finish()
+}
+
+/// Checks that the target can be reached before any scenario runs.
+async fn preflight(target: &TargetSpec, seed: u64) -> Result<(), RunError> {
+    match target {
+        TargetSpec::Embedded => match EmbeddedTarget::start(seed, "preflight").await {
+            Ok(target) => {
+                target.shutdown().await;
+                Ok(())
+            }
+            Err(e) => {
+                Err(RunError::Unreachable { target: "embedded mock server".into(), reason: e.to_string() })
+            }
+        },
+        TargetSpec::Url(url) => {
+            let authority = authority(url).ok_or_else(|| {
+                RunError::Usage(format!(
+                    "--target must be an http:// or https:// URL with a host, got {url:?}"
+                ))
+            })?;
+            match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(&authority)).await {
+                Ok(Ok(_)) => Err(RunError::Usage(format!(
+                    "{url} answers, but running the suite against a server by URL is not built yet; \
+                     run without --target for the embedded mock server"
+                ))),
+                Ok(Err(e)) => Err(RunError::Unreachable { target: url.clone(), reason: e.to_string() }),
+                Err(_) => Err(RunError::Unreachable {
+                    target: url.clone(),
+                    reason: format!("no connection within {} s", CONNECT_TIMEOUT.as_secs()),
+                }),
+            }
+        }
+    }
+}
+
+/// `host:port` of an `http://` or `https://` URL (the scheme's port when none is given).
+fn authority(url: &str) -> Option<String> {
+    let (rest, port) = if let Some(rest) = url.strip_prefix("http://") {
+        (rest, 80)
+    } else {
+        (url.strip_prefix("https://")?, 443)
+    };
+    let host = rest.split(['/', '?', '#']).next().filter(|h| !h.is_empty())?;
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let has_port = match host.rsplit_once(':') {
+        Some((_, p)) => !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) && !host.ends_with(']'),
+        None => false,
+    };
+    Some(if has_port { host.to_string() } else { format!("{host}:{port}") })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorities_of_urls() {
+        let table = [
+            ("http://127.0.0.1:8080", Some("127.0.0.1:8080")),
+            ("http://example.test/base", Some("example.test:80")),
+            ("https://user@example.test:8443/x", Some("example.test:8443")),
+            ("https://[::1]", Some("[::1]:443")),
+            ("ftp://x", None),
+            ("http://", None),
+        ];
+        for (url, expected) in table {
+            assert_eq!(authority(url).as_deref(), expected, "{url}");
+        }
+    }
+}
