@@ -288,6 +288,8 @@ impl SimulatedDevice {
 
     /// Reads the OTP from a QR image, as the camera would.
     pub fn scan(&self, image: &[u8]) -> Result<String, DeviceError> {
+        // The report shows each image a device was given, as the camera saw it.
+        self.http.transcript().record_image(image);
         protocol::qr::decode(image).map_err(|e| DeviceError::Qr(e.to_string()))
     }
 
