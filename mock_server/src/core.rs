@@ -371,9 +371,7 @@ impl TokenServer {
             ));
         }
         let body = body.map_err(|e| e.into_api(ErrorCode::InvalidRequest))?;
-        let device_id = parse_id(&body.device_id).ok_or_else(|| {
-            ApiError::new(ErrorCode::InvalidRequest, "device_id is not a lowercase hyphenated UUID")
-        })?;
+        let device_id = body_device_id(&body.device_id)?;
         let csr = VerifiedCsr::from_pem(&body.csr, device_id)
             .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.to_string()))?;
 
@@ -545,9 +543,7 @@ impl TokenServer {
         self.sweep(now);
         let user = self.authenticate(bearer, now)?;
         let body = body.map_err(|e| e.into_api(ErrorCode::InvalidRequest))?;
-        let device_id = parse_id(&body.device_id).ok_or_else(|| {
-            ApiError::new(ErrorCode::InvalidRequest, "device_id is not a lowercase hyphenated UUID")
-        })?;
+        let device_id = body_device_id(&body.device_id)?;
         let otp =
             Otp::decode(&body.otp).map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.to_string()))?;
         self.enrolled_key(&user, device_id)?;
@@ -581,9 +577,7 @@ impl TokenServer {
         self.sweep(now);
         let user = self.authenticate(bearer, now)?;
         let body = body.map_err(|e| e.into_api(ErrorCode::InvalidRequest))?;
-        let device_id = parse_id(&body.device_id).ok_or_else(|| {
-            ApiError::new(ErrorCode::InvalidRequest, "device_id is not a lowercase hyphenated UUID")
-        })?;
+        let device_id = body_device_id(&body.device_id)?;
         let answer = match body.answer.as_str() {
             "accept" => Answer::Accept,
             "deny" => Answer::Deny,
@@ -834,6 +828,13 @@ impl TokenServer {
         }
         Ok(self.app_clients.insert(client_id))
     }
+}
+
+/// A body's `device_id`, which must be a lowercase hyphenated UUID (10015 otherwise).
+fn body_device_id(text: &str) -> Result<Uuid> {
+    parse_id(text).ok_or_else(|| {
+        ApiError::new(ErrorCode::InvalidRequest, "device_id is not a lowercase hyphenated UUID")
+    })
 }
 
 /// An absolute `http` or `https` URL with a host.
