@@ -1,6 +1,6 @@
 //! The conformance harness: simulated devices and portal, the HTTP client that keeps each
-//! scenario's transcript, and (being built) targets, the cucumber suite's world and steps, and the
-//! runner behind the `mobauth` command.
+//! scenario's transcript, the target the steps talk to, device drivers, the cucumber suite's world
+//! and steps, the requirement catalogue, the runner and the reports behind the `mobauth` command.
 #![forbid(unsafe_code)]
 
 pub mod catalogue;
