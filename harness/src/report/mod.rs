@@ -207,6 +207,12 @@ impl Verdict {
     pub fn is_problem(self) -> bool {
         matches!(self, Verdict::Failed | Verdict::UnexpectedPass)
     }
+
+    /// Whether a scenario with this verdict ran but is not counted against the target: a listed
+    /// known failure, or a scenario the target or its driver cannot take part in.
+    pub fn is_uncounted(self) -> bool {
+        matches!(self, Verdict::ExpectedFailure | Verdict::NotApplicable | Verdict::NotImplemented)
+    }
 }
 
 /// What a scenario did, before the expectations file is applied.

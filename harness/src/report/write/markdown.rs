@@ -101,13 +101,7 @@ pub fn markdown(report: &Report) -> String {
             );
         }
     }
-    let others: Vec<_> = report
-        .scenarios
-        .iter()
-        .filter(|s| {
-            matches!(s.verdict, Verdict::ExpectedFailure | Verdict::NotApplicable | Verdict::NotImplemented)
-        })
-        .collect();
+    let others: Vec<_> = report.scenarios.iter().filter(|s| s.verdict.is_uncounted()).collect();
     if !others.is_empty() {
         let _ = writeln!(out, "\n## Not counted against the target\n");
         let _ = writeln!(out, "| Verdict | Requirements | Scenario | Why |\n| --- | --- | --- | --- |");

@@ -90,13 +90,7 @@ pub fn text(report: &Report) -> String {
             }
         }
     }
-    let others: Vec<_> = report
-        .scenarios
-        .iter()
-        .filter(|s| {
-            matches!(s.verdict, Verdict::ExpectedFailure | Verdict::NotApplicable | Verdict::NotImplemented)
-        })
-        .collect();
+    let others: Vec<_> = report.scenarios.iter().filter(|s| s.verdict.is_uncounted()).collect();
     if !others.is_empty() {
         let _ = writeln!(out, "\nNot counted against the target:");
         for scenario in others {
