@@ -289,6 +289,8 @@ fn fixed_report() -> Report {
             description:
                 "the embedded mock Token Server (fixtures/servers/default.toml, a fresh one per scenario)"
                     .into(),
+            server: "embedded".into(),
+            device: "simulated".into(),
         },
         seed: 7,
         tags: None,

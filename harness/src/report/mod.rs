@@ -91,6 +91,14 @@ pub struct TargetInfo {
     pub kind: String,
     /// A sentence for humans.
     pub description: String,
+    /// A short name of the server under test, a row of the compatibility matrix: `embedded`, or
+    /// the target file's `name` (the URL when it has none).
+    #[serde(default)]
+    pub server: String,
+    /// A short name of the device under test, a column of the compatibility matrix: `simulated`,
+    /// or the device driver's `name version` from its `hello`.
+    #[serde(default)]
+    pub device: String,
 }
 
 /// One of `count` deterministic parts of a run: scenario `i` (in file and line order, after the

@@ -60,10 +60,15 @@ impl TargetSpec {
                 description:
                     "the embedded mock Token Server (fixtures/servers/default.toml, a fresh one per scenario)"
                         .into(),
+                server: "embedded".into(),
+                device: "simulated".into(),
             },
-            TargetSpec::Url(url) => {
-                TargetInfo { kind: "url".into(), description: format!("the server at {url}") }
-            }
+            TargetSpec::Url(url) => TargetInfo {
+                kind: "url".into(),
+                description: format!("the server at {url}"),
+                server: url.clone(),
+                device: "simulated".into(),
+            },
         }
     }
 }
