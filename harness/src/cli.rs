@@ -116,6 +116,7 @@ pub fn run(args: RunArgs, driver_command: Option<String>) -> u8 {
         concurrency: args.concurrency.get(),
         target: args.target.map_or(TargetSpec::Embedded, TargetSpec::Url),
         driver_command,
+        drive_devices: false,
         progress,
         strict: args.strict,
         expectations,

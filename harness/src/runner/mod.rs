@@ -91,6 +91,9 @@ pub struct RunOptions {
     /// The command line of the device driver that driver scenarios start (for the embedded
     /// target, `mobauth device-driver`).
     pub driver_command: Option<String>,
+    /// Whether the driver's device stands in for the scenarios' devices too (an SDK under test,
+    /// `mobauth run --device-driver`), not only in the driver protocol's own scenarios.
+    pub drive_devices: bool,
     /// Progress output on standard error.
     pub progress: Progress,
     /// Whether failed SHOULD requirements fail the gate.
@@ -111,6 +114,7 @@ impl RunOptions {
             concurrency: DEFAULT_CONCURRENCY,
             target: TargetSpec::Embedded,
             driver_command: None,
+            drive_devices: false,
             progress: Progress::Off,
             strict: false,
             expectations: Expectations::none(),
