@@ -1,55 +1,265 @@
-//! Callback delivery: when a transaction ends, POST `{"callback_uri", "transaction_id"}` to its
-//! callback_uri, expecting any 2xx, and retry a failed delivery with doubling backoff.
+//! Callback delivery on the server's clock: when a transaction ends, POST
+//! `{"callback_uri", "transaction_id"}` to its callback_uri, expecting any 2xx, and retry a failed
+//! delivery with a backoff doubling from `ServeOptions::callback_backoff` (docs/PROTOCOL.md CB-004
+//! to CB-007).
+//!
+//! Every attempt is due at an instant of the server's clock: the first when its transaction ends,
+//! a retry when the server's clock has passed the instant the attempt before it ended by the
+//! backoff. [`dispatch`] starts the attempts that are due and fails the ones whose receiver has
+//! not answered within [`ATTEMPT_TIMEOUT`] of server-clock time. The HTTP layer calls it after
+//! every request, so a `POST /_admin/v1/clock` has started (and logged) every attempt it made due,
+//! and ended every attempt it timed out, before it answers; [`run_timer`] calls it as real time
+//! passes while the clock runs. A standing clock is thus the only thing that moves a delivery on
+//! in tests: nothing waits real time. A separate real-time bound on each attempt
+//! (`ServeOptions::callback_attempt_timeout`) keeps a receiver that never answers from holding an
+//! attempt open forever while nobody moves the clock.
+//!
+//! The event log gets `callback_start` (status 0) when an attempt starts and `callback` with the
+//! receiver's status (0 for none) when it ends.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
+use protocol::clock::Clock as _;
 use protocol::wire::CallbackBody;
-use tokio::sync::mpsc;
+use time::OffsetDateTime;
+use tokio::sync::{Notify, oneshot};
 
 use crate::core::CallbackJob;
 use crate::http::Shared;
 
-/// Receives jobs until the channel closes, delivering each in its own task.
-pub(crate) async fn deliver_all(
-    mut jobs: mpsc::UnboundedReceiver<CallbackJob>,
-    shared: std::sync::Weak<Shared>,
+/// How long an attempt may wait for the receiver's answer, on the server's clock (CB-005).
+pub(crate) const ATTEMPT_TIMEOUT: time::Duration = time::Duration::seconds(5);
+
+/// Event kind of an attempt's start.
+pub(crate) const KIND_START: &str = "callback_start";
+/// Event kind of an attempt's end, with the receiver's status.
+pub(crate) const KIND_END: &str = "callback";
+
+/// The delivery schedule: attempts waiting for their due instant and attempts under way.
+#[derive(Debug)]
+pub(crate) struct Deliveries {
+    state: Mutex<Schedule>,
+    /// Tells [`run_timer`] that the schedule or the clock changed.
+    wake: Notify,
     client: reqwest::Client,
-    backoff: Duration,
-) {
-    while let Some(job) = jobs.recv().await {
-        let Some(shared) = shared.upgrade() else {
-            break;
-        };
-        tokio::spawn(deliver(job, shared, client.clone(), backoff));
+    /// Wait after the first failed attempt; doubles after each further one.
+    backoff: std::time::Duration,
+    /// Real-time bound of one attempt, behind [`ATTEMPT_TIMEOUT`] of server-clock time.
+    attempt_timeout: std::time::Duration,
+}
+
+#[derive(Debug, Default)]
+struct Schedule {
+    /// Bumped by every reset: series begun before it are not retried (ADM-014).
+    generation: u64,
+    /// Numbers attempts; orders attempts due at the same instant by when they were scheduled.
+    next_id: u64,
+    /// Attempts not started yet, by due instant.
+    due: BTreeMap<(OffsetDateTime, u64), Attempt>,
+    /// Attempts under way, in the order they started.
+    in_flight: BTreeMap<u64, InFlight>,
+}
+
+#[derive(Debug)]
+struct Attempt {
+    job: CallbackJob,
+    /// 0 for the first attempt of the series, n for its n-th retry.
+    number: u32,
+    generation: u64,
+}
+
+#[derive(Debug)]
+struct InFlight {
+    attempt: Attempt,
+    /// Server-clock instant at which the attempt fails unanswered.
+    deadline: OffsetDateTime,
+    /// Dropping it stops the attempt's request.
+    _stop: oneshot::Sender<()>,
+}
+
+impl Deliveries {
+    /// An empty schedule posting through `client`.
+    pub(crate) fn new(
+        client: reqwest::Client,
+        backoff: std::time::Duration,
+        attempt_timeout: std::time::Duration,
+    ) -> Self {
+        Self { state: Mutex::default(), wake: Notify::new(), client, backoff, attempt_timeout }
+    }
+
+    fn schedule(&self) -> MutexGuard<'_, Schedule> {
+        // Every critical section leaves the schedule consistent before anything that can panic:
+        // a poisoned lock still guards a valid schedule.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Makes the first attempt of `job` due at `ended`, the server-clock instant its transaction
+    /// ended. It starts at the next [`dispatch`], which the HTTP layer runs before it answers.
+    pub(crate) fn enqueue(&self, job: CallbackJob, ended: OffsetDateTime) {
+        let mut schedule = self.schedule();
+        let attempt = Attempt { job, number: 0, generation: schedule.generation };
+        schedule.add(ended, attempt);
+    }
+
+    /// Drops every attempt not started yet; attempts under way end as they would but are not
+    /// retried (ADM-014).
+    pub(crate) fn reset(&self) {
+        let mut schedule = self.schedule();
+        schedule.generation += 1;
+        schedule.due.clear();
+        drop(schedule);
+        self.wake.notify_one();
+    }
+
+    /// The wait before the retry that follows attempt `number`: the backoff doubled `number` times.
+    fn backoff_after(&self, number: u32) -> time::Duration {
+        let wait = self.backoff.saturating_mul(2u32.saturating_pow(number));
+        time::Duration::try_from(wait).unwrap_or(time::Duration::MAX)
+    }
+
+    /// The next server-clock instant at which something becomes due or times out.
+    fn next_instant(&self) -> Option<OffsetDateTime> {
+        let schedule = self.schedule();
+        let due = schedule.due.first_key_value().map(|((at, _), _)| *at);
+        let deadline = schedule.in_flight.values().map(|f| f.deadline).min();
+        due.into_iter().chain(deadline).min()
     }
 }
 
-async fn deliver(job: CallbackJob, shared: Arc<Shared>, client: reqwest::Client, backoff: Duration) {
-    let body = CallbackBody { callback_uri: job.callback_uri.clone(), transaction_id: job.transaction_id };
-    let mut wait = backoff;
-    let generation = shared.generation.load(std::sync::atomic::Ordering::SeqCst);
-    for attempt in 0..=job.retries {
-        if attempt > 0 {
-            // Backoff between delivery attempts is the server's real behaviour toward a real
-            // receiver, not a stand-in for synchronisation.
-            tokio::time::sleep(wait).await;
-            wait = wait.saturating_mul(2);
-            if shared.generation.load(std::sync::atomic::Ordering::SeqCst) != generation {
-                return; // a reset dropped this pending callback
-            }
-        }
-        let status = match client.post(&job.callback_uri).json(&body).send().await {
-            Ok(response) => response.status().as_u16(),
-            Err(e) => {
-                tracing::debug!(uri = %job.callback_uri, error = %e, "callback delivery failed");
-                0
-            }
-        };
-        shared.record("callback", "POST", &job.callback_uri, status, None);
-        if (200..300).contains(&status) {
+impl Schedule {
+    fn add(&mut self, due: OffsetDateTime, attempt: Attempt) {
+        self.next_id += 1;
+        self.due.insert((due, self.next_id), attempt);
+    }
+
+    /// Logs the end of `attempt` with `status` and schedules its retry after a failure, unless it
+    /// was the last one or a reset dropped its series.
+    fn end(&mut self, shared: &Shared, attempt: Attempt, status: u16, now: OffsetDateTime) {
+        shared.record(KIND_END, "POST", &attempt.job.callback_uri, status, None);
+        if (200..300).contains(&status) || attempt.generation != self.generation {
             return;
         }
+        if attempt.number >= attempt.job.retries {
+            tracing::warn!(
+                uri = %attempt.job.callback_uri,
+                transaction = %attempt.job.transaction_id,
+                "callback not delivered"
+            );
+            return;
+        }
+        let wait = shared.deliveries.backoff_after(attempt.number);
+        // A retry beyond the end of time never comes due: the series ends here.
+        if let Some(due) = now.checked_add(wait) {
+            self.add(due, Attempt { number: attempt.number + 1, ..attempt });
+        }
     }
-    tracing::warn!(uri = %job.callback_uri, transaction = %job.transaction_id, "callback not delivered");
+}
+
+/// Fails the attempts under way whose server-clock deadline has passed, then starts every attempt
+/// that is due, logging each start before returning; the requests themselves run in tasks of their
+/// own, so this never waits for a receiver.
+pub(crate) fn dispatch(shared: &Arc<Shared>) {
+    let deliveries = &shared.deliveries;
+    let now = shared.clock.now();
+    let mut schedule = deliveries.schedule();
+    let timed_out: Vec<u64> =
+        schedule.in_flight.iter().filter(|(_, f)| f.deadline <= now).map(|(id, _)| *id).collect();
+    for id in timed_out {
+        if let Some(flight) = schedule.in_flight.remove(&id) {
+            // Removing the attempt dropped its stop sender: its request is abandoned unanswered.
+            schedule.end(shared, flight.attempt, 0, now);
+        }
+    }
+    while let Some(entry) = schedule.due.first_entry() {
+        if entry.key().0 > now {
+            break;
+        }
+        let ((_, id), attempt) = entry.remove_entry();
+        shared.record(KIND_START, "POST", &attempt.job.callback_uri, 0, None);
+        let body = CallbackBody {
+            callback_uri: attempt.job.callback_uri.clone(),
+            transaction_id: attempt.job.transaction_id,
+        };
+        let (stop, stopped) = oneshot::channel();
+        let deadline = now.checked_add(ATTEMPT_TIMEOUT).unwrap_or(time::PrimitiveDateTime::MAX.assume_utc());
+        schedule.in_flight.insert(id, InFlight { attempt, deadline, _stop: stop });
+        tokio::spawn(post(
+            Arc::downgrade(shared),
+            id,
+            deliveries.client.clone(),
+            body,
+            stopped,
+            deliveries.attempt_timeout,
+        ));
+    }
+    drop(schedule);
+    deliveries.wake.notify_one();
+}
+
+/// One attempt's request; reports its status unless [`dispatch`] ended the attempt first.
+async fn post(
+    shared: Weak<Shared>,
+    id: u64,
+    client: reqwest::Client,
+    body: CallbackBody,
+    stopped: oneshot::Receiver<()>,
+    limit: std::time::Duration,
+) {
+    let request = client.post(&body.callback_uri).json(&body).send();
+    let status = tokio::select! {
+        // The schedule let go of the attempt: a clock move timed it out (and logged its end),
+        // or the server is gone.
+        _ = stopped => return,
+        answered = tokio::time::timeout(limit, request) => match answered {
+            Ok(Ok(response)) => response.status().as_u16(),
+            Ok(Err(e)) => {
+                tracing::debug!(uri = %body.callback_uri, error = %e, "callback attempt failed");
+                0
+            }
+            Err(_) => {
+                tracing::debug!(uri = %body.callback_uri, ?limit, "callback attempt got no answer in real time");
+                0
+            }
+        },
+    };
+    let Some(shared) = shared.upgrade() else {
+        return;
+    };
+    let now = shared.clock.now();
+    let mut schedule = shared.deliveries.schedule();
+    // Absent when a dispatch timed the attempt out while its answer was on the way: the attempt
+    // has ended already.
+    if let Some(flight) = schedule.in_flight.remove(&id) {
+        schedule.end(&shared, flight.attempt, status, now);
+    }
+    drop(schedule);
+    shared.deliveries.wake.notify_one();
+}
+
+/// While the server's clock runs, dispatches as real time reaches the next due instant or attempt
+/// deadline. A standing clock moves only through the admin API, whose requests dispatch
+/// themselves, so then this waits for the schedule or the clock to change.
+pub(crate) async fn run_timer(shared: Arc<Shared>) {
+    loop {
+        let changed = shared.deliveries.wake.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        let wait = if shared.clock.is_running() {
+            shared.deliveries.next_instant().map(|at| at - shared.clock.now())
+        } else {
+            None
+        };
+        match wait {
+            Some(wait) if !wait.is_positive() => dispatch(&shared),
+            Some(wait) => {
+                let wait = std::time::Duration::try_from(wait).unwrap_or(std::time::Duration::MAX);
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => dispatch(&shared),
+                    () = &mut changed => {}
+                }
+            }
+            None => changed.await,
+        }
+    }
 }

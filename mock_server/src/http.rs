@@ -24,10 +24,10 @@ use protocol::wire::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::Duration;
-use tokio::sync::mpsc;
 
+use crate::callbacks::{self, Deliveries};
 use crate::clock::ServerClock;
-use crate::core::{Api, ApiError, BodyError, CallbackJob, TokenServer};
+use crate::core::{Api, ApiError, BodyError, TokenServer};
 use crate::faults::Faults;
 
 /// Largest accepted request body (contract 8: larger is 413).
@@ -43,9 +43,8 @@ pub struct Shared {
     pub(crate) admin_token: String,
     pub(crate) faults: Mutex<Faults>,
     pub(crate) events: Mutex<EventLog>,
-    pub(crate) callbacks: mpsc::UnboundedSender<CallbackJob>,
-    /// Bumped by every reset: deliveries begun before it stop retrying (ADM-014).
-    pub(crate) generation: std::sync::atomic::AtomicU64,
+    /// Callback attempts, scheduled on [`Shared::clock`].
+    pub(crate) deliveries: Deliveries,
 }
 
 /// The exchange log of `GET /_admin/v1/events`.
@@ -80,23 +79,24 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    /// Runs one state operation at the server's current time, then hands any ended transactions'
-    /// callbacks to the delivery task.
+    /// Runs one state operation at the server's current time, then schedules the first callback
+    /// attempt of every transaction that ended, due now; [`handle`] starts them once the request
+    /// is logged (see [`callbacks::dispatch`]).
     fn with_server<T>(&self, op: impl FnOnce(&mut TokenServer, time::OffsetDateTime) -> T) -> T {
         let now = self.clock.now();
         let mut server = lock(&self.server);
         server.sweep(now);
         let out = op(&mut server, now);
         for job in server.take_callbacks() {
-            // The receiver lives as long as the server task; a send fails only during shutdown.
-            let _ = self.callbacks.send(job);
+            self.deliveries.enqueue(job, now);
         }
         out
     }
 
-    /// Expires due transactions and sends their callbacks.
-    pub(crate) fn sweep_now(&self) {
+    /// Expires due transactions and starts their callbacks.
+    pub(crate) fn sweep_now(self: &Arc<Self>) {
         self.with_server(|_, _| ());
+        callbacks::dispatch(self);
     }
 
     pub(crate) fn record(&self, kind: &str, method: &str, path: &str, status: u16, error_code: Option<u32>) {
@@ -368,8 +368,9 @@ async fn post_clock(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Ans
         (None, Some(at)) => s.clock.set(at),
         _ => return Err(Api::Admin.invalid(400, "give exactly one of advance_ms and set")),
     }
-    // Moving the clock may end transactions: sweep now so their callbacks go out at once.
-    s.with_server(|_, _| ());
+    // Moving the clock may end transactions, make retries due and time attempts out: every such
+    // attempt has started, or ended, before the move answers, so tests need not wait (CB-004).
+    s.sweep_now();
     Ok(json(StatusCode::OK, ClockState { now: s.clock.now() }))
 }
 
@@ -443,8 +444,8 @@ async fn reset(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
         let _: ResetBody = body.admin_json()?;
     }
     s.with_server(|srv, _| srv.reset());
-    lock(&s.faults).clear();
-    s.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    lock(&s.faults).reset();
+    s.deliveries.reset();
     s.clock.reset();
     Ok(json(StatusCode::OK, ResetResponse { reset: true }))
 }
@@ -554,6 +555,9 @@ pub(crate) async fn handle(
     if logged {
         shared.record("request", method.as_str(), &path, response.status().as_u16(), code);
     }
+    // Callbacks of transactions this request ended start now: after the request's own event, and
+    // before the answer, so a test that got the answer finds the attempts started in the log.
+    callbacks::dispatch(&shared);
     Ok(response)
 }
 
@@ -570,6 +574,12 @@ pub(crate) async fn accept_loop(
             _ = &mut shutdown => break,
             accepted = listener.accept() => {
                 let Ok((stream, peer)) = accepted else { continue };
+                // Answers go out as they are written: with Nagle's algorithm a body written after
+                // its headers waits for the client's delayed ACK (some 40 ms) on a kept-alive
+                // connection.
+                if let Err(e) = stream.set_nodelay(true) {
+                    tracing::debug!(%peer, error = %e, "cannot turn Nagle's algorithm off");
+                }
                 let shared = shared.clone();
                 let router = router.clone();
                 connections.spawn(async move {

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use protocol::clock::Clock as _;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 pub use crate::clock::ClockMode;
 pub use crate::config::{ConfigError, ServerFile};
@@ -38,8 +38,13 @@ pub struct ServeOptions {
     pub file: ServerFile,
     /// Running (wall clock plus offset) or frozen.
     pub clock: ClockMode,
-    /// First wait between callback delivery attempts; doubles after each (contract: 200 ms).
+    /// Server-clock wait between the end of a failed callback delivery attempt and the next
+    /// attempt; doubles after each (contract: 200 ms).
     pub callback_backoff: Duration,
+    /// Real time after which a callback delivery attempt the receiver has not answered fails (5 s):
+    /// a safety net behind the 5 s of server-clock time that fail it otherwise, for when nobody
+    /// moves a standing clock.
+    pub callback_attempt_timeout: Duration,
     /// Seed of all randomness, unless the file names one.
     pub seed: u64,
 }
@@ -47,7 +52,14 @@ pub struct ServeOptions {
 impl ServeOptions {
     /// Options for a server on `addr` from `file`, with the contract's defaults.
     pub fn new(addr: SocketAddr, file: ServerFile) -> Self {
-        Self { addr, file, clock: ClockMode::Running, callback_backoff: Duration::from_millis(200), seed: 0 }
+        Self {
+            addr,
+            file,
+            clock: ClockMode::Running,
+            callback_backoff: Duration::from_millis(200),
+            callback_attempt_timeout: Duration::from_secs(5),
+            seed: 0,
+        }
     }
 }
 
@@ -115,7 +127,6 @@ pub async fn serve(options: ServeOptions) -> Result<RunningServer, ServeError> {
     let seed = options.file.seed.unwrap_or(options.seed);
     let clock = clock::ServerClock::new(options.clock);
     let mut rng = protocol::rng::seeded(seed);
-    let fault_rng = protocol::rng::seeded(protocol::rng::derive_seed(seed, "faults"));
     let server = TokenServer::new(
         options.file.seed(),
         protocol::rng::seeded(rand_core::Rng::next_u64(&mut rng)),
@@ -126,26 +137,22 @@ pub async fn serve(options: ServeOptions) -> Result<RunningServer, ServeError> {
     let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: options.addr, source })?;
     let admin_token =
         options.file.admin_token.clone().unwrap_or_else(|| config::DEFAULT_ADMIN_TOKEN.to_string());
-    let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
+    install_crypto_provider();
+    let client =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap_or_default();
+    let deliveries =
+        callbacks::Deliveries::new(client, options.callback_backoff, options.callback_attempt_timeout);
     let shared = Arc::new(Shared {
         server: Mutex::new(server),
         clock,
         admin_token: admin_token.clone(),
-        faults: Mutex::new(faults::Faults::new(fault_rng)),
+        faults: Mutex::new(faults::Faults::with_start(options.file.faults.clone(), seed)),
         events: Mutex::new(EventLog::default()),
-        callbacks: jobs_tx,
-        generation: std::sync::atomic::AtomicU64::new(0),
+        deliveries,
     });
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap_or_default();
     let (stop_tx, stop_rx) = oneshot::channel();
-    let weak = Arc::downgrade(&shared);
-    let backoff = options.callback_backoff;
     let task = tokio::spawn(async move {
-        let delivery = tokio::spawn(callbacks::deliver_all(jobs_rx, weak, client, backoff));
+        let delivery = tokio::spawn(callbacks::run_timer(shared.clone()));
         let sweeper = tokio::spawn(sweep_running_clock(shared.clone()));
         http::accept_loop(listener, shared, stop_rx).await;
         sweeper.abort();
@@ -164,5 +171,15 @@ async fn sweep_running_clock(shared: Arc<Shared>) {
         if shared.clock.is_running() {
             shared.sweep_now();
         }
+    }
+}
+
+/// Makes ring the process's rustls crypto provider unless one is installed already: reqwest
+/// builds a TLS configuration for every client, and the workspace gives it rustls without a
+/// provider of its own (so no aws-lc C build).
+pub fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Another thread may win the race to install; either way a provider is installed after.
+        let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }

@@ -9,11 +9,13 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use mock_server::ClockMode;
 use protocol::otp::Otp;
-use protocol::wire::{Answer, AuthenticateUserResponse, OtpRequestResponse, ServerEvent};
+use protocol::wire::{Answer, AuthenticateUserResponse, OtpRequestResponse};
 use serde_json::{Value, json};
 use support::{
-    DEAD_CALLBACK, Req, Server, T0, callback_receiver, check_error, check_oauth_error, new_device,
+    DEAD_CALLBACK, Req, Server, T0, callback_receiver, check_error, check_oauth_error, hanging_receiver,
+    new_device,
 };
 use time::format_description::well_known::Rfc3339;
 use time::{Duration as TimeDuration, OffsetDateTime};
@@ -194,7 +196,9 @@ async fn expiry_at_the_boundary() {
     assert_eq!(expired["is_authenticated"], false);
     assert!(expired.get("user_id").is_none(), "{expired}");
     assert_eq!(expired["not_authenticated_reason"]["reason"], "expired");
-    // CB-004: the clock move alone sends the expiry callback.
+    // CB-004: the clock move alone sends the expiry callback, started before the move answered.
+    let expiring_uri = cb.url("/expiring");
+    assert_eq!(kinds(&s.callback_events(0, &expiring_uri).await)[0], START);
     let second = cb.next().await;
     assert_eq!(second.path, "/expiring");
     assert_eq!(second.body["transaction_id"], json!(expiring.transaction_id));
@@ -236,71 +240,206 @@ async fn access_token_lifetime() {
     s.shutdown().await;
 }
 
-/// CB-005, CB-006, ADM-016: a failed delivery is retried; the receiver answers 500 and then 204,
-/// so exactly two POSTs arrive and the event log shows both attempts.
-#[tokio::test]
-async fn callback_retried_after_a_failed_delivery() {
-    let s = support::start("default").await;
-    let mut cb = callback_receiver(&[500, 204]).await;
+/// Callback events as `(kind, status)`.
+fn kinds(events: &[(String, u16, OffsetDateTime)]) -> Vec<(&str, u16)> {
+    events.iter().map(|(kind, status, _)| (kind.as_str(), *status)).collect()
+}
+
+const START: (&str, u16) = ("callback_start", 0);
+
+/// Enrolls a device of alice's, starts a transaction with `callback_uri` and accepts it; returns
+/// the event-log position just before the answer and the transaction's id.
+async fn accept_with_callback(s: &Server, callback_uri: &str) -> (u64, uuid::Uuid) {
     let ta = s.token("alice").await;
     let a = new_device(1);
     s.enroll(&ta, &a).await.expect_status(201);
-    let since = s.events(0).await.last_seq;
-    let uri = cb.url("/retry");
-    let started = start(&s, &uri).await;
+    let started = start(s, callback_uri).await;
     let challenge = s.otp_request_ok(&ta, a.id, &started.otp).await.challenge;
-    s.answer(&ta, started.transaction_id, &a, &challenge, Answer::Deny).await.expect_status(200);
+    let since = s.events(0).await.last_seq;
+    s.answer(&ta, started.transaction_id, &a, &challenge, Answer::Accept).await.expect_status(200);
+    (since, started.transaction_id)
+}
 
+/// The callback events to `callback_uri` once `ended` attempts have ended: the server logs an
+/// end after it read the receiver's answer, which the receiver cannot see.
+async fn once_ended(
+    s: &Server,
+    since: u64,
+    callback_uri: &str,
+    ended: usize,
+) -> Vec<(String, u16, OffsetDateTime)> {
+    s.wait_for_events(since, "the ends of the callback attempts", |events| {
+        events.iter().filter(|e| e.kind == "callback" && e.path == callback_uri).count() >= ended
+    })
+    .await;
+    s.callback_events(since, callback_uri).await
+}
+
+/// CB-002, CB-005, CB-006, ADM-016: a failed delivery is retried once the server's clock has
+/// moved the backoff past the failed attempt's end, not before; the first 2xx ends the series.
+#[tokio::test]
+async fn callback_retried_after_a_failed_delivery() {
+    let s = support::start_with("default", Duration::from_millis(200)).await;
+    let mut cb = callback_receiver(&[500, 204]).await;
+    let uri = cb.url("/retry");
+    let (since, tx) = accept_with_callback(&s, &uri).await;
+    // The first attempt started before the answer came back, logged after the answer.
+    let log = s.events(since).await.events;
+    assert_eq!(
+        log.iter().take(2).map(|e| (e.kind.as_str(), e.method.as_str(), e.status)).collect::<Vec<_>>(),
+        vec![("request", "POST", 200), ("callback_start", "POST", 0)],
+        "{log:?}"
+    );
     let first = cb.next().await;
+    assert_eq!(first.answered, 500);
+    assert_eq!(kinds(&once_ended(&s, since, &uri, 1).await), vec![START, ("callback", 500)]);
+
+    s.advance_clock(199).await;
+    assert_eq!(s.callback_events(since, &uri).await.len(), 2, "no retry 199 ms after the failure");
+    s.advance_clock(1).await;
+    assert_eq!(kinds(&s.callback_events(since, &uri).await)[2], START, "the move started the retry");
     let second = cb.next().await;
-    assert_eq!((first.answered, second.answered), (500, 204));
+    assert_eq!(second.answered, 204);
     assert_eq!(first.body, second.body, "the same body each attempt");
-    let is_callback = |e: &ServerEvent| e.kind == "callback";
-    let events = s
-        .wait_for_events(since, "two callback attempts", |events| {
-            events.iter().filter(|e| is_callback(e)).count() >= 2
-        })
-        .await;
-    let attempts: Vec<(&str, &str, u16)> = events
-        .events
-        .iter()
-        .filter(|e| is_callback(e))
-        .map(|e| (e.method.as_str(), e.path.as_str(), e.status))
-        .collect();
-    assert_eq!(attempts, vec![("POST", uri.as_str(), 500), ("POST", uri.as_str(), 204)]);
-    assert!(cb.try_next().is_none(), "CB-002: delivery stops at the first 2xx");
+    let events = once_ended(&s, since, &uri, 2).await;
+    assert_eq!(kinds(&events), vec![START, ("callback", 500), START, ("callback", 204)]);
+
+    // CB-002: delivery stops at the first 2xx. An hour on, far past every backoff, no attempt
+    // has started (a clock move starts every attempt it makes due before it answers).
+    s.advance_clock(3_600_000).await;
+    assert_eq!(s.callback_events(since, &uri).await.len(), 4);
+    assert!(cb.try_next().is_none());
     // The transaction is unaffected by delivery.
-    assert_eq!(s.transaction_status(started.transaction_id).await["status"], "denied");
+    assert_eq!(s.transaction_status(tx).await["status"], "accepted");
     s.shutdown().await;
 }
 
-/// CB-006: with `callback_retries` 1 a receiver that always fails gets exactly 2 attempts; the
-/// attempts of a later transaction arrive after them, with no third in between.
+/// CB-007: each retry starts when the server's clock has passed the end of the attempt before it
+/// by 200, 400 and 800 ms, and not 1 ms earlier.
+#[tokio::test]
+async fn callback_backoff_doubles_on_the_server_clock() {
+    let s = support::start_with("default", Duration::from_millis(200)).await;
+    let mut cb = callback_receiver(&[500, 500, 500, 204]).await;
+    let uri = cb.url("/backoff");
+    let (since, _) = accept_with_callback(&s, &uri).await;
+    for (ended, backoff) in [(1, 200), (2, 400), (3, 800)] {
+        let events = once_ended(&s, since, &uri, ended).await;
+        assert_eq!(events.len(), 2 * ended, "{events:?}");
+        let (_, _, end) = events[2 * ended - 1];
+        s.advance_clock(backoff - 1).await;
+        assert_eq!(
+            s.callback_events(since, &uri).await.len(),
+            2 * ended,
+            "no retry {} ms after attempt {ended} ended",
+            backoff - 1
+        );
+        s.advance_clock(1).await;
+        let events = s.callback_events(since, &uri).await;
+        let (kind, _, started) = &events[2 * ended];
+        assert_eq!(kind, "callback_start");
+        assert_eq!(*started - end, TimeDuration::milliseconds(backoff), "retry {ended}");
+    }
+    let events = once_ended(&s, since, &uri, 4).await;
+    let ends: Vec<u16> = events.iter().filter(|(k, _, _)| k == "callback").map(|(_, s, _)| *s).collect();
+    assert_eq!(ends, vec![500, 500, 500, 204]);
+    for expected in [500, 500, 500, 204] {
+        assert_eq!(cb.next().await.answered, expected);
+    }
+    s.shutdown().await;
+}
+
+/// CB-006: with `callback_retries` 1 a receiver that always fails gets exactly 2 attempts.
 #[tokio::test]
 async fn callback_gives_up_after_the_configured_retries() {
     let s = support::start("default").await;
     s.put_config_ok(json!({"callback_retries": 1})).await;
     let mut cb = callback_receiver(&[503, 503]).await;
-    let ta = s.token("alice").await;
-    let a = new_device(1);
-    s.enroll(&ta, &a).await.expect_status(201);
-    let failing = start(&s, &cb.url("/failing")).await;
-    s.otp_round(&ta, &a, Answer::Accept).await.expect_status(200);
-    let challenge = s.otp_request_ok(&ta, a.id, &failing.otp).await.challenge;
-    s.answer(&ta, failing.transaction_id, &a, &challenge, Answer::Accept).await.expect_status(200);
-    assert_eq!(cb.next().await.answered, 503);
-    assert_eq!(cb.next().await.answered, 503);
-    // Both attempts are logged; the delivery is over (the backoff doubles from 5 ms: a third
-    // attempt would have come 10 ms after the second). Wait for the log, then for a later callback.
-    s.wait_for_events(0, "two failed attempts", |events| {
-        events.iter().filter(|e| e.kind == "callback" && e.path.ends_with("/failing")).count() == 2
+    let uri = cb.url("/failing");
+    let (since, tx) = accept_with_callback(&s, &uri).await;
+    assert_eq!(kinds(&once_ended(&s, since, &uri, 1).await), vec![START, ("callback", 503)]);
+    s.advance_clock(5).await;
+    let events = once_ended(&s, since, &uri, 2).await;
+    assert_eq!(kinds(&events), vec![START, ("callback", 503), START, ("callback", 503)]);
+    // An hour on, far past every backoff: no third attempt has started.
+    s.advance_clock(3_600_000).await;
+    assert_eq!(s.callback_events(since, &uri).await.len(), 4);
+    assert_eq!((cb.next().await.answered, cb.next().await.answered), (503, 503));
+    assert!(cb.try_next().is_none());
+    assert_eq!(s.transaction_status(tx).await["status"], "accepted", "delivery leaves it unchanged");
+    s.shutdown().await;
+}
+
+/// CB-005: an attempt whose receiver does not answer fails once the server's clock has passed
+/// its start by 5 s, ended by the clock move itself; its retry follows the backoff after that.
+#[tokio::test]
+async fn unanswered_attempt_fails_when_the_server_clock_passes_5_seconds() {
+    let s = support::start_with("default", Duration::from_millis(200)).await;
+    s.put_config_ok(json!({"callback_retries": 1})).await;
+    let mut cb = hanging_receiver().await;
+    let uri = cb.url("/silent");
+    let (since, _) = accept_with_callback(&s, &uri).await;
+    assert_eq!(kinds(&s.callback_events(since, &uri).await), vec![START]);
+    s.advance_clock(4_999).await;
+    assert_eq!(kinds(&s.callback_events(since, &uri).await), vec![START], "still open at 4999 ms");
+    s.advance_clock(1).await;
+    assert_eq!(kinds(&s.callback_events(since, &uri).await), vec![START, ("callback", 0)]);
+    cb.closed().await;
+    s.advance_clock(199).await;
+    assert_eq!(s.callback_events(since, &uri).await.len(), 2, "no retry 199 ms after the timeout");
+    s.advance_clock(1).await;
+    assert_eq!(kinds(&s.callback_events(since, &uri).await), vec![START, ("callback", 0), START]);
+    s.advance_clock(5_000).await;
+    let events = s.callback_events(since, &uri).await;
+    assert_eq!(kinds(&events), vec![START, ("callback", 0), START, ("callback", 0)]);
+    cb.closed().await;
+    s.advance_clock(3_600_000).await;
+    assert_eq!(s.callback_events(since, &uri).await.len(), 4, "callback_retries 1: given up");
+    s.shutdown().await;
+}
+
+/// CB-005: while nobody moves the clock, an unanswered attempt still fails after the real-time
+/// bound of `ServeOptions::callback_attempt_timeout`.
+#[tokio::test]
+async fn unanswered_attempt_fails_after_the_real_time_bound() {
+    let s = support::start_configured("default", |options| {
+        options.callback_attempt_timeout = Duration::from_millis(100);
     })
     .await;
-    let later = start(&s, &cb.url("/later")).await;
-    let challenge = s.otp_request_ok(&ta, a.id, &later.otp).await.challenge;
-    s.answer(&ta, later.transaction_id, &a, &challenge, Answer::Accept).await.expect_status(200);
-    let next = cb.next().await;
-    assert_eq!(next.path, "/later", "no third attempt of the failing delivery");
+    s.put_config_ok(json!({"callback_retries": 0})).await;
+    let mut cb = hanging_receiver().await;
+    let uri = cb.url("/silent");
+    let (since, _) = accept_with_callback(&s, &uri).await;
+    let events = once_ended(&s, since, &uri, 1).await;
+    assert_eq!(kinds(&events), vec![START, ("callback", 0)]);
+    assert_eq!(events[1].2, T0, "the clock did not move");
+    cb.closed().await;
+    s.shutdown().await;
+}
+
+/// CB-007: with a running clock, retries come as real time passes, each at least the backoff
+/// after the attempt before it ended.
+#[tokio::test]
+async fn retries_follow_a_running_clock() {
+    let s = support::start_configured("default", |options| {
+        options.clock = ClockMode::Running;
+        options.callback_backoff = Duration::from_millis(20);
+    })
+    .await;
+    let mut cb = callback_receiver(&[500, 500, 204]).await;
+    let uri = cb.url("/running");
+    let (since, _) = accept_with_callback(&s, &uri).await;
+    for expected in [500, 500, 204] {
+        assert_eq!(cb.next().await.answered, expected);
+    }
+    let events = once_ended(&s, since, &uri, 3).await;
+    assert_eq!(
+        kinds(&events),
+        vec![START, ("callback", 500), START, ("callback", 500), START, ("callback", 204)]
+    );
+    for (retry, backoff) in [(2, 20), (4, 40)] {
+        let waited = events[retry].2 - events[retry - 1].2;
+        assert!(waited >= TimeDuration::milliseconds(backoff), "retry waited {waited}, not {backoff} ms");
+    }
     s.shutdown().await;
 }
 
@@ -477,22 +616,37 @@ async fn reset_clears_state_and_sequence_continues() {
     s.shutdown().await;
 }
 
-/// ADM-014: a delivery still retrying when the server resets is a pending callback: it stops.
+/// ADM-014: a reset drops the callbacks waiting for a retry, and an attempt under way at the reset
+/// ends but is not retried.
 #[tokio::test]
 async fn reset_drops_pending_callback_retries() {
-    let s = support::start_with("default", Duration::from_millis(250)).await;
+    let s = support::start_with("default", Duration::from_millis(200)).await;
     let mut cb = callback_receiver(&[500]).await;
+    let mut silent = hanging_receiver().await;
+    let (pending_uri, open_uri) = (cb.url("/pending"), silent.url("/open"));
     let ta = s.token("alice").await;
     let a = new_device(1);
     s.enroll(&ta, &a).await.expect_status(201);
-    let started = start(&s, &cb.url("/pending")).await;
-    let challenge = s.otp_request_ok(&ta, a.id, &started.otp).await.challenge;
-    s.answer(&ta, started.transaction_id, &a, &challenge, Answer::Accept).await.expect_status(200);
+    let since = s.events(0).await.last_seq;
+    for uri in [&pending_uri, &open_uri] {
+        let started = start(&s, uri).await;
+        let challenge = s.otp_request_ok(&ta, a.id, &started.otp).await.challenge;
+        s.answer(&ta, started.transaction_id, &a, &challenge, Answer::Accept).await.expect_status(200);
+    }
     assert_eq!(cb.next().await.answered, 500);
+    assert_eq!(kinds(&once_ended(&s, since, &pending_uri, 1).await), vec![START, ("callback", 500)]);
+    assert_eq!(kinds(&s.callback_events(since, &open_uri).await), vec![START]);
+
     s.reset().await;
-    // The retry was due 250 ms after the first attempt; waiting for its absence needs a deadline.
-    let retry = tokio::time::timeout(Duration::from_millis(800), async { cb.next().await }).await;
-    assert!(retry.is_err(), "a retry arrived after the reset: {:?}", retry.ok());
+    // The reset put the clock back at T0, where both attempts started: 5 s on, the open attempt
+    // times out; an hour on, far past every backoff, neither series has a further attempt.
+    s.advance_clock(5_000).await;
+    assert_eq!(kinds(&s.callback_events(since, &open_uri).await), vec![START, ("callback", 0)]);
+    silent.closed().await;
+    s.advance_clock(3_600_000).await;
+    assert_eq!(kinds(&s.callback_events(since, &pending_uri).await), vec![START, ("callback", 500)]);
+    assert_eq!(kinds(&s.callback_events(since, &open_uri).await), vec![START, ("callback", 0)]);
+    assert!(cb.try_next().is_none());
     s.shutdown().await;
 }
 

@@ -65,9 +65,29 @@ pub(crate) async fn set_config_key(world: &mut ConformanceWorld, key: &str, valu
     .await;
 }
 
+#[given("a server started for this scenario alone")]
+async fn fresh_server(world: &mut ConformanceWorld) {
+    if !world.target().is_embedded() {
+        crate::runner::not_applicable(
+            "the scenario needs a server started for it alone, and a server by URL is shared by the \
+             run's scenarios and has served earlier ones",
+        );
+    }
+}
+
 #[given(expr = "the server's enrollment mode is {string}")]
 #[when(expr = "the server's enrollment mode changes to {string}")]
 async fn enrollment_mode(world: &mut ConformanceWorld, mode: String) {
+    // A server whose target file declares a fixed mode runs the scenarios of that mode only.
+    if let Some(fixed) = world.target().fixed_enrollment_mode() {
+        if fixed.as_str() == mode {
+            return;
+        }
+        crate::runner::not_applicable(format!(
+            "the scenario needs enrollment mode {mode}, and the target's enrollment mode is fixed at {}",
+            fixed.as_str()
+        ));
+    }
     set_config_key(world, "enrollment_mode", Value::String(mode)).await;
 }
 
@@ -252,7 +272,7 @@ async fn event_log_statuses(world: &mut ConformanceWorld, statuses: String) {
         if events.len() >= expected.len() || Instant::now() > deadline {
             break events;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     };
     let got: Vec<u16> = events.iter().map(|e| e.status).collect();
     assert_eq!(
@@ -264,4 +284,137 @@ async fn event_log_statuses(world: &mut ConformanceWorld, statuses: String) {
         events.iter().all(|e| e.method == "POST"),
         "expected every callback attempt to be logged as a POST, got {events:?}"
     );
+}
+
+// ------------------------------------------------------------------ callback attempts on the clock
+
+/// The event kind of a callback attempt's start; its end is `callback` (docs/PROTOCOL.md ADM-016).
+const CALLBACK_START: &str = "callback_start";
+/// The event kind of a callback attempt's end, with the receiver's status.
+const CALLBACK_END: &str = "callback";
+/// Bounds the clock moves of a step that moves the clock until a delivery is over.
+const MAX_DELIVERY_ROUNDS: usize = 32;
+
+/// The starts and ends of the callback attempts the server logged for the OTP the portal started
+/// last, in order, with its callback_uri.
+async fn attempt_log(world: &ConformanceWorld) -> (String, Vec<ServerEvent>) {
+    let callback_uri =
+        world.notes.callback_uri.clone().expect("a step must start an OTP at the portal first");
+    let (status, body) = admin(world)
+        .send(Method::GET, "/events?since=0", None)
+        .await
+        .unwrap_or_else(|e| panic!("cannot read the server's event log: {e}"));
+    let events: EventsResponse = match (status, serde_json::from_str(&body)) {
+        (200, Ok(events)) => events,
+        _ => panic!(
+            "expected GET /_admin/v1/events to answer 200 {{\"events\", \"last_seq\"}}, got {status} {body}"
+        ),
+    };
+    let attempts = events
+        .events
+        .into_iter()
+        .filter(|e| (e.kind == CALLBACK_START || e.kind == CALLBACK_END) && e.path == callback_uri)
+        .collect();
+    (callback_uri, attempts)
+}
+
+fn count_of(log: &[ServerEvent], kind: &str) -> usize {
+    log.iter().filter(|e| e.kind == kind).count()
+}
+
+/// The attempt log once at least `ended` attempts have ended, or at [`CALLBACK_WAIT`]: the server
+/// logs an end after it read the receiver's answer, which the receiver cannot see.
+async fn log_once_ended(world: &ConformanceWorld, ended: usize) -> (String, Vec<ServerEvent>) {
+    let deadline = Instant::now() + CALLBACK_WAIT;
+    loop {
+        let (uri, log) = attempt_log(world).await;
+        if count_of(&log, CALLBACK_END) >= ended || Instant::now() > deadline {
+            return (uri, log);
+        }
+        // The interval between two reads of the log, not a wait standing in for an event.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// `no` or a number.
+fn count_text(text: &str) -> usize {
+    if text == "no" { 0 } else { text.parse().unwrap_or_else(|_| panic!("{text:?} is not a count")) }
+}
+
+/// Exact at once, without waiting: a clock move starts every attempt it makes due before it
+/// answers (CB-004, CB-007), so right after a move the log holds every attempt that starts before
+/// the next one.
+#[then(regex = r"^the server has started (no|\d+) delivery attempts? for the transaction$")]
+async fn attempts_started(world: &mut ConformanceWorld, count: String) {
+    let expected = count_text(&count);
+    let (uri, log) = attempt_log(world).await;
+    assert_eq!(
+        count_of(&log, CALLBACK_START),
+        expected,
+        "expected the server to have started exactly {expected} delivery attempts to {uri} (its event \
+         log's {CALLBACK_START:?} entries), got {log:?}"
+    );
+}
+
+/// Waits for the ends that must come, then checks that exactly that many came: a clock move ends
+/// the attempts it times out before it answers (CB-005), so `no` right after a move is exact too.
+#[then(regex = r"^the server has ended (no|\d+) delivery attempts? for the transaction$")]
+async fn attempts_ended(world: &mut ConformanceWorld, count: String) {
+    let expected = count_text(&count);
+    let (uri, log) = log_once_ended(world, expected).await;
+    assert_eq!(
+        count_of(&log, CALLBACK_END),
+        expected,
+        "expected the server to have ended exactly {expected} delivery attempts to {uri} within \
+         {CALLBACK_WAIT:?} (its event log's {CALLBACK_END:?} entries), got {log:?}"
+    );
+}
+
+/// Runs a delivery to its end on the server's clock: once every attempt started so far has ended,
+/// moves the clock by `ms`; stops when a move started no attempt (it would have started every
+/// attempt it made due before answering).
+#[when(
+    expr = "the server's clock moves on by {int} ms after each delivery attempt, until no further attempt starts"
+)]
+async fn clock_moves_until_delivery_over(world: &mut ConformanceWorld, ms: i64) {
+    for _ in 0..MAX_DELIVERY_ROUNDS {
+        let (_, log) = attempt_log(world).await;
+        let started = count_of(&log, CALLBACK_START);
+        let (uri, log) = log_once_ended(world, started).await;
+        assert!(
+            count_of(&log, CALLBACK_END) >= started,
+            "expected each of the {started} delivery attempts to {uri} to end within {CALLBACK_WAIT:?}, got \
+             {log:?}"
+        );
+        advance(world, ms).await;
+        let (_, log) = attempt_log(world).await;
+        if count_of(&log, CALLBACK_START) == started {
+            return;
+        }
+    }
+    panic!("the server still started delivery attempts after {MAX_DELIVERY_ROUNDS} clock moves of {ms} ms");
+}
+
+#[then(
+    expr = "each retry started {int} ms, {int} ms and {int} ms of the server's clock after the attempt before it ended"
+)]
+async fn retries_started_after(world: &mut ConformanceWorld, first: i64, second: i64, third: i64) {
+    let (uri, log) = attempt_log(world).await;
+    let times = |kind: &str| log.iter().filter(|e| e.kind == kind).map(|e| e.time).collect::<Vec<_>>();
+    let (starts, ends) = (times(CALLBACK_START), times(CALLBACK_END));
+    assert!(
+        starts.len() >= 4 && ends.len() >= 3,
+        "expected the log to show 4 delivery attempts to {uri} started and 3 ended, got {log:?}"
+    );
+    for (i, backoff) in [first, second, third].into_iter().enumerate() {
+        let waited = starts[i + 1] - ends[i];
+        assert_eq!(
+            waited,
+            time::Duration::milliseconds(backoff),
+            "expected retry {} to start {backoff} ms of the server's clock after attempt {} ended, it \
+             started {waited} after: {log:?}",
+            i + 1,
+            i + 1
+        );
+    }
 }

@@ -349,23 +349,29 @@ pub(crate) fn http_client() -> reqwest::Client {
         .expect("a plain HTTP client builds")
 }
 
-/// Starts the fixture server `name` with its clock frozen at [`T0`], seed 1 and 5 ms callback backoff.
+/// Starts the fixture server `name` with its clock frozen at [`T0`], seed 1 and 5 ms callback backoff
+/// (of server-clock time: retries come only as a test moves the clock).
 pub(crate) async fn start(name: &str) -> Server {
     start_with(name, Duration::from_millis(5)).await
 }
 
 /// Like [`start`], with the given first callback backoff.
 pub(crate) async fn start_with(name: &str, callback_backoff: Duration) -> Server {
+    start_configured(name, |options| options.callback_backoff = callback_backoff).await
+}
+
+/// Like [`start`], with the options changed by `configure`. An unanswered callback attempt fails
+/// only when a test moves the clock (its real-time bound is far beyond any test) unless
+/// `configure` says otherwise.
+pub(crate) async fn start_configured(name: &str, configure: impl FnOnce(&mut ServeOptions)) -> Server {
     let file = ServerFile::load(&fixture_path(name)).expect("the fixture server file parses");
-    let running = mock_server::serve(ServeOptions {
-        addr: "127.0.0.1:0".parse().expect("a socket address"),
-        file,
-        clock: ClockMode::Frozen(T0),
-        callback_backoff,
-        seed: 1,
-    })
-    .await
-    .expect("the mock server starts");
+    let mut options = ServeOptions::new("127.0.0.1:0".parse().expect("a socket address"), file);
+    options.clock = ClockMode::Frozen(T0);
+    options.callback_backoff = Duration::from_millis(5);
+    options.callback_attempt_timeout = Duration::from_secs(60);
+    options.seed = 1;
+    configure(&mut options);
+    let running = mock_server::serve(options).await.expect("the mock server starts");
     Server {
         url: running.url(),
         admin_token: running.admin_token().to_string(),
@@ -618,6 +624,22 @@ impl Server {
         reply.parse()
     }
 
+    /// The callback events after `since` for `callback_uri`, in order, as `(kind, status, time)`:
+    /// `callback_start` when an attempt started, `callback` with the status when it ended.
+    pub(crate) async fn callback_events(
+        &self,
+        since: u64,
+        callback_uri: &str,
+    ) -> Vec<(String, u16, OffsetDateTime)> {
+        self.events(since)
+            .await
+            .events
+            .into_iter()
+            .filter(|e| e.kind.starts_with("callback") && e.path == callback_uri)
+            .map(|e| (e.kind, e.status, e.time))
+            .collect()
+    }
+
     /// Polls the event log (each poll is one HTTP exchange, no sleeping) until `done` holds for
     /// the events after `since`, or panics after [`PATIENCE`].
     pub(crate) async fn wait_for_events(
@@ -727,5 +749,60 @@ impl CallbackReceiver {
     /// A callback that already arrived, if any (does not wait).
     pub(crate) fn try_next(&mut self) -> Option<Callback> {
         self.rx.try_recv().ok()
+    }
+}
+
+/// A receiver that reads each callback and never answers; it reports each connection the server
+/// closes (having given up on the attempt).
+#[derive(Debug)]
+pub(crate) struct HangingReceiver {
+    /// `http://127.0.0.1:<port>`; any path is accepted.
+    pub(crate) base: String,
+    closed: mpsc::UnboundedReceiver<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for HangingReceiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts a [`HangingReceiver`] on `127.0.0.1:0`.
+pub(crate) async fn hanging_receiver() -> HangingReceiver {
+    use tokio::io::AsyncReadExt as _;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the receiver");
+    let base = format!("http://{}", listener.local_addr().expect("bound"));
+    let (tx, closed) = mpsc::unbounded_channel();
+    let task = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut sink = [0u8; 1024];
+                while let Ok(n) = stream.read(&mut sink).await {
+                    if n == 0 {
+                        break;
+                    }
+                }
+                let _ = tx.send(());
+            });
+        }
+    });
+    HangingReceiver { base, closed, task }
+}
+
+impl HangingReceiver {
+    /// `<base><path>`.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Waits for the server to close a connection; panics after [`PATIENCE`].
+    pub(crate) async fn closed(&mut self) {
+        tokio::time::timeout(PATIENCE, self.closed.recv())
+            .await
+            .expect("the server closes the connection in time")
+            .expect("the receiver is running");
     }
 }
