@@ -57,13 +57,21 @@ pub struct RunArgs {
     /// How many scenarios run at once.
     #[arg(long, default_value_t = NonZeroUsize::new(runner::DEFAULT_CONCURRENCY).unwrap_or(NonZeroUsize::MIN))]
     pub concurrency: NonZeroUsize,
-    /// A server under test by base URL instead of the embedded mock server (only checked for
-    /// reachability so far).
+    /// A server under test described by a TOML target file (base URL, clients, users, admin token,
+    /// TLS, timeouts; see docs/IMPLEMENTERS.md) instead of the embedded mock server.
+    #[arg(long, value_name = "FILE", conflicts_with = "server")]
+    pub target: Option<PathBuf>,
+    /// A server under test by base URL, with the clients, users and admin token of `mobauth
+    /// serve`'s server files (a target file with only `base_url`, plus the admin token).
     #[arg(long, value_name = "URL")]
-    pub target: Option<String>,
+    pub server: Option<String>,
     /// Progress output on standard error.
     #[arg(long, value_enum, default_value_t = ProgressArg::Auto)]
     pub progress: ProgressArg,
+    /// Test an SDK: the device driver program (command and arguments, as a shell reads them) whose
+    /// device stands in for the first device of every scenario; later devices stay simulated.
+    #[arg(long, value_name = "COMMAND ARGS")]
+    pub device_driver: Option<String>,
 }
 
 /// `mobauth report ...`.
@@ -93,7 +101,9 @@ pub enum ReportCommand {
 }
 
 /// Runs `mobauth run` and returns the exit code. `driver_command` is the reference device
-/// driver's command line (the binary's own `device-driver` subcommand).
+/// driver's command line (the binary's own `device-driver` subcommand), which driver scenarios
+/// use unless `--device-driver` names the SDK's driver (whose device then also stands in for the
+/// scenarios' devices).
 pub fn run(args: RunArgs, driver_command: Option<String>) -> u8 {
     let expectations = match &args.expectations {
         Some(path) => match Expectations::load(path) {
@@ -114,9 +124,13 @@ pub fn run(args: RunArgs, driver_command: Option<String>) -> u8 {
         seed: args.seed,
         shard: args.shard,
         concurrency: args.concurrency.get(),
-        target: args.target.map_or(TargetSpec::Embedded, TargetSpec::Url),
-        driver_command,
-        drive_devices: false,
+        target: match (args.target, args.server) {
+            (Some(file), _) => TargetSpec::File(file),
+            (None, Some(url)) => TargetSpec::Url(url),
+            (None, None) => TargetSpec::Embedded,
+        },
+        drive_devices: args.device_driver.is_some(),
+        driver_command: args.device_driver.or(driver_command),
         progress,
         strict: args.strict,
         expectations,

@@ -158,15 +158,97 @@ pub struct Http {
     transcript: Transcript,
 }
 
+/// How the harness's clients reach a server: which certificates it trusts and how long it waits.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// How long one exchange may take, from connecting to the end of the body.
+    pub request_timeout: Duration,
+    /// How long connecting (TCP and TLS) may take.
+    pub connect_timeout: Duration,
+    /// Which server certificates are trusted.
+    pub trust: Trust,
+}
+
+impl ClientSettings {
+    /// Plain settings for a server on this machine: the system's roots, `request_timeout`.
+    pub fn local(request_timeout: Duration) -> Self {
+        Self { request_timeout, connect_timeout: request_timeout, trust: Trust::System }
+    }
+}
+
+/// Which server certificates a client trusts.
+#[derive(Clone)]
+pub enum Trust {
+    /// The platform's trust store.
+    System,
+    /// Only these CA certificates (a target file's `ca_file`).
+    Only(Vec<reqwest::Certificate>),
+    /// Any certificate, for a local test server with a self-signed one (a target file's
+    /// `insecure = true`).
+    Insecure,
+}
+
+impl std::fmt::Debug for Trust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Trust::System => f.write_str("System"),
+            Trust::Only(certs) => write!(f, "Only({} certificates)", certs.len()),
+            Trust::Insecure => f.write_str("Insecure"),
+        }
+    }
+}
+
+/// A client that cannot be built from the settings.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build an HTTP client: {0}")]
+pub struct ClientError(String);
+
+/// Builds a client: no redirects followed (a redirect is an answer to check, not to chase), the
+/// settings' timeouts and trust.
+pub fn build_client(settings: &ClientSettings) -> Result<reqwest::Client, ClientError> {
+    mock_server::install_crypto_provider();
+    let builder = reqwest::Client::builder()
+        .timeout(settings.request_timeout)
+        .connect_timeout(settings.connect_timeout)
+        .redirect(reqwest::redirect::Policy::none());
+    let builder = match &settings.trust {
+        Trust::System => builder,
+        Trust::Only(certs) => builder.tls_certs_only(certs.iter().cloned()),
+        Trust::Insecure => builder.danger_accept_invalid_certs(true),
+    };
+    builder.build().map_err(|e| ClientError(error_chain(&e)))
+}
+
+/// An error with its sources, which is where reqwest keeps the reason (a TLS alert, a refused
+/// connection).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 impl Http {
-    /// A client for the server at `base` (no trailing slash), recording into `transcript`.
+    /// A client for the server at `base` (no trailing slash) on this machine, recording into
+    /// `transcript`.
     pub fn new(base: &str, timeout: Duration, transcript: Transcript) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
+        let client = build_client(&ClientSettings::local(timeout))
+            .expect("a client with the system's roots and no client certificate always builds");
+        Self::with_client(client, base, transcript)
+    }
+
+    /// A recording client around `client` for the server at `base`.
+    pub fn with_client(client: reqwest::Client, base: &str, transcript: Transcript) -> Self {
         Self { client, base: base.trim_end_matches('/').to_string(), transcript }
+    }
+
+    /// The underlying client, for exchanges the transcript does not keep (raw bytes).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
     }
 
     /// The server's base URL.
@@ -217,13 +299,15 @@ impl Http {
                         response_headers = header_list(response.headers());
                         match response.text().await {
                             Ok(body) => Ok((status, body)),
-                            Err(e) => Err(PeerError::Unreachable { url: url.clone(), reason: e.to_string() }),
+                            Err(e) => {
+                                Err(PeerError::Unreachable { url: url.clone(), reason: error_chain(&e) })
+                            }
                         }
                     }
-                    Err(e) => Err(PeerError::Unreachable { url: url.clone(), reason: e.to_string() }),
+                    Err(e) => Err(PeerError::Unreachable { url: url.clone(), reason: error_chain(&e) }),
                 }
             }
-            Err(e) => Err(PeerError::Unreachable { url: url.clone(), reason: e.to_string() }),
+            Err(e) => Err(PeerError::Unreachable { url: url.clone(), reason: error_chain(&e) }),
         };
         let (status, response_body) = match &outcome {
             Ok((status, body)) => (Some(*status), cut(body)),

@@ -1,10 +1,8 @@
 //! A simulated portal: the relying party that starts OTP transactions, shows the OTP as a QR
 //! code, receives the server's callbacks on a listener of its own and reads the outcome.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -37,13 +35,44 @@ impl StartedOtp {
     }
 }
 
+/// Where a portal's callback receiver listens, and the host the server is told to call back on:
+/// 127.0.0.1 for a server on this machine; for a server elsewhere (a container, another host) an
+/// address it can reach (a target file's `[portal]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackListen {
+    /// The address the receiver binds (port 0: any free port).
+    pub bind: std::net::IpAddr,
+    /// The host name or address in callback URIs; the bound address when `None`.
+    pub host: Option<String>,
+}
+
+impl Default for CallbackListen {
+    fn default() -> Self {
+        Self { bind: std::net::Ipv4Addr::LOCALHOST.into(), host: None }
+    }
+}
+
+impl CallbackListen {
+    /// Binds the receiver's socket and returns it with the base URL callbacks use.
+    async fn bind(&self) -> std::io::Result<(tokio::net::TcpListener, String)> {
+        let listener = tokio::net::TcpListener::bind((self.bind, 0)).await?;
+        let addr = listener.local_addr()?;
+        let base = match &self.host {
+            Some(host) => format!("http://{host}:{}", addr.port()),
+            None => format!("http://{addr}"),
+        };
+        Ok((listener, base))
+    }
+}
+
 /// A relying party with its API client credentials and a callback listener.
 #[derive(Debug)]
 pub struct SimulatedPortal {
     http: Http,
     client_id: String,
     client_secret: String,
-    callback_addr: SocketAddr,
+    /// `http://host:port` of the callback listener, as the server is told it.
+    callback_base: String,
     callbacks: Mutex<mpsc::UnboundedReceiver<CallbackBody>>,
     listener: tokio::task::JoinHandle<()>,
     /// The delivery attempts a scripted receiver saw (see [`SimulatedPortal::start_with_script`]).
@@ -57,12 +86,16 @@ impl Drop for SimulatedPortal {
 }
 
 impl SimulatedPortal {
-    /// A portal using `client_id`/`client_secret`, its callback listener on 127.0.0.1:0.
-    pub async fn start(http: Http, client_id: &str, client_secret: &str) -> std::io::Result<Self> {
+    /// A portal using `client_id`/`client_secret`, its callback listener as `listen` says.
+    pub async fn start(
+        http: Http,
+        client_id: &str,
+        client_secret: &str,
+        listen: &CallbackListen,
+    ) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::unbounded_channel();
         let app = axum::Router::new().route("/callback", post(receive)).with_state(Arc::new(tx));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let callback_addr = listener.local_addr()?;
+        let (listener, callback_base) = listen.bind().await?;
         let task = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::warn!(error = %e, "portal callback listener stopped");
@@ -72,7 +105,7 @@ impl SimulatedPortal {
             http,
             client_id: client_id.into(),
             client_secret: client_secret.into(),
-            callback_addr,
+            callback_base,
             callbacks: Mutex::new(rx),
             listener: task,
             scripted: None,
@@ -81,7 +114,7 @@ impl SimulatedPortal {
 
     /// The portal's callback URL.
     pub fn callback_uri(&self) -> String {
-        format!("http://{}/callback", self.callback_addr)
+        format!("{}/callback", self.callback_base)
     }
 
     fn auth(&self) -> Auth<'_> {
@@ -160,11 +193,6 @@ pub struct CallbackAttempt {
     pub body: Vec<u8>,
     /// How the receiver answers it.
     pub reply: CallbackReply,
-    /// When the request arrived.
-    pub arrived: Instant,
-    /// When the receiver finished its answer (or closed the connection); `None` while it hangs
-    /// or holds the attempt.
-    pub answered: Option<Instant>,
 }
 
 impl CallbackAttempt {
@@ -186,7 +214,8 @@ struct Scripted {
 struct ScriptState {
     script: Vec<CallbackReply>,
     next: AtomicUsize,
-    addr: SocketAddr,
+    /// `http://host:port` of the receiver, for redirects to itself.
+    base: String,
     attempts: mpsc::UnboundedSender<CallbackAttempt>,
     callbacks: mpsc::UnboundedSender<CallbackBody>,
     release: watch::Receiver<Option<u16>>,
@@ -214,16 +243,16 @@ impl SimulatedPortal {
         client_id: &str,
         client_secret: &str,
         script: Vec<CallbackReply>,
+        listen: &CallbackListen,
     ) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let callback_addr = listener.local_addr()?;
+        let (listener, callback_base) = listen.bind().await?;
         let (callback_tx, callback_rx) = mpsc::unbounded_channel();
         let (attempt_tx, attempt_rx) = mpsc::unbounded_channel();
         let (release_tx, release_rx) = watch::channel(None);
         let state = Arc::new(ScriptState {
             script,
             next: AtomicUsize::new(0),
-            addr: callback_addr,
+            base: callback_base.clone(),
             attempts: attempt_tx,
             callbacks: callback_tx,
             release: release_rx,
@@ -245,7 +274,7 @@ impl SimulatedPortal {
             http,
             client_id: client_id.into(),
             client_secret: client_secret.into(),
-            callback_addr,
+            callback_base,
             callbacks: Mutex::new(callback_rx),
             listener: task,
             scripted: Some(Scripted { attempts: Mutex::new(attempt_rx), release: release_tx }),
@@ -276,7 +305,7 @@ impl SimulatedPortal {
 
     /// A URL on the portal's own callback listener with this path and query (`/callback?x=1`).
     pub fn callback_uri_with(&self, path_and_query: &str) -> String {
-        format!("http://{}{path_and_query}", self.callback_addr)
+        format!("{}{path_and_query}", self.callback_base)
     }
 
     /// The portal's `(client_id, client_secret)`.
@@ -312,12 +341,8 @@ impl SimulatedPortal {
         body: Vec<u8>,
     ) -> Result<(u16, String), PeerError> {
         let url = format!("{}{path}", self.http.base());
-        let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
-        let mut request = client.request(method, &url).body(body);
+        // The target's client: its TLS trust and timeouts.
+        let mut request = self.http.client().request(method, &url).body(body);
         if let Some(authorization) = authorization {
             request = request.header(reqwest::header::AUTHORIZATION, authorization);
         }
@@ -345,20 +370,17 @@ struct RawRequest {
 const RAW_LIMIT: usize = 256 * 1024;
 
 async fn serve_attempt(mut stream: TcpStream, state: Arc<ScriptState>) {
-    let arrived = Instant::now();
     let Some(request) = read_request(&mut stream).await else {
         return;
     };
     let redirected = request.target.split('?').next() == Some(REDIRECT_PATH);
     let reply = if redirected { CallbackReply::Status(204) } else { state.next_reply() };
-    let mut attempt = CallbackAttempt {
+    let attempt = CallbackAttempt {
         method: request.method,
         target: request.target,
         content_type: request.content_type,
         body: request.body,
         reply,
-        arrived,
-        answered: None,
     };
     let delivered = |attempt: &CallbackAttempt, status: u16| {
         if (200..300).contains(&status)
@@ -372,19 +394,16 @@ async fn serve_attempt(mut stream: TcpStream, state: Arc<ScriptState>) {
     match reply {
         CallbackReply::Status(status) => {
             write_reply(&mut stream, status, None).await;
-            attempt.answered = Some(Instant::now());
             let _ = state.attempts.send(attempt.clone());
             delivered(&attempt, status);
         }
         CallbackReply::Redirect(status) => {
-            let location = format!("http://{}{REDIRECT_PATH}", state.addr);
+            let location = format!("{}{REDIRECT_PATH}", state.base);
             write_reply(&mut stream, status, Some(&location)).await;
-            attempt.answered = Some(Instant::now());
             let _ = state.attempts.send(attempt);
         }
         CallbackReply::Drop => {
             drop(stream);
-            attempt.answered = Some(Instant::now());
             let _ = state.attempts.send(attempt);
         }
         CallbackReply::Hang => {

@@ -166,7 +166,17 @@ fn usage_and_configuration_errors_exit_2() {
         "[[expected_failure]]\nrequirement = \"AUTH-008\"\nowner = \"qa\"\nexpires = 2999-12-31\n",
     );
     let missing = dir.join("nowhere").to_string_lossy().into_owned();
-    let cases: [(&[&str], &str); 7] = [
+    let bad_target = dir.join("target.toml");
+    std::fs::write(&bad_target, "base_url = \"http://127.0.0.1:1\"\nport = 8080\n").expect("a target file");
+    let bad_target = bad_target.to_string_lossy().into_owned();
+    let cases: [(&[&str], &str); 11] = [
+        (&["run", "--features", FEATURES, "--target", &missing], "cannot read the target file"),
+        (&["run", "--features", FEATURES, "--target", &bad_target], "unknown field `port`"),
+        (&["run", "--features", FEATURES, "--server", "ftp://x"], "must start with http:// or https://"),
+        (
+            &["run", "--features", FEATURES, "--server", "http://x", "--target", &bad_target],
+            "cannot be used with",
+        ),
         (&["run", "--shard", "3/2"], "a shard is K/N with 1 <= K <= N"),
         (&["run", "--format", "pdf"], "invalid value 'pdf'"),
         (&["run", "--features", FEATURES, "--expectations", &bad_toml], "entry 1: `reason` is missing"),
@@ -188,7 +198,7 @@ fn an_unreachable_target_exits_3() {
     let port =
         std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
     let url = format!("http://127.0.0.1:{port}");
-    let (outcome, _) = run("unreachable", "@pass", &["--target", &url]);
+    let (outcome, _) = run("unreachable", "@pass", &["--server", &url]);
     assert_eq!(outcome.code, Some(3), "{outcome:?}");
     assert!(outcome.stderr.contains(&format!("the target {url} cannot be reached")), "{outcome:?}");
 }

@@ -36,7 +36,9 @@ async fn enrolled_device(server: &RunningServer, name: &str, user: &str, seed: u
 async fn accept_through_a_scanned_qr_code_reaches_the_portal() {
     let server = server("default").await;
     let mut device = enrolled_device(&server, "phone", "alice", 1).await;
-    let portal = SimulatedPortal::start(http(&server), "portal", "portal-secret").await.expect("portal");
+    let portal = SimulatedPortal::start(http(&server), "portal", "portal-secret", &Default::default())
+        .await
+        .expect("portal");
     let callback = portal.callback_uri();
     let started = portal
         .start_otp(&[("type", "qr-code"), ("callback_uri", &callback), ("message", "Pay 10 EUR?")])

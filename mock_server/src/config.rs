@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use protocol::wire::ServerConfig;
+use protocol::wire::{Fault, ServerConfig};
 use serde::Deserialize;
 
 use crate::core::Seed;
@@ -12,7 +12,7 @@ use crate::core::Seed;
 pub const DEFAULT_ADMIN_TOKEN: &str = "mobauth-admin";
 
 /// A server file.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerFile {
     /// Bearer token of the admin API.
@@ -33,6 +33,11 @@ pub struct ServerFile {
     /// App clients.
     #[serde(default)]
     pub app_clients: Vec<FileAppClient>,
+    /// Faults the server injects from the start, as `PUT /_admin/v1/faults` would install them
+    /// with `?seed=` the file's seed; a reset puts them back. For a server that breaks a rule on
+    /// purpose (fixtures/servers/faulty.toml).
+    #[serde(default)]
+    pub faults: Vec<Fault>,
 }
 
 /// A user of a server file.
@@ -88,8 +93,10 @@ pub enum ConfigError {
 impl ServerFile {
     /// Parses a server file's text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
-        toml::from_str(text)
-            .map_err(|e| ConfigError::Parse { path: origin.to_string(), message: e.to_string() })
+        let parse_error = |message: String| ConfigError::Parse { path: origin.to_string(), message };
+        let file: Self = toml::from_str(text).map_err(|e| parse_error(e.to_string()))?;
+        crate::faults::Faults::validate(&file.faults).map_err(parse_error)?;
+        Ok(file)
     }
 
     /// Reads and parses a server file.

@@ -29,12 +29,28 @@ struct Armed {
 pub struct Faults {
     armed: Vec<Armed>,
     rng: SeededRng,
+    /// The faults of the server file, installed at start and by every reset, with their seed.
+    start: (Vec<Fault>, u64),
 }
 
 impl Faults {
     /// No faults; `rng` decides probabilities.
     pub fn new(rng: SeededRng) -> Self {
-        Self { armed: Vec::new(), rng }
+        Self { armed: Vec::new(), rng, start: (Vec::new(), 0) }
+    }
+
+    /// The faults a server starts with (and returns to on reset), drawn with `seed`.
+    pub fn with_start(start: Vec<Fault>, seed: u64) -> Self {
+        let mut faults = Self::new(protocol::rng::seeded(seed));
+        faults.start = (start, seed);
+        faults.reset();
+        faults
+    }
+
+    /// Back to the start faults, re-seeded (ADM-014: faults not defined at start-up are gone).
+    pub fn reset(&mut self) {
+        let (start, seed) = self.start.clone();
+        self.install(start, seed);
     }
 
     /// Checks a fault list: probabilities in 0..=1, statuses 100..=599.
@@ -63,11 +79,6 @@ impl Faults {
             // A count of 0 means no limit, as an absent one does.
             .map(|fault| Armed { remaining: fault.count.filter(|n| *n > 0), fault })
             .collect();
-    }
-
-    /// Removes every fault.
-    pub fn clear(&mut self) {
-        self.armed.clear();
     }
 
     /// The action for a request: the first matching fault with count left whose dice roll hits.

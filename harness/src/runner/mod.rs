@@ -17,7 +17,6 @@ mod selection;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use cucumber::World as _;
 use futures::FutureExt as _;
@@ -30,7 +29,7 @@ use crate::http::Transcript;
 use crate::report::{
     EXIT_UNREACHABLE, EXIT_USAGE, Expectations, Report, RunInfo, ScenarioResult, Shard, TargetInfo,
 };
-use crate::target::EmbeddedTarget;
+use crate::target::{Capability, EmbeddedTarget, ProbeError, RemoteServer, TargetFile};
 use crate::world::ConformanceWorld;
 
 /// The run seed when none is given.
@@ -39,23 +38,29 @@ pub const DEFAULT_SEED: u64 = 1;
 /// How many scenarios run at once by default (cucumber's own default).
 pub const DEFAULT_CONCURRENCY: usize = 64;
 
-/// How long the reachability check of a target by URL waits.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// What the server under test is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetSpec {
     /// A fresh in-process mock Token Server per scenario (`fixtures/servers/default.toml`).
     Embedded,
-    /// A server at this base URL (checked for reachability; running the suite against it is not
-    /// built yet).
+    /// A server at this base URL, with the clients, users and admin token of `mobauth serve`'s
+    /// server files (`--server URL`).
     Url(String),
+    /// A server described by a target file (`--target FILE`, see `target/file.rs`).
+    File(PathBuf),
 }
 
-impl TargetSpec {
+/// The server under test once the run has checked it.
+#[derive(Debug, Clone)]
+enum Resolved {
+    Embedded,
+    Remote(Arc<RemoteServer>),
+}
+
+impl Resolved {
     fn info(&self) -> TargetInfo {
         match self {
-            TargetSpec::Embedded => TargetInfo {
+            Resolved::Embedded => TargetInfo {
                 kind: "embedded".into(),
                 description:
                     "the embedded mock Token Server (fixtures/servers/default.toml, a fresh one per scenario)"
@@ -63,10 +68,10 @@ impl TargetSpec {
                 server: "embedded".into(),
                 device: "simulated".into(),
             },
-            TargetSpec::Url(url) => TargetInfo {
+            Resolved::Remote(server) => TargetInfo {
                 kind: "url".into(),
-                description: format!("the server at {url}"),
-                server: url.clone(),
+                description: server.describe(),
+                server: server.file().name.clone(),
                 device: "simulated".into(),
             },
         }
@@ -201,6 +206,29 @@ pub fn scenario_label(
     format!("{} / {} / line {}", feature.name, scenario.name, scenario.position.line)
 }
 
+/// Starts a scenario on a server by URL: the server readied for it
+/// ([`RemoteServer::begin_scenario`]), the driver command, the world. Returns the transcript.
+/// Panics (failing the scenario, as a hook does) when the server cannot be readied.
+pub async fn begin_remote_scenario(
+    world: &mut ConformanceWorld,
+    server: &RemoteServer,
+    run_seed: u64,
+    feature: &cucumber::gherkin::Feature,
+    scenario: &cucumber::gherkin::Scenario,
+    driver_command: Option<String>,
+) -> Transcript {
+    let label = scenario_label(feature, scenario);
+    let seed = protocol::rng::derive_seed(run_seed, &label);
+    let mut target = server
+        .begin_scenario(seed)
+        .await
+        .unwrap_or_else(|e| panic!("cannot ready the server under test for the scenario: {e}"));
+    target.set_driver_command(driver_command);
+    let transcript = target.transcript().clone();
+    world.begin(seed, target);
+    transcript
+}
+
 /// Starts a scenario: a fresh embedded target seeded from the run seed and the scenario's label
 /// ([`scenario_label`]), given the driver command, handed to the world. Returns the transcript
 /// the scenario's exchanges are recorded in. Panics (failing the scenario, as a hook does) when
@@ -249,10 +277,19 @@ pub fn run(options: RunOptions) -> Result<Report, RunError> {
         .enable_all()
         .build()
         .map_err(|e| RunError::Usage(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(preflight(&options.target, options.seed))?;
+    let target = runtime.block_on(preflight(&options.target, options.seed, started_at))?;
+    let device = match (&options.driver_command, options.drive_devices) {
+        (Some(command), true) => runtime.block_on(driver_name(command))?,
+        _ => "simulated".to_string(),
+    };
 
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let concurrency = options.concurrency.max(1);
+    // The scenarios of a run share a server by URL and change its configuration and clock, so
+    // they take turns on it.
+    let concurrency = match target {
+        Resolved::Embedded => options.concurrency.max(1),
+        Resolved::Remote(_) => 1,
+    };
     let threads = cores.min(concurrency).min(selection.count).max(1);
     let per_thread = concurrency.div_ceil(threads);
     let progress = Arc::new(Mutex::new(progress::Sink::new(options.progress, selection.count)));
@@ -267,7 +304,9 @@ pub fn run(options: RunOptions) -> Result<Report, RunError> {
                     meta,
                     progress: Arc::clone(&progress),
                     seed: options.seed,
+                    target: target.clone(),
                     driver: options.driver_command.clone(),
+                    drive_devices: options.drive_devices,
                     concurrency: per_thread,
                 };
                 scope.spawn(move || {
@@ -286,7 +325,7 @@ pub fn run(options: RunOptions) -> Result<Report, RunError> {
     let finished_at = OffsetDateTime::now_utc();
     let run = RunInfo {
         suite_version: env!("CARGO_PKG_VERSION").to_string(),
-        target: options.target.info(),
+        target: TargetInfo { device, ..target.info() },
         seed: options.seed,
         tags: options.tags.clone(),
         shard: options.shard,
@@ -317,7 +356,9 @@ struct Part {
     meta: std::collections::HashMap<selection::Key, selection::ScenarioMeta>,
     progress: Arc<Mutex<progress::Sink>>,
     seed: u64,
+    target: Resolved,
     driver: Option<String>,
+    drive_devices: bool,
     concurrency: usize,
 }
 
@@ -325,8 +366,9 @@ struct Part {
 async fn run_part(part: Part) -> Vec<ScenarioResult> {
     let captured = Arc::new(Mutex::new(Captured::default()));
     let collector = Collector::new(part.meta, Arc::clone(&captured), part.progress);
-    let (seed, driver) = (part.seed, part.driver);
+    let (seed, driver, target, drive_devices) = (part.seed, part.driver, part.target, part.drive_devices);
     let before_captured = Arc::clone(&captured);
+    let after_target = target.clone();
     let after_captured = Arc::clone(&captured);
     let collector = ConformanceWorld::cucumber::<PathBuf>()
         .with_parser(selection::Preparsed(part.features))
@@ -334,9 +376,18 @@ async fn run_part(part: Part) -> Vec<ScenarioResult> {
         .max_concurrent_scenarios(part.concurrency)
         .before(move |feature, _rule, scenario, world| {
             let driver = driver.clone();
+            let target = target.clone();
             let captured = Arc::clone(&before_captured);
             async move {
-                let transcript = begin_embedded_scenario(world, seed, feature, scenario, driver).await;
+                let transcript = match &target {
+                    Resolved::Embedded => {
+                        begin_embedded_scenario(world, seed, feature, scenario, driver).await
+                    }
+                    Resolved::Remote(server) => {
+                        begin_remote_scenario(world, server, seed, feature, scenario, driver).await
+                    }
+                };
+                world.set_drive_devices(drive_devices);
                 captured
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
@@ -347,15 +398,20 @@ async fn run_part(part: Part) -> Vec<ScenarioResult> {
         })
         .after(move |feature, _rule, scenario, _finished, world| {
             let captured = Arc::clone(&after_captured);
+            let shared = matches!(
+                &after_target,
+                Resolved::Remote(server) if !server.offers().contains(&Capability::Reset)
+            );
             async move {
                 let Some(world) = world else { return };
+                if shared {
+                    clean_up(world).await;
+                }
                 let images = collector::world_images(world);
+                let mut captured = captured.lock().unwrap_or_else(PoisonError::into_inner);
+                captured.devices.insert(selection::key(feature, scenario), collector::world_devices(world));
                 if !images.is_empty() {
-                    captured
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .world_images
-                        .insert(selection::key(feature, scenario), images);
+                    captured.world_images.insert(selection::key(feature, scenario), images);
                 }
             }
             .boxed_local()
@@ -366,71 +422,70 @@ async fn run_part(part: Part) -> Vec<ScenarioResult> {
     collector.finish()
 }
 
-/// Checks that the target can be reached before any scenario runs.
-async fn preflight(target: &TargetSpec, seed: u64) -> Result<(), RunError> {
-    match target {
-        TargetSpec::Embedded => match EmbeddedTarget::start(seed, "preflight").await {
-            Ok(target) => {
-                target.shutdown().await;
-                Ok(())
-            }
-            Err(e) => {
-                Err(RunError::Unreachable { target: "embedded mock server".into(), reason: e.to_string() })
-            }
-        },
-        TargetSpec::Url(url) => {
-            let authority = authority(url).ok_or_else(|| {
-                RunError::Usage(format!(
-                    "--target must be an http:// or https:// URL with a host, got {url:?}"
-                ))
-            })?;
-            match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(&authority)).await {
-                Ok(Ok(_)) => Err(RunError::Usage(format!(
-                    "{url} answers, but running the suite against a server by URL is not built yet; \
-                     run without --target for the embedded mock server"
-                ))),
-                Ok(Err(e)) => Err(RunError::Unreachable { target: url.clone(), reason: e.to_string() }),
-                Err(_) => Err(RunError::Unreachable {
-                    target: url.clone(),
-                    reason: format!("no connection within {} s", CONNECT_TIMEOUT.as_secs()),
-                }),
-            }
+/// Leaves a server that cannot be reset as the scenario found it, as far as devices can: each
+/// simulated device still enrolled removes its enrollment, so a later scenario of the same
+/// listed user is not refused as already enrolled. Best effort: a removal that fails is logged.
+async fn clean_up(world: &mut ConformanceWorld) {
+    for (name, device) in &mut world.devices {
+        if device.enrollment().is_some()
+            && let Err(e) = device.disenroll().await
+        {
+            tracing::warn!(device = %name, error = %e, "could not remove the enrollment after the scenario");
         }
     }
 }
 
-/// `host:port` of an `http://` or `https://` URL (the scheme's port when none is given).
-fn authority(url: &str) -> Option<String> {
-    let (rest, port) = if let Some(rest) = url.strip_prefix("http://") {
-        (rest, 80)
-    } else {
-        (url.strip_prefix("https://")?, 443)
-    };
-    let host = rest.split(['/', '?', '#']).next().filter(|h| !h.is_empty())?;
-    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-    let has_port = match host.rsplit_once(':') {
-        Some((_, p)) => !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) && !host.ends_with(']'),
-        None => false,
-    };
-    Some(if has_port { host.to_string() } else { format!("{host}:{port}") })
+/// How long the device driver may take to start and greet before the run.
+const DRIVER_HELLO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The device driver's `name version` from its `hello`, the report's name for the device under
+/// test; a driver that does not start or greet is a usage error, before any scenario runs.
+async fn driver_name(command: &str) -> Result<String, RunError> {
+    let failed = |why: String| RunError::Usage(format!("the device driver {command:?} {why}"));
+    let mut driver = crate::driver::client::DriverProcess::start(command, DRIVER_HELLO_TIMEOUT)
+        .map_err(|e| failed(format!("does not start: {e}")))?;
+    let reply = driver
+        .request(protocol::driver::Op::Hello)
+        .await
+        .map_err(|e| failed(format!("does not answer hello: {e}")))?;
+    // The driver's exit status is checked by the driver scenarios; here only the name counts.
+    drop(driver.finish().await);
+    match reply {
+        protocol::driver::Reply::Ok { fields, .. } => {
+            let text = |key: &str| fields.get(key).and_then(serde_json::Value::as_str).unwrap_or("").trim();
+            let name = format!("{} {}", text("name"), text("version")).trim().to_string();
+            Ok(if name.is_empty() { command.to_string() } else { name })
+        }
+        other => Err(failed(format!("answers hello with {other:?}, not its name and version"))),
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn authorities_of_urls() {
-        let table = [
-            ("http://127.0.0.1:8080", Some("127.0.0.1:8080")),
-            ("http://example.test/base", Some("example.test:80")),
-            ("https://user@example.test:8443/x", Some("example.test:8443")),
-            ("https://[::1]", Some("[::1]:443")),
-            ("ftp://x", None),
-            ("http://", None),
-        ];
-        for (url, expected) in table {
-            assert_eq!(authority(url).as_deref(), expected, "{url}");
+/// Checks the target before any scenario runs: an embedded server starts; a server by URL
+/// answers and is probed for its test-control API. `started_at` tags the run's users on a server
+/// that cannot be reset.
+async fn preflight(target: &TargetSpec, seed: u64, started_at: OffsetDateTime) -> Result<Resolved, RunError> {
+    let file = match target {
+        TargetSpec::Embedded => {
+            return match EmbeddedTarget::start(seed, "preflight").await {
+                Ok(target) => {
+                    target.shutdown().await;
+                    Ok(Resolved::Embedded)
+                }
+                Err(e) => Err(RunError::Unreachable {
+                    target: "embedded mock server".into(),
+                    reason: e.to_string(),
+                }),
+            };
         }
+        TargetSpec::Url(url) => TargetFile::for_url(url),
+        TargetSpec::File(path) => TargetFile::load(path),
+    }
+    .map_err(|e| RunError::Usage(e.to_string()))?;
+    let run_tag = format!("{:x}", started_at.unix_timestamp_nanos() / 1_000_000);
+    let base_url = file.base_url.clone();
+    match RemoteServer::probe(file, &run_tag).await {
+        Ok(server) => Ok(Resolved::Remote(Arc::new(server))),
+        Err(ProbeError::Unreachable { url, reason }) => Err(RunError::Unreachable { target: url, reason }),
+        Err(e) => Err(RunError::Usage(format!("{base_url}: {e}"))),
     }
 }

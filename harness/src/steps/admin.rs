@@ -84,6 +84,18 @@ async fn remember_config(world: &mut ConformanceWorld, name: String) {
     world.raw.saved.insert(name, config.to_string());
 }
 
+/// The configuration the server started with, which a reset returns to: on a shared server by
+/// URL the harness has changed it before the scenario (to the contract's defaults), so it is the
+/// one read when the run began.
+#[given(expr = "the server's start configuration is remembered as {string}")]
+async fn remember_start_config(world: &mut ConformanceWorld, name: String) {
+    let config = match world.target().start_config() {
+        Some(config) => config.clone(),
+        None => call(world, "GET", "/config", None, 200).await,
+    };
+    world.raw.saved.insert(name, config.to_string());
+}
+
 #[then(expr = "the server's configuration equals {string}")]
 async fn config_equals(world: &mut ConformanceWorld, name: String) {
     let expected = json_literal(world, &format!("{{{name}}}")).await;

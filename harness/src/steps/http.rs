@@ -43,7 +43,6 @@ const RAW_TIMEOUT: Duration = Duration::from_secs(10);
 /// The raw-request state of one scenario: the last exchange and what the scenario remembered.
 #[derive(Debug, Default)]
 pub struct RawState {
-    client: Option<reqwest::Client>,
     /// The last exchange a raw step made.
     pub last: Option<RawExchange>,
     /// Values remembered by name (`is remembered as "<name>"`), as text.
@@ -385,18 +384,10 @@ fn signature(world: &mut ConformanceWorld, device: &str, answer: &str) -> String
 
 // ------------------------------------------------------------------ sending
 
+/// The target's client (its TLS trust and timeouts), for requests the recording client cannot
+/// send as they are.
 fn client(world: &mut ConformanceWorld) -> reqwest::Client {
-    world
-        .raw
-        .client
-        .get_or_insert_with(|| {
-            reqwest::Client::builder()
-                .timeout(RAW_TIMEOUT)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap_or_default()
-        })
-        .clone()
+    world.target().http().client().clone()
 }
 
 /// Sends one raw request; `clauses` is the step's text after the path, `docstring` its doc string.
@@ -410,6 +401,13 @@ pub async fn send(
 ) {
     let clauses = parse_clauses(clauses).unwrap_or_else(|e| panic!("{e}"));
     let path = expand(world, path).await;
+    // A call to a part of the test-control API the target lacks makes the scenario not applicable.
+    if let Some(rest) = path.strip_prefix(protocol::wire::paths::ADMIN) {
+        let part = crate::target::Capability::for_admin_path(rest);
+        if let Err(e) = world.target().admin_for(part) {
+            panic!("the scenario calls {path}, and {e}");
+        }
+    }
     let (body, default_type) = match &clauses.body {
         None => (None, None),
         Some(BodySpec::Json(text)) => (Some(expand(world, text).await), Some("application/json")),
@@ -490,7 +488,7 @@ pub async fn exchange(
     let url = format!("{}{path}", world.target().base_url());
     let method_value = reqwest::Method::from_bytes(method.as_bytes())
         .unwrap_or_else(|e| panic!("{method:?} is not an HTTP method: {e}"));
-    let mut request = client.request(method_value, &url);
+    let mut request = client.request(method_value, &url).timeout(RAW_TIMEOUT);
     for (name, value) in headers {
         request = request.header(name.as_str(), value.as_str());
     }
@@ -507,7 +505,7 @@ pub async fn exchange(
                 Err(e) => Err(format!("the answer's body broke off: {e}")),
             }
         }
-        Err(e) => Err(format!("no answer: {e}")),
+        Err(e) => Err(format!("no answer: {}", crate::http::error_chain(&e))),
     };
     RawExchange { request: format!("{method} {path}"), outcome, elapsed: started.elapsed() }
 }

@@ -1,19 +1,33 @@
 //! What the conformance steps talk to: a server under test, reached only over HTTP.
 //!
 //! A [`Target`] gives the base URL, the app client id, the API client's credentials, a way to get
-//! a fresh user and, when the server offers it, the test-control API ([`Admin`]). Steps never see
-//! how the server runs; today the one kind is [`EmbeddedTarget`], a fresh in-process mock server
-//! per scenario, and a server-by-URL target (which may lack the admin API) comes later.
+//! a fresh user and, as far as the server offers it, the test-control API ([`Admin`]). Steps
+//! never see how the server runs. Two kinds: [`EmbeddedTarget`], a fresh in-process mock server
+//! per scenario, and [`RemoteServer`], a server by URL (a target file, `file.rs`) shared by the
+//! scenarios of a run, which run one at a time on it (see [`RemoteServer::begin_scenario`]).
+//!
+//! A target may lack parts of the test-control API: an [`Admin`] call that needs a part the
+//! target lacks fails with [`TargetError::Missing`], whose words make the runner report the
+//! scenario not applicable, naming the missing [`Capability`].
 
+mod file;
+mod remote;
+
+pub use self::file::{TargetFile, TargetFileError};
+pub use self::remote::{ProbeError, RemoteServer};
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use mock_server::{ClockMode, RunningServer, ServeOptions, ServerFile};
-use protocol::wire::{ClockState, paths};
+use protocol::wire::{ClockState, EnrollmentMode, paths};
 use reqwest::Method;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
 use crate::http::{Auth, Http, Payload, PeerError, Transcript};
+pub use crate::portal::CallbackListen;
 
 /// The instant an embedded server's clock is frozen at when a scenario starts.
 pub const EMBEDDED_START: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
@@ -22,7 +36,7 @@ pub const EMBEDDED_START: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The server file an embedded target starts from; compiled in so the suite runs from any cwd.
-const DEFAULT_SERVER_FILE: &str = include_str!("../../fixtures/servers/default.toml");
+const DEFAULT_SERVER_FILE: &str = include_str!("../../../fixtures/servers/default.toml");
 
 /// Why a target could not do what a step asked.
 #[non_exhaustive]
@@ -41,19 +55,93 @@ pub enum TargetError {
 
 /// A capability a target may lack.
 #[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Capability {
-    /// The test-control API (contract section 6): config, clock, users.
+    /// The test-control API (contract section 6) at all.
     Admin,
+    /// `GET`/`PUT /_admin/v1/config`.
+    Config,
+    /// `GET`/`POST /_admin/v1/clock`.
+    Clock,
+    /// `POST /_admin/v1/users` and the admin's deletion of an enrollment.
+    Users,
+    /// `POST /_admin/v1/api-clients` and `/app-clients`.
+    Clients,
+    /// `PUT /_admin/v1/faults`.
+    Faults,
+    /// `GET /_admin/v1/events`.
+    Events,
+    /// `POST /_admin/v1/reset`.
+    Reset,
+    /// More test users than the target file lists (this many), for a target that cannot create
+    /// users.
+    TestUsers(usize),
+}
+
+impl Capability {
+    /// Every part of the test-control API, in the order reports list them.
+    pub const ADMIN_PARTS: [Capability; 7] = [
+        Capability::Config,
+        Capability::Clock,
+        Capability::Users,
+        Capability::Clients,
+        Capability::Faults,
+        Capability::Events,
+        Capability::Reset,
+    ];
+
+    /// The part of the test-control API a path under `/_admin/v1` belongs to.
+    pub fn for_admin_path(rest: &str) -> Capability {
+        let first = rest.trim_start_matches('/').split(['/', '?']).next().unwrap_or_default();
+        match first {
+            "config" => Capability::Config,
+            "clock" => Capability::Clock,
+            "users" => Capability::Users,
+            "api-clients" | "app-clients" => Capability::Clients,
+            "faults" => Capability::Faults,
+            "events" => Capability::Events,
+            "reset" => Capability::Reset,
+            _ => Capability::Admin,
+        }
+    }
+
+    /// A short name for reports: `config`, `clock`, ...
+    pub fn short_name(self) -> &'static str {
+        match self {
+            Capability::Admin => "admin",
+            Capability::Config => "config",
+            Capability::Clock => "clock",
+            Capability::Users => "users",
+            Capability::Clients => "clients",
+            Capability::Faults => "faults",
+            Capability::Events => "events",
+            Capability::Reset => "reset",
+            Capability::TestUsers(_) => "test users",
+        }
+    }
 }
 
 impl std::fmt::Display for Capability {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Capability::Admin => f.write_str("the test-control (admin) API"),
+            Capability::Config => f.write_str("configuration changes (GET/PUT /_admin/v1/config)"),
+            Capability::Clock => f.write_str("the settable clock (POST /_admin/v1/clock)"),
+            Capability::Users => f.write_str("test users made on demand (POST /_admin/v1/users)"),
+            Capability::Clients => f.write_str("clients made on demand (POST /_admin/v1/api-clients)"),
+            Capability::Faults => f.write_str("injected faults (PUT /_admin/v1/faults)"),
+            Capability::Events => f.write_str("the event log (GET /_admin/v1/events)"),
+            Capability::Reset => f.write_str("a reset (POST /_admin/v1/reset)"),
+            Capability::TestUsers(listed) => write!(
+                f,
+                "more than the {listed} test users its target file lists (list more under [[users]])"
+            ),
         }
     }
 }
+
+/// The parts of the test-control API a target offers.
+pub type Capabilities = Arc<BTreeSet<Capability>>;
 
 /// A user's credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,17 +152,35 @@ pub struct UserCredentials {
     pub password: String,
 }
 
-/// The test-control API of a target, reached over HTTP with the admin token.
+/// The test-control API of a target, reached over HTTP with the admin token; each call first
+/// checks that the target offers its part of the API.
 #[derive(Debug, Clone)]
 pub struct Admin {
     http: Http,
     token: String,
+    offers: Capabilities,
 }
 
 impl Admin {
-    /// The admin API of the server that `http` talks to.
+    /// The whole admin API of the server that `http` talks to.
     pub fn new(http: Http, token: &str) -> Self {
-        Self { http, token: token.to_string() }
+        Self::with_parts(http, token, Capability::ADMIN_PARTS.into_iter().collect::<BTreeSet<_>>().into())
+    }
+
+    /// The parts `offers` of the admin API of the server that `http` talks to.
+    pub fn with_parts(http: Http, token: &str, offers: Capabilities) -> Self {
+        Self { http, token: token.to_string(), offers }
+    }
+
+    /// Whether the target offers `part` ([`Capability::Admin`]: any of it, which an `Admin`
+    /// exists for).
+    pub fn offers(&self, part: Capability) -> bool {
+        part == Capability::Admin || self.offers.contains(&part)
+    }
+
+    /// `Ok` when the target offers `part`, else [`TargetError::Missing`].
+    pub fn require(&self, part: Capability) -> Result<(), TargetError> {
+        if self.offers(part) { Ok(()) } else { Err(TargetError::Missing(part)) }
     }
 
     /// The admin token (raw-request steps put it in headers of their own).
@@ -87,7 +193,8 @@ impl Admin {
     }
 
     /// `GET /_admin/v1/config`.
-    pub async fn config(&self) -> Result<serde_json::Value, PeerError> {
+    pub async fn config(&self) -> Result<serde_json::Value, TargetError> {
+        self.require(Capability::Config)?;
         let (_, config) = self
             .http
             .call(Method::GET, &Self::path("/config"), Auth::Bearer(&self.token), Payload::Empty, &[200])
@@ -96,7 +203,8 @@ impl Admin {
     }
 
     /// `PUT /_admin/v1/config`: replaces the whole configuration (missing keys take the defaults).
-    pub async fn set_config(&self, config: &serde_json::Value) -> Result<serde_json::Value, PeerError> {
+    pub async fn set_config(&self, config: &serde_json::Value) -> Result<serde_json::Value, TargetError> {
+        self.require(Capability::Config)?;
         let (_, config) = self
             .http
             .call(
@@ -114,21 +222,23 @@ impl Admin {
     pub async fn update_config(
         &self,
         change: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>),
-    ) -> Result<serde_json::Value, PeerError> {
+    ) -> Result<serde_json::Value, TargetError> {
         let mut config = self.config().await?;
         let Some(map) = config.as_object_mut() else {
             return Err(PeerError::Unexpected {
                 status: 200,
                 expected: "a JSON object as the configuration".into(),
                 body: config.to_string(),
-            });
+            }
+            .into());
         };
         change(map);
         self.set_config(&config).await
     }
 
     /// `POST /_admin/v1/clock {"advance_ms"}`; returns the new time.
-    pub async fn advance_clock(&self, ms: i64) -> Result<OffsetDateTime, PeerError> {
+    pub async fn advance_clock(&self, ms: i64) -> Result<OffsetDateTime, TargetError> {
+        self.require(Capability::Clock)?;
         let body = serde_json::json!({ "advance_ms": ms });
         let (_, state): (_, ClockState) = self
             .http
@@ -144,7 +254,8 @@ impl Admin {
     }
 
     /// `GET /_admin/v1/clock`.
-    pub async fn now(&self) -> Result<OffsetDateTime, PeerError> {
+    pub async fn now(&self) -> Result<OffsetDateTime, TargetError> {
+        self.require(Capability::Clock)?;
         let (_, state): (_, ClockState) = self
             .http
             .call(Method::GET, &Self::path("/clock"), Auth::Bearer(&self.token), Payload::Empty, &[200])
@@ -158,26 +269,28 @@ impl Admin {
         method: Method,
         rest: &str,
         body: Option<&serde_json::Value>,
-    ) -> Result<(u16, String), PeerError> {
+    ) -> Result<(u16, String), TargetError> {
+        self.require(Capability::for_admin_path(rest))?;
         let payload = body.map_or(Payload::Empty, Payload::Json);
-        self.http.send(method, &Self::path(rest), Auth::Bearer(&self.token), payload).await
+        Ok(self.http.send(method, &Self::path(rest), Auth::Bearer(&self.token), payload).await?)
     }
 
     /// Removes a user's enrollment of a device (the admin's deletion).
-    pub async fn delete_enrollment(&self, username: &str, device_id: &str) -> Result<(), PeerError> {
+    pub async fn delete_enrollment(&self, username: &str, device_id: &str) -> Result<(), TargetError> {
         let rest = format!("/users/{username}/enrollments/{device_id}");
         let (status, body) = self.send(Method::DELETE, &rest, None).await?;
-        crate::http::interpret::<serde_json::Value>(status, &body, &[204], "no content").map(|_| ())
+        Ok(crate::http::interpret::<serde_json::Value>(status, &body, &[204], "no content").map(|_| ())?)
     }
 
     /// Installs injected faults (`PUT /faults?seed=`).
-    pub async fn set_faults(&self, faults: &serde_json::Value, seed: u64) -> Result<(), PeerError> {
+    pub async fn set_faults(&self, faults: &serde_json::Value, seed: u64) -> Result<(), TargetError> {
         let (status, body) = self.send(Method::PUT, &format!("/faults?seed={seed}"), Some(faults)).await?;
-        crate::http::interpret::<serde_json::Value>(status, &body, &[200], "fault list").map(|_| ())
+        Ok(crate::http::interpret::<serde_json::Value>(status, &body, &[200], "fault list").map(|_| ())?)
     }
 
     /// `POST /_admin/v1/users`: creates (or updates) a user.
-    pub async fn create_user(&self, user: &UserCredentials) -> Result<(), PeerError> {
+    pub async fn create_user(&self, user: &UserCredentials) -> Result<(), TargetError> {
+        self.require(Capability::Users)?;
         let body = serde_json::json!({ "username": user.username, "password": user.password });
         let _: (_, serde_json::Value) = self
             .http
@@ -191,6 +304,13 @@ impl Admin {
             .await?;
         Ok(())
     }
+
+    /// `POST /_admin/v1/reset`: the server's start configuration, all state gone.
+    pub async fn reset(&self) -> Result<(), TargetError> {
+        let (status, body) = self.send(Method::POST, "/reset", Some(&serde_json::json!({}))).await?;
+        Ok(crate::http::interpret::<serde_json::Value>(status, &body, &[200], "{\"reset\": true}")
+            .map(|_| ())?)
+    }
 }
 
 /// How the server behind a target runs.
@@ -198,6 +318,8 @@ impl Admin {
 enum Backend {
     /// A mock server in this process, stopped when the target is dropped.
     Embedded(EmbeddedTarget),
+    /// A server by URL, shared by the run's scenarios.
+    Remote,
 }
 
 /// A server under test, as the steps see it.
@@ -210,6 +332,14 @@ pub struct Target {
     admin: Option<Admin>,
     user_seq: u32,
     user_prefix: String,
+    /// Users the server already has, handed out in turn when it cannot make new ones.
+    listed_users: Vec<UserCredentials>,
+    /// The enrollment mode the server is fixed at, if it declares one.
+    fixed_enrollment_mode: Option<EnrollmentMode>,
+    /// The configuration the server started with, when the harness has changed it since.
+    start_config: Option<serde_json::Value>,
+    /// Where portals' callback receivers listen.
+    callback_listen: CallbackListen,
     /// The command line of the device driver (an SDK under test) that driver scenarios use.
     driver_command: Option<String>,
 }
@@ -250,9 +380,20 @@ impl Target {
         (&self.api_client.0, &self.api_client.1)
     }
 
-    /// The capabilities beyond the profile's core that this target offers.
+    /// Whether the server is on this machine and only this scenario uses it (so a scenario may
+    /// stop it, or rely on nobody else changing it).
+    pub fn is_embedded(&self) -> bool {
+        matches!(self.backend, Backend::Embedded(_))
+    }
+
+    /// The parts of the test-control API this target offers.
     pub fn capabilities(&self) -> Vec<Capability> {
-        self.admin.iter().map(|_| Capability::Admin).collect()
+        Capability::ADMIN_PARTS.into_iter().filter(|part| self.offers(*part)).collect()
+    }
+
+    /// Whether this target offers `part` of the test-control API.
+    pub fn offers(&self, part: Capability) -> bool {
+        self.admin.as_ref().is_some_and(|admin| admin.offers(part))
     }
 
     /// The test-control API, or [`TargetError::Missing`].
@@ -260,17 +401,55 @@ impl Target {
         self.admin.as_ref().ok_or(TargetError::Missing(Capability::Admin))
     }
 
-    /// The server's current time (through the admin API).
-    pub async fn now(&self) -> Result<OffsetDateTime, TargetError> {
-        Ok(self.admin()?.now().await?)
+    /// The test-control API if it offers `part`, else [`TargetError::Missing`] naming it.
+    pub fn admin_for(&self, part: Capability) -> Result<&Admin, TargetError> {
+        let admin = self.admin()?;
+        admin.require(part)?;
+        Ok(admin)
     }
 
-    /// A new user that no other scenario uses, created through the admin API.
+    /// The configuration the server started with (and returns to on reset), when the harness
+    /// changed it before the scenario; `None` when the scenario's server is as it started.
+    pub fn start_config(&self) -> Option<&serde_json::Value> {
+        self.start_config.as_ref()
+    }
+
+    /// Where the scenario's portals listen for callbacks, and the host the server is told.
+    pub fn callback_listen(&self) -> &CallbackListen {
+        &self.callback_listen
+    }
+
+    /// The enrollment mode the server is fixed at, when its target file declares one.
+    pub fn fixed_enrollment_mode(&self) -> Option<EnrollmentMode> {
+        self.fixed_enrollment_mode
+    }
+
+    /// The server's current time: through the admin API's clock, or this machine's time when the
+    /// target has no settable clock (its clock is then taken to run in step with ours).
+    pub async fn now(&self) -> Result<OffsetDateTime, TargetError> {
+        match &self.admin {
+            Some(admin) if admin.offers(Capability::Clock) => admin.now().await,
+            _ => Ok(OffsetDateTime::now_utc()),
+        }
+    }
+
+    /// A user that no other scenario uses: made through the admin API, or else the next of the
+    /// users the target file lists ([`Capability::TestUsers`] when they are used up).
     pub async fn new_user(&mut self) -> Result<UserCredentials, TargetError> {
+        if self.offers(Capability::Users) {
+            self.user_seq += 1;
+            let username = format!("{}-{}", self.user_prefix, self.user_seq);
+            let user = UserCredentials { password: format!("{username}-password"), username };
+            self.admin()?.create_user(&user).await?;
+            return Ok(user);
+        }
+        let index = self.user_seq as usize;
+        let user = self
+            .listed_users
+            .get(index)
+            .cloned()
+            .ok_or(TargetError::Missing(Capability::TestUsers(self.listed_users.len())))?;
         self.user_seq += 1;
-        let username = format!("{}-{}", self.user_prefix, self.user_seq);
-        let user = UserCredentials { password: format!("{username}-password"), username };
-        self.admin()?.create_user(&user).await?;
         Ok(user)
     }
 
@@ -278,6 +457,7 @@ impl Target {
     pub async fn shutdown(self) {
         match self.backend {
             Backend::Embedded(embedded) => embedded.server.shutdown().await,
+            Backend::Remote => {}
         }
     }
 }
@@ -305,6 +485,10 @@ impl EmbeddedTarget {
         let mut options = ServeOptions::new(([127, 0, 0, 1], 0).into(), file);
         options.clock = ClockMode::Frozen(EMBEDDED_START);
         options.seed = seed;
+        // The scenario moves the frozen clock past an attempt's 5 s; the real-time safety net
+        // only stops a hung attempt from outliving a scenario that never does, so on a loaded
+        // machine it must not fire first.
+        options.callback_attempt_timeout = Duration::from_secs(60);
         let server = mock_server::serve(options).await.map_err(|e| TargetError::Start(e.to_string()))?;
         let http = Http::new(&server.url(), EXCHANGE_TIMEOUT, Transcript::default());
         let admin = Admin::new(http.clone(), server.admin_token());
@@ -316,6 +500,10 @@ impl EmbeddedTarget {
             admin: Some(admin),
             user_seq: 0,
             user_prefix: format!("user-{seed:016x}"),
+            listed_users: Vec::new(),
+            fixed_enrollment_mode: None,
+            start_config: None,
+            callback_listen: CallbackListen::default(),
             driver_command: None,
         })
     }
