@@ -14,7 +14,8 @@ use protocol::rng::SeededRng;
 // The request bodies are built with `json!` in the shapes of `EnrollmentRequest`, `OtpRequestBody`
 // and `AnswerBody`: a scenario may need to send what those types cannot hold.
 use protocol::wire::{
-    Answer, AnswerResponse, EnrollmentInfo, EnrollmentResponse, OtpRequestResponse, TokenResponse, paths,
+    Answer, AnswerResponse, EnrollmentInfo, EnrollmentResponse, OtpRequestResponse, ServerEvent,
+    TokenResponse, paths,
 };
 use reqwest::Method;
 use uuid::Uuid;
@@ -57,6 +58,47 @@ pub enum DeviceError {
     /// The server's certificate does not certify this device's key or does not chain to its CA.
     #[error("the enrollment's certificate is not acceptable: {0}")]
     BadCertificate(String),
+    /// The device driver (an SDK under test) answered an operation with an error reply.
+    #[error(transparent)]
+    Driver(#[from] DriverRefusal),
+}
+
+/// An SDK's refusal, as its device driver answered it: the code and type of the SDK's error
+/// (contract section 9), which for a server refusal are the server's. The driver protocol carries
+/// no HTTP status; the server's own log of the exchanges the driver made meanwhile tells it,
+/// where the target keeps one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the device driver answered {op} with error {code} {error_type}: {message} ({})", calls_note(server_calls.as_deref()))]
+pub struct DriverRefusal {
+    /// The operation refused.
+    pub op: String,
+    /// `error_code`.
+    pub code: u32,
+    /// `error_type`.
+    pub error_type: String,
+    /// `error_message`.
+    pub message: String,
+    /// The exchanges the server logged while the driver handled the operation (`GET
+    /// /_admin/v1/events`); `None` where the target keeps no log.
+    pub server_calls: Option<Vec<ServerEvent>>,
+}
+
+/// The server's exchanges during a driver operation, for messages.
+fn calls_note(calls: Option<&[ServerEvent]>) -> String {
+    match calls {
+        None => "the target keeps no event log, so its calls to the server are not known".into(),
+        Some([]) => "it made no call to the server".into(),
+        Some(calls) => {
+            let calls: Vec<String> = calls
+                .iter()
+                .map(|e| {
+                    let code = e.error_code.map(|c| format!(" {c}")).unwrap_or_default();
+                    format!("{} {} answered {}{code}", e.method, e.path, e.status)
+                })
+                .collect();
+            format!("the server logged: {}", calls.join("; "))
+        }
+    }
 }
 
 /// The enrollment the device keeps.
@@ -274,7 +316,7 @@ impl SimulatedDevice {
 
     /// A server that answers 9021 or 9023 no longer knows this enrollment: an SDK forgets its
     /// key then, so `is_enrolled` turns false at the next exchange (docs/PROTOCOL.md DRV-008).
-    fn forget_if_disenrolled(&mut self, error: &PeerError) {
+    pub fn forget_if_disenrolled(&mut self, error: &PeerError) {
         let gone = [
             protocol::ErrorCode::MobileAuthenticationNotEnrolled.code(),
             protocol::ErrorCode::MobileAuthenticationDisenrolled.code(),

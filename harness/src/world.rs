@@ -1,20 +1,49 @@
 //! The cucumber world of the conformance suite: one per scenario, holding the target, the
 //! scenario's named users and devices, the portal, the OTP it started and the last outcome.
+//!
+//! A device is simulated, or — when the run drives devices (`mobauth run --device-driver`) — the
+//! first device a scenario names is the device driver's: the SDK under test stands in for it, and
+//! later devices stay simulated. Steps that need a device's internals (its keys, access token or
+//! raw requests in its name) reach a simulated device only ([`ConformanceWorld::simulated`]); for
+//! the driver's device they end the scenario as not applicable, saying what was needed.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use protocol::keys::KeyPair;
 use protocol::rng::SeededRng;
-use protocol::wire::OtpRequestResponse;
+use protocol::wire::{OtpRequestResponse, ServerEvent};
 use time::OffsetDateTime;
 
 use crate::device::{DeviceEnrollment, DeviceError, SimulatedDevice};
+use crate::driver::device::{DrivenDevice, DrivenError};
 use crate::portal::{SimulatedPortal, StartedOtp};
+use crate::report::{DeviceKind, DeviceUse};
 use crate::target::{Target, UserCredentials};
 
 /// How long a step waits for a callback before it fails (a bound, not a sleep).
 pub const CALLBACK_WAIT: Duration = Duration::from_secs(10);
+
+/// How long the harness waits for any one line from the driver of a driven device.
+pub const DRIVEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The scenario's device that the device driver plays.
+#[derive(Debug)]
+struct DrivenSlot {
+    /// The name the scenario calls it by.
+    name: String,
+    /// The driver, once a step needed it.
+    device: Option<DrivenDevice>,
+}
+
+/// Where the last outcome came from, when it came from the driver's device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrivenCall {
+    /// The device's name.
+    pub device: String,
+    /// The exchanges the server logged while the driver worked (`None` without an event log).
+    pub server_calls: Option<Vec<ServerEvent>>,
+}
 
 /// The outcome of the last device or portal call, for `Then` steps: a success as JSON (to show
 /// in failure messages) or what went wrong.
@@ -30,8 +59,14 @@ pub struct ConformanceWorld {
     rng: SeededRng,
     /// Users by the name the scenario gives them.
     pub users: HashMap<String, UserCredentials>,
-    /// Devices by the name the scenario gives them.
+    /// The simulated devices by the name the scenario gives them (the driver's device is not here).
     pub devices: HashMap<String, SimulatedDevice>,
+    /// Whether the first device the scenario names is the device driver's.
+    drive_devices: bool,
+    /// The device the driver plays, once named.
+    driven: Option<DrivenSlot>,
+    /// Every device named, in order, and who plays it.
+    named: Vec<DeviceUse>,
     /// Each device's enrollment before its latest successful re-enrollment.
     pub previous_enrollments: HashMap<String, DeviceEnrollment>,
     /// `enrolled_at` as the server reported it before the device's latest enrollment call.
@@ -46,6 +81,8 @@ pub struct ConformanceWorld {
     pub otp: Option<StartedOtp>,
     /// The outcome of the last call.
     pub last: Option<Outcome>,
+    /// Set when the last outcome is a driven device's (see [`ConformanceWorld::record_driven`]).
+    pub last_driven: Option<DrivenCall>,
     /// The device driver (an SDK under test) of driver scenarios.
     pub driver: Option<crate::steps::driver::DriverSession>,
     /// What the enrollment, OTP, relying-party and callback steps keep between steps.
@@ -62,6 +99,9 @@ impl ConformanceWorld {
             rng: protocol::rng::seeded(0),
             users: HashMap::new(),
             devices: HashMap::new(),
+            drive_devices: false,
+            driven: None,
+            named: Vec::new(),
             previous_enrollments: HashMap::new(),
             enrolled_at_before: HashMap::new(),
             fetched: HashMap::new(),
@@ -69,6 +109,7 @@ impl ConformanceWorld {
             portal: None,
             otp: None,
             last: None,
+            last_driven: None,
             driver: None,
             notes: crate::steps::device::Notes::default(),
             raw: crate::steps::http::RawState::default(),
@@ -129,8 +170,51 @@ impl ConformanceWorld {
         }
     }
 
-    /// The device called `name`, installed the first time it is named.
-    pub fn device_or_install(&mut self, name: &str) -> &mut SimulatedDevice {
+    /// Lets the first device the scenario names be the device driver's (the runner's `before`
+    /// hook, for `mobauth run --device-driver`).
+    pub fn set_drive_devices(&mut self, on: bool) {
+        self.drive_devices = on;
+    }
+
+    /// Who plays the device called `name`, deciding it the first time it is named: the driver
+    /// when the run drives devices and no device is the driver's yet, else a simulated device.
+    pub fn name_device(&mut self, name: &str) -> DeviceKind {
+        if let Some(kind) = self.device_kind(name) {
+            return kind;
+        }
+        if self.drive_devices && self.driven.is_none() {
+            self.driven = Some(DrivenSlot { name: name.to_string(), device: None });
+            self.named.push(DeviceUse { name: name.to_string(), kind: DeviceKind::Driver });
+            return DeviceKind::Driver;
+        }
+        self.install_simulated(name);
+        DeviceKind::Simulated
+    }
+
+    /// Who plays the device called `name`, if it was named.
+    pub fn device_kind(&self, name: &str) -> Option<DeviceKind> {
+        if self.driven.as_ref().is_some_and(|slot| slot.name == name) {
+            Some(DeviceKind::Driver)
+        } else if self.devices.contains_key(name) {
+            Some(DeviceKind::Simulated)
+        } else {
+            None
+        }
+    }
+
+    /// Whether the device called `name` is the driver's.
+    pub fn is_driven(&self, name: &str) -> bool {
+        self.driven_name() == Some(name)
+    }
+
+    /// The name of the driver's device, once one is named.
+    pub fn driven_name(&self) -> Option<&str> {
+        self.driven.as_ref().map(|slot| slot.name.as_str())
+    }
+
+    /// Installs a simulated device called `name` unless one is there: a device of the harness's
+    /// own (another session of a user, a replacement device) that the driver never plays.
+    pub fn install_simulated(&mut self, name: &str) -> &mut SimulatedDevice {
         if !self.devices.contains_key(name) {
             let seed = protocol::rng::derive_seed(self.seed, &format!("device {name}"));
             let target = self.target();
@@ -141,16 +225,75 @@ impl ConformanceWorld {
                 protocol::rng::seeded(seed),
             );
             self.devices.insert(name.to_string(), device);
+            self.named.push(DeviceUse { name: name.to_string(), kind: DeviceKind::Simulated });
         }
+        match self.devices.get_mut(name) {
+            Some(device) => device,
+            None => unreachable!("installed just above"),
+        }
+    }
+
+    /// The simulated device called `name`, installed the first time it is named. A step that
+    /// reaches the driver's device this way needs its internals: not applicable.
+    pub fn device_or_install(&mut self, name: &str) -> &mut SimulatedDevice {
+        self.name_device(name);
         self.device(name)
     }
 
-    /// The device called `name`, which an earlier step must have introduced.
+    /// The simulated device called `name`, which an earlier step must have introduced. For the
+    /// driver's device the scenario is not applicable: the caller needs the device's internals.
     pub fn device(&mut self, name: &str) -> &mut SimulatedDevice {
+        self.simulated(name, "its internals (its keys, certificate, access token or device id)")
+    }
+
+    /// The simulated device called `name`, for a step that needs `needs` of it, which an SDK
+    /// does not show through the driver protocol: for the driver's device the scenario is not
+    /// applicable, with `needs` as the reason.
+    pub fn simulated(&mut self, name: &str, needs: &str) -> &mut SimulatedDevice {
+        if self.driven_name() == Some(name) {
+            crate::runner::not_applicable(format!(
+                "{name:?} is the device driver's device (the SDK under test), and this step needs {needs}, \
+                 which an SDK does not expose through the driver protocol"
+            ));
+        }
         match self.devices.get_mut(name) {
             Some(device) => device,
             None => panic!("the scenario never introduced a device called {name:?}"),
         }
+    }
+
+    /// The driver's device, started on first use: the run's driver command, checked with
+    /// `hello` and configured for the target's base URL and app client.
+    pub async fn driven_device(&mut self) -> Result<&mut DrivenDevice, DrivenError> {
+        let Some(slot) = self.driven.as_ref() else {
+            panic!("no device of this scenario is the device driver's (a harness bug)");
+        };
+        if slot.device.is_none() {
+            let target = self.target();
+            let Some(command) = target.driver_command() else {
+                panic!("this run drives devices but names no device driver command (a harness bug)");
+            };
+            let device =
+                DrivenDevice::start(command, DRIVEN_TIMEOUT, target.base_url(), target.app_client_id())
+                    .await?;
+            if let Some(slot) = self.driven.as_mut() {
+                slot.device = Some(device);
+            }
+        }
+        match self.driven.as_mut().and_then(|slot| slot.device.as_mut()) {
+            Some(device) => Ok(device),
+            None => unreachable!("started just above"),
+        }
+    }
+
+    /// The driver's device if it was started, without starting it.
+    pub fn started_driven_device(&self) -> Option<&DrivenDevice> {
+        self.driven.as_ref().and_then(|slot| slot.device.as_ref())
+    }
+
+    /// Every device the scenario named, in order, and who played it (for the report).
+    pub fn device_uses(&self) -> &[DeviceUse] {
+        &self.named
     }
 
     /// The portal, started on first use with the target's API client.
@@ -158,7 +301,7 @@ impl ConformanceWorld {
         if self.portal.is_none() {
             let target = self.target();
             let (id, secret) = target.api_client();
-            let portal = SimulatedPortal::start(target.http(), id, secret)
+            let portal = SimulatedPortal::start(target.http(), id, secret, target.callback_listen())
                 .await
                 .unwrap_or_else(|e| panic!("the portal's callback listener did not start: {e}"));
             self.portal = Some(portal);
@@ -178,6 +321,14 @@ impl ConformanceWorld {
                 .map(|value| serde_json::to_value(value).unwrap_or(serde_json::Value::Null))
                 .map_err(Into::into),
         );
+        self.last_driven = None;
+    }
+
+    /// Records the outcome of an operation of the driver's device, with the server's log of the
+    /// exchanges the driver made for it.
+    pub fn record_driven(&mut self, outcome: Outcome, call: DrivenCall) {
+        self.last = Some(outcome);
+        self.last_driven = Some(call);
     }
 
     /// The last outcome; a `Then` without a preceding call is a scenario bug.

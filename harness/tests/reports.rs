@@ -93,6 +93,7 @@ fn scenario(
         duration_ms: 12,
         steps,
         qr_images: Vec::new(),
+        devices: Vec::new(),
     }
 }
 

@@ -16,6 +16,9 @@ use tokio::sync::mpsc;
 /// Lines of the driver's stderr kept for error messages.
 const STDERR_TAIL: usize = 20;
 
+/// How long an exit's message waits for the driver's last stderr lines.
+const STDERR_GRACE: Duration = Duration::from_secs(1);
+
 /// What went wrong with a driver program (not with the SDK's answers, which are replies).
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,6 +62,15 @@ pub enum DriverError {
     Write(String),
 }
 
+/// What came first of an event and an awaited reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arrival {
+    /// An unasked event.
+    Event(Event),
+    /// The reply awaited.
+    Reply(Reply),
+}
+
 /// A running driver program.
 #[derive(Debug)]
 pub struct DriverProcess {
@@ -67,6 +79,8 @@ pub struct DriverProcess {
     stdin: Option<ChildStdin>,
     lines: mpsc::UnboundedReceiver<Result<Line, DriverError>>,
     stderr: Arc<Mutex<VecDeque<String>>>,
+    /// The task that reads stderr: an exit's message waits for it to read the last lines.
+    stderr_task: Option<tokio::task::JoinHandle<()>>,
     timeout: Duration,
     next_id: i64,
     /// Events that arrived and were not taken yet.
@@ -109,7 +123,7 @@ impl DriverProcess {
         });
         let stderr = Arc::new(Mutex::new(VecDeque::new()));
         let tail = stderr.clone();
-        tokio::spawn(async move {
+        let stderr_task = tokio::spawn(async move {
             let mut lines = BufReader::new(stderr_pipe).lines();
             while let Ok(Some(text)) = lines.next_line().await {
                 let mut tail = tail.lock().unwrap_or_else(PoisonError::into_inner);
@@ -125,6 +139,7 @@ impl DriverProcess {
             stdin: Some(stdin),
             lines: rx,
             stderr,
+            stderr_task: Some(stderr_task),
             timeout,
             next_id: 1,
             events: VecDeque::new(),
@@ -190,6 +205,26 @@ impl DriverProcess {
         }
     }
 
+    /// Waits for whichever comes first: an event (the oldest one not taken) or the reply with
+    /// `id`. A deferred `handle_otp` is answered either by an `open_auth_otp` event (the request
+    /// is showing, the reply comes after the decision) or at once by an error reply.
+    pub async fn event_or_reply(&mut self, id: i64, waiting_for: &str) -> Result<Arrival, DriverError> {
+        loop {
+            if let Some(event) = self.events.pop_front() {
+                return Ok(Arrival::Event(event));
+            }
+            if let Some(reply) = self.replies.get_mut(&Some(id)).and_then(VecDeque::pop_front) {
+                return Ok(Arrival::Reply(reply));
+            }
+            self.read_one(waiting_for).await?;
+        }
+    }
+
+    /// Takes the oldest event that has arrived, without waiting.
+    pub fn take_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
     /// Every line that has already arrived, without waiting: events are queued, replies kept.
     pub fn drain(&mut self) -> Result<(), DriverError> {
         while let Ok(line) = self.lines.try_recv() {
@@ -229,6 +264,11 @@ impl DriverProcess {
             Ok(Err(e)) => format!("unknown: {e}"),
             Err(_) => "stdout closed, still running".into(),
         };
+        // The last lines a crashing driver wrote may still be in the pipe; a descendant that
+        // keeps stderr open must not hold the message up for long.
+        if let Some(task) = self.stderr_task.take() {
+            let _ = tokio::time::timeout(STDERR_GRACE, task).await;
+        }
         let stderr = self
             .stderr
             .lock()

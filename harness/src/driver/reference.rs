@@ -286,6 +286,10 @@ impl Driver {
         };
         out.reply(Reply::ok(id, json!({}))).await?;
         let result = self.device.decide(answer).await;
+        // DRV-008: an answer refused with 9021 or 9023 tells the device its enrollment is gone.
+        if let Err(DeviceError::Peer(error)) = &result {
+            self.device.forget_if_disenrolled(error);
+        }
         out.event(Event::CloseAuthOtp).await?;
         let reply = match result {
             Ok(response) => {

@@ -284,6 +284,29 @@ pub struct ScenarioResult {
     pub steps: Vec<StepResult>,
     /// The QR images scanned in it.
     pub qr_images: Vec<QrImage>,
+    /// The devices it named, in the order named, and which of them the device driver (the SDK
+    /// under test) played; empty when it named none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<DeviceUse>,
+}
+
+/// A device a scenario named, and who played it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceUse {
+    /// The name the scenario calls it by.
+    pub name: String,
+    /// Who played it.
+    pub kind: DeviceKind,
+}
+
+/// Who plays a scenario's device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceKind {
+    /// The device driver: the SDK under test (`mobauth run --device-driver`).
+    Driver,
+    /// The harness's simulated device.
+    Simulated,
 }
 
 /// What became of a step.

@@ -15,28 +15,43 @@ use super::progress::Sink;
 use super::selection::{Key, ScenarioMeta, key};
 use super::{NotApplicable, NotImplemented};
 use crate::http::Transcript;
-use crate::report::{ExchangeRecord, Outcome, QrImage, ScenarioResult, StepResult, StepStatus, millis};
+use crate::report::{
+    DeviceUse, ExchangeRecord, Outcome, QrImage, ScenarioResult, StepResult, StepStatus, millis,
+};
 use crate::world::ConformanceWorld;
 
 /// The words of [`crate::target::TargetError::Missing`]: a failure saying them means the target
 /// lacks a capability, so the scenario is not applicable.
 const MISSING_CAPABILITY: &str = "the target does not offer ";
 
-/// What the hooks hand the collector: each scenario's transcript and the QR images its world
-/// holds at the end.
+/// What the hooks hand the collector: each scenario's transcript, the QR images its world
+/// holds at the end and the devices it named.
 #[derive(Debug, Default)]
 pub(crate) struct Captured {
     pub(crate) transcripts: HashMap<Key, Transcript>,
     pub(crate) world_images: HashMap<Key, Vec<Vec<u8>>>,
+    pub(crate) devices: HashMap<Key, Vec<DeviceUse>>,
 }
 
 /// The QR images a scenario's world shows were scanned, for scenarios whose devices do not record
-/// their scans in the transcript: the portal's last QR code, when a device decoded its OTP.
+/// their scans in the transcript: the portal's last QR code, when a device decoded its OTP, and
+/// every image handed to the device driver (whose device is another program).
 pub(crate) fn world_images(world: &ConformanceWorld) -> Vec<Vec<u8>> {
-    match &world.otp {
+    let mut images = match &world.otp {
         Some(otp) if world.scanned.values().any(|read| *read == otp.response.otp) => vec![otp.qr_png.clone()],
         _ => Vec::new(),
+    };
+    if let Some(driven) = world.started_driven_device() {
+        images.extend(
+            driven.images().iter().filter(|image| !images.contains(image)).cloned().collect::<Vec<_>>(),
+        );
     }
+    images
+}
+
+/// The devices a scenario named and who played each, for its result.
+pub(crate) fn world_devices(world: &ConformanceWorld) -> Vec<DeviceUse> {
+    world.device_uses().to_vec()
 }
 
 #[derive(Debug)]
@@ -197,9 +212,13 @@ impl Collector {
 
     fn complete(&mut self, key: &Key, running: Running, at: SystemTime) {
         let Some(meta) = self.meta.get(key) else { return };
-        let (transcript, world_images) = {
+        let (transcript, world_images, devices) = {
             let mut captured = self.captured.lock().unwrap_or_else(PoisonError::into_inner);
-            (captured.transcripts.remove(key), captured.world_images.remove(key).unwrap_or_default())
+            (
+                captured.transcripts.remove(key),
+                captured.world_images.remove(key).unwrap_or_default(),
+                captured.devices.remove(key).unwrap_or_default(),
+            )
         };
         let (outcome, message) = match running.failure {
             Some((outcome, message)) => (outcome, Some(message)),
@@ -238,7 +257,8 @@ impl Collector {
             qr_images.extend(world_images.iter().map(|bytes| qr_image(None, bytes)));
         }
         let duration = millis(at.duration_since(running.started).unwrap_or(Duration::ZERO));
-        let result = result(meta, outcome, message, duration, steps, qr_images);
+        let mut result = result(meta, outcome, message, duration, steps, qr_images);
+        result.devices = devices;
         self.progress.lock().unwrap_or_else(PoisonError::into_inner).scenario_done(&result);
         self.results.push(result);
     }
@@ -321,6 +341,7 @@ fn result(
         duration_ms,
         steps,
         qr_images,
+        devices: Vec::new(),
     }
 }
 

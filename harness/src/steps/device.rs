@@ -1,6 +1,16 @@
 //! Steps of a device: logging its user in, enrolling, reading and deleting its enrollment,
 //! scanning QR codes, handling OTPs and answering them (also in the ways a broken or malicious
 //! device would).
+//!
+//! When the run drives devices (`mobauth run --device-driver`), the device the driver plays (see
+//! [`ConformanceWorld::name_device`]) takes the high-level steps through the driver protocol: log
+//! in (`authenticate`), enroll, scan a QR code and handle the OTP (`handle_otp` with the image),
+//! accept or deny, disenroll. The driver's error reply is the step's outcome; the `Then` steps
+//! compare its code and type, and take the HTTP status, which the driver protocol does not carry,
+//! from the server's event log of the exchanges the driver made ([`assert_driver_refused`]).
+//! Steps that need what an SDK does not show — its keys, certificate, access token, the
+//! challenge, requests of the scenario's making in its name — make the scenario not applicable
+//! for the driver's device, saying what they needed.
 
 use std::collections::HashMap;
 
@@ -11,7 +21,9 @@ use cucumber::{given, then, when};
 use protocol::ca::TrustAnchor;
 use protocol::keys::{KeyPair, signing_string};
 use protocol::qr::RenderOptions;
-use protocol::wire::{Answer, EnrollmentResponse, OtpRequestResponse, paths};
+use protocol::wire::{
+    Answer, EnrollmentInfo, EnrollmentResponse, EventsResponse, OtpRequestResponse, ServerEvent, paths,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -19,10 +31,12 @@ use uuid::Uuid;
 
 use super::server::{admin, assert_reply, move_to_before_expiry, set_config_key};
 use super::{Expected, assert_outcome, assert_refused};
-use crate::device::DeviceError;
+use crate::device::{DeviceError, DriverRefusal};
+use crate::driver::device::{DrivenDevice, DrivenError, OtpInput};
 use crate::http::{Auth, Payload};
 use crate::portal::{CallbackAttempt, SimulatedPortal, StartedOtp};
-use crate::world::{ConformanceWorld, Outcome};
+use crate::report::DeviceKind;
+use crate::world::{ConformanceWorld, DrivenCall, Outcome};
 
 /// What the enrollment, OTP, relying-party and callback steps keep between steps.
 #[derive(Debug, Default)]
@@ -53,6 +67,8 @@ pub struct Notes {
     pub concurrent: Vec<(String, Answer, Outcome)>,
     /// The server's clock when the scenario made it stand still.
     pub clock_at: Option<OffsetDateTime>,
+    /// What the camera of the driver's device saw last.
+    pub camera: HashMap<String, CameraImage>,
 }
 
 /// The device id the OpenSSL-made CSRs of `fixtures/openssl/` are made for (their CN).
@@ -71,10 +87,253 @@ fn openssl_csr(name: &str) -> String {
     }
 }
 
+// ------------------------------------------------------------------ the driver's device
+
+/// The server's newest event sequence number, to read the exchanges that follow it; `None` when
+/// the target keeps no event log (no test-control API).
+async fn server_mark(world: &ConformanceWorld) -> Option<u64> {
+    server_events(world, u64::MAX).await.map(|events| events.last_seq)
+}
+
+/// The server's log after `since`, or `None` without one.
+async fn server_events(world: &ConformanceWorld, since: u64) -> Option<EventsResponse> {
+    let admin = world.target().admin().ok()?;
+    let (status, body) = admin.send(Method::GET, &format!("/events?since={since}"), None).await.ok()?;
+    if status != 200 {
+        return None;
+    }
+    serde_json::from_str(&body).ok()
+}
+
+/// The requests the server logged after `mark` (the driver's exchanges: steps run one at a time).
+async fn server_calls_since(world: &ConformanceWorld, mark: Option<u64>) -> Option<Vec<ServerEvent>> {
+    let events = server_events(world, mark?).await?;
+    Some(events.events.into_iter().filter(|e| e.kind == "request").collect())
+}
+
+/// Runs `op` on the driver's device `name` (starting the driver on first use) and returns its
+/// result with the server's log of the exchanges the driver made meanwhile.
+async fn driven<T>(
+    world: &mut ConformanceWorld,
+    name: &str,
+    op: impl AsyncFnOnce(&mut DrivenDevice) -> Result<T, DrivenError>,
+) -> (Result<T, DrivenError>, DrivenCall) {
+    let mark = server_mark(world).await;
+    let result = match world.driven_device().await {
+        Ok(device) => op(device).await,
+        Err(DrivenError::Unimplemented(op)) => crate::runner::not_implemented(op),
+        Err(e) => panic!("expected the device driver playing {name:?} to start (hello, configure), but {e}"),
+    };
+    let server_calls = server_calls_since(world, mark).await;
+    (result, DrivenCall { device: name.to_string(), server_calls })
+}
+
+/// A driver operation's result as a step takes it: the SDK's refusal is an outcome (with the
+/// server's log), `unimplemented` ends the scenario as not implemented, and a driver that crashed,
+/// hung or wrote garbage fails the step with what was expected and what came.
+fn settle<T>(
+    name: &str,
+    what: &str,
+    (result, call): (Result<T, DrivenError>, DrivenCall),
+) -> (Result<T, DeviceError>, DrivenCall) {
+    let result = match result {
+        Ok(value) => Ok(value),
+        Err(DrivenError::Refused(refusal)) => {
+            Err(DeviceError::Driver(DriverRefusal { server_calls: call.server_calls.clone(), ..refusal }))
+        }
+        Err(DrivenError::Unimplemented(op)) => crate::runner::not_implemented(op),
+        Err(broken) => panic!("expected the device driver playing {name:?} to {what}, but {broken}"),
+    };
+    (result, call)
+}
+
+/// Runs `op` on the driver's device and settles it ([`settle`]).
+async fn drive<T>(
+    world: &mut ConformanceWorld,
+    name: &str,
+    what: &str,
+    op: impl AsyncFnOnce(&mut DrivenDevice) -> Result<T, DrivenError>,
+) -> (Result<T, DeviceError>, DrivenCall) {
+    let outcome = driven(world, name, op).await;
+    settle(name, what, outcome)
+}
+
+/// Runs `op` on the driver's device and records its outcome for the `Then` steps.
+async fn drive_and_record<T: serde::Serialize>(
+    world: &mut ConformanceWorld,
+    name: &str,
+    what: &str,
+    op: impl AsyncFnOnce(&mut DrivenDevice) -> Result<T, DrivenError>,
+) {
+    let (result, call) = drive(world, name, what, op).await;
+    let outcome = result.map(|value| serde_json::to_value(value).unwrap_or(Value::Null));
+    world.record_driven(outcome, call);
+}
+
+/// Runs `op` on the driver's device, which must succeed for the step to go on.
+async fn drive_ok<T>(
+    world: &mut ConformanceWorld,
+    name: &str,
+    what: &str,
+    op: impl AsyncFnOnce(&mut DrivenDevice) -> Result<T, DrivenError>,
+) -> T {
+    match drive(world, name, what, op).await.0 {
+        Ok(value) => value,
+        Err(e) => panic!("expected the device driver playing {name:?} to {what}, but {e}"),
+    }
+}
+
+/// The driver's device's id, from `state`.
+async fn driven_device_id(world: &mut ConformanceWorld, name: &str) -> Uuid {
+    drive_ok(world, name, "answer state", async |d| d.state().await).await.device_id
+}
+
+/// The id of the device called `name`: a simulated device's own, or the driver's from `state`.
+async fn device_id(world: &mut ConformanceWorld, name: &str) -> Uuid {
+    if world.is_driven(name) { driven_device_id(world, name).await } else { world.device(name).device_id() }
+}
+
+/// The scenario's name of the user whose username is `username`.
+fn user_name_of(world: &ConformanceWorld, username: &str) -> String {
+    match world.users.iter().find(|(_, c)| c.username == username) {
+        Some((name, _)) => name.clone(),
+        None => panic!("the user {username:?} is none of the scenario's"),
+    }
+}
+
+/// The username logged in on the device called `name` (for the driver's device, the one the
+/// harness logged in through it last).
+fn device_username(world: &mut ConformanceWorld, name: &str) -> Option<String> {
+    if world.is_driven(name) {
+        world.started_driven_device().and_then(DrivenDevice::username).map(str::to_string)
+    } else {
+        world.device(name).user().map(str::to_string)
+    }
+}
+
+/// The server's view of the enrollment of the device called `name`: `GET enrollment` with the
+/// device's own token, or for the driver's device (whose token an SDK keeps to itself) with a
+/// token of the user logged in on it, from a session of that user's own.
+async fn server_enrollment(world: &mut ConformanceWorld, name: &str) -> Result<EnrollmentInfo, DeviceError> {
+    if !world.is_driven(name) {
+        return world.device(name).fetch_enrollment().await;
+    }
+    let Some(username) = device_username(world, name) else {
+        return Err(DeviceError::NotAuthenticated);
+    };
+    let user = user_name_of(world, &username);
+    let token = session_token(world, &user).await;
+    let path = format!("{}/{}", paths::ENROLLMENTS, driven_device_id(world, name).await);
+    let (_, info) =
+        world.target().http().call(Method::GET, &path, Auth::Bearer(&token), Payload::Empty, &[200]).await?;
+    Ok(info)
+}
+
+/// The transaction an OTP names (its bytes 1 to 16), when it is one of the section 4 format.
+fn otp_transaction(otp: &str) -> Option<String> {
+    crate::device::check_otp_locally(otp).ok().map(|otp| otp.transaction_id.to_string())
+}
+
+/// The driver's device handles an OTP: `handle_otp`, with the image the camera saw or the OTP as
+/// text. The request it shows must be the transaction the OTP names. Recorded as the outcome:
+/// the request shown (`{"transaction_id", "message"}`) or the refusal.
+async fn handle_driven(world: &mut ConformanceWorld, name: &str, input: OtpInput, otp: &str) {
+    let showing = match world.driven_device().await {
+        Ok(device) => device.is_showing(),
+        Err(e) => panic!("expected the device driver playing {name:?} to start (hello, configure), but {e}"),
+    };
+    if showing {
+        crate::runner::not_applicable(format!(
+            "this step has {name:?}, the device driver's device (the SDK under test), handle an OTP again \
+             while it shows a request: a simulated device fetches a new challenge then, but through the \
+             driver protocol an SDK refuses a second handle_otp until its user decides (8056)"
+        ));
+    }
+    let (result, call) = drive(world, name, "handle the OTP", async |d| d.handle_otp(input).await).await;
+    if let (Ok(shown), Some(expected)) = (&result, otp_transaction(otp)) {
+        assert_eq!(
+            shown.transaction_id, expected,
+            "expected the device driver playing {name:?} to show the request of the transaction its OTP \
+             names (open_auth_otp's transaction_id), got {shown:?}"
+        );
+    }
+    if result.is_ok() {
+        world.notes.last_fetcher = Some(name.to_string());
+    }
+    let outcome =
+        result.map(|shown| json!({ "transaction_id": shown.transaction_id, "message": shown.message }));
+    world.record_driven(outcome, call);
+}
+
+/// The driver's device decides on the request it shows: `accept` or `deny`, then `handle_otp`'s
+/// reply. Recorded as the outcome: `{"status"}` or the refusal.
+async fn decide_driven(world: &mut ConformanceWorld, name: &str, answer: Answer) {
+    drive_and_record(world, name, &format!("take the decision {}", answer.as_str()), async |d| {
+        d.decide(answer).await.map(|status| json!({ "status": status }))
+    })
+    .await;
+}
+
+/// For the driver's device, an answer the scenario makes is the SDK's own only when the device
+/// shows the request: then it is the user's decision; any other answer is not applicable.
+async fn decide_if_showing(world: &mut ConformanceWorld, name: &str, answer: Answer, what: &str) {
+    let showing = match world.driven_device().await {
+        Ok(device) => device.is_showing(),
+        Err(e) => panic!("expected the device driver playing {name:?} to start (hello, configure), but {e}"),
+    };
+    if !showing {
+        crate::runner::not_applicable(format!(
+            "this step has {name:?}, the device driver's device (the SDK under test), answer {what} with \
+             no request showing, and through the driver protocol an SDK answers only the request it shows"
+        ));
+    }
+    decide_driven(world, name, answer).await;
+}
+
+/// Checks a driver's refusal against a refusal with `status`, `code` and `error_type`: the code
+/// and type are the driver's reply; the status, which the driver protocol does not carry, is the
+/// server's for the exchange that answered the code, as its event log shows. A refusal the SDK
+/// gave without calling the server has no status to check. When the SDK refused with another code
+/// without calling the server at all (it may, once the server told it the enrollment is gone:
+/// DRV-008), the server's answer cannot be checked through it: not applicable.
+pub(crate) fn assert_driver_refused(
+    expected: &str,
+    refusal: &DriverRefusal,
+    status: u16,
+    code: u32,
+    error_type: &str,
+) {
+    if refusal.code != code || refusal.error_type != error_type {
+        if refusal.server_calls.as_ref().is_some_and(Vec::is_empty) {
+            crate::runner::not_applicable(format!(
+                "expected {expected}, but the SDK under test refused by itself, without calling the server: \
+                 {refusal}; the server's answer to that call cannot be checked through the driver protocol"
+            ));
+        }
+        panic!("expected {expected}, but {refusal}");
+    }
+    let Some(calls) = &refusal.server_calls else { return };
+    if let Some(call) = calls.iter().rev().find(|e| e.error_code == Some(code))
+        && call.status != status
+    {
+        panic!(
+            "expected {expected}, but the server answered {} {} with status {} (the device driver passed \
+             on {code} {error_type}): {refusal}",
+            call.method, call.path, call.status
+        );
+    }
+}
+
 // ------------------------------------------------------------------ users and enrollment
 
 async fn log_in(world: &mut ConformanceWorld, user: &str, device: &str) {
     let credentials = world.user(user).await;
+    if world.name_device(device) == DeviceKind::Driver {
+        let (username, password) = (credentials.username, credentials.password);
+        let what = format!("log {user:?} in");
+        drive_ok(world, device, &what, async |d| d.authenticate(&username, &password).await).await;
+        return;
+    }
     world
         .device_or_install(device)
         .log_in(&credentials.username, &credentials.password)
@@ -82,9 +341,23 @@ async fn log_in(world: &mut ConformanceWorld, user: &str, device: &str) {
         .unwrap_or_else(|e| panic!("expected {user:?} to log in on {device:?}, but {e}"));
 }
 
+/// The driver's device enrolls: `enroll`, recorded as `{"re_enrolled"}` or the refusal.
+async fn enroll_driven(world: &mut ConformanceWorld, name: &str) {
+    let before = world.target().now().await.ok();
+    let (result, call) = drive(world, name, "enroll", async |d| d.enroll().await).await;
+    let after = world.target().now().await.ok();
+    if result.is_ok() {
+        world.notes.enrolled_between.insert(name.to_string(), before.zip(after));
+    }
+    world.record_driven(result.map(|re_enrolled| json!({ "re_enrolled": re_enrolled })), call);
+}
+
 /// Enrolls `name` with a new key of its own, or with `with` (key and CSR), keeping what later
 /// steps check.
 async fn enroll_device(world: &mut ConformanceWorld, name: &str, with: Option<(KeyPair, String)>) {
+    if with.is_none() && world.is_driven(name) {
+        return enroll_driven(world, name).await;
+    }
     let previous = world.device_or_install(name).enrollment().cloned();
     if previous.is_some()
         && let Ok(info) = world.device(name).fetch_enrollment().await
@@ -125,7 +398,10 @@ async fn logged_in(world: &mut ConformanceWorld, user: String, device: String) {
 #[given(expr = "{string} is logged in on the device {string} whose id is the one of the OpenSSL-made CSRs")]
 async fn logged_in_with_fixture_id(world: &mut ConformanceWorld, user: String, device: String) {
     let id = Uuid::parse_str(OPENSSL_DEVICE_ID).expect("the fixtures' device id is a UUID");
-    world.device_or_install(&device).assume_device_id(id);
+    world.name_device(&device);
+    world
+        .simulated(&device, "a device id of the scenario's choosing (the OpenSSL-made CSRs' CN)")
+        .assume_device_id(id);
     log_in(world, &user, &device).await;
 }
 
@@ -138,7 +414,7 @@ async fn has_enrolled(world: &mut ConformanceWorld, user: String, device: String
 
 #[given(expr = "the device {string} with no user logged in")]
 async fn no_user(world: &mut ConformanceWorld, device: String) {
-    world.device_or_install(&device);
+    world.name_device(&device);
 }
 
 #[when(expr = "{string} enrolls")]
@@ -153,7 +429,8 @@ async fn enrolls_again(world: &mut ConformanceWorld, device: String) {
 
 #[when(expr = "{string} sends an enrollment request without an access token")]
 async fn enroll_without_token(world: &mut ConformanceWorld, device: String) {
-    let device_id = world.device_or_install(&device).device_id();
+    let needs = "an enrollment request of the scenario's making in its name (without an access token)";
+    let device_id = world.simulated(&device, needs).device_id();
     let key = world.foreign_key();
     let csr = protocol::csr::create_csr(&key, &device_id.to_string()).expect("a CSR for a fresh key builds");
     let body = json!({ "device_id": device_id, "csr": csr });
@@ -173,7 +450,7 @@ async fn send_enrollment(world: &mut ConformanceWorld, token: Option<&str>, body
 }
 
 fn token(world: &mut ConformanceWorld, device: &str) -> String {
-    match world.device(device).access_token() {
+    match world.simulated(device, "its access token, for a request of the scenario's making").access_token() {
         Some(token) => token.to_string(),
         None => panic!("{device:?} has no user logged in"),
     }
@@ -217,8 +494,9 @@ fn corrupt_pem_signature(csr: &str) -> String {
 
 #[when(regex = r#"^"([^"]+)" enrolls with (.+)$"#)]
 async fn enrolls_with(world: &mut ConformanceWorld, device: String, what: String) {
+    let needs = format!("an enrollment with {what}: a key and CSR of the scenario's making");
+    let own_id = world.simulated(&device, &needs).device_id().to_string();
     let key = world.foreign_key();
-    let own_id = world.device(&device).device_id().to_string();
     let quoted = what.split('"').nth(1).unwrap_or_default().to_string();
     let (key, csr) = match what.as_str() {
         _ if what.starts_with("the text ") || what.starts_with("the CSR \"") => (key, quoted),
@@ -267,8 +545,9 @@ async fn enrolls_with(world: &mut ConformanceWorld, device: String, what: String
 
 #[when(regex = r#"^"([^"]+)" sends an enrollment body that is (.+)$"#)]
 async fn sends_enrollment_body(world: &mut ConformanceWorld, device: String, body: String) {
+    let needs = "an enrollment body of the scenario's making, sent with its access token";
+    let id = world.simulated(&device, needs).device_id().to_string();
     let key = world.foreign_key();
-    let id = world.device(&device).device_id().to_string();
     let csr = csr_for(&key, &id);
     // The CSR's CN always equals the body's device_id, so only the device_id's form is wrong.
     let with_id = |id: String| json!({ "device_id": id, "csr": csr_for(&key, &id) });
@@ -290,8 +569,26 @@ async fn sends_enrollment_body(world: &mut ConformanceWorld, device: String, bod
 
 #[when(regex = r#"^"([^"]+)" enrolls again with (.+)$"#)]
 async fn enrolls_again_with_problems(world: &mut ConformanceWorld, device: String, problems: String) {
+    // Problems of the server's configuration alone leave the request the device's own: the
+    // driver's device sends it with `enroll`.
+    let config_only = ["nothing else", "enrollment disabled", "mobile authentication disabled"];
+    if world.is_driven(&device) && problems.split(',').map(str::trim).all(|p| config_only.contains(&p)) {
+        for problem in problems.split(',').map(str::trim) {
+            match problem {
+                "enrollment disabled" => {
+                    set_config_key(world, "enrollment_enabled", Value::Bool(false)).await
+                }
+                "mobile authentication disabled" => {
+                    set_config_key(world, "mobile_auth_enabled", Value::Bool(false)).await;
+                }
+                _ => {}
+            }
+        }
+        return enroll_driven(world, &device).await;
+    }
+    let needs = format!("an enrollment request of the scenario's making ({problems})");
+    let id = world.simulated(&device, &needs).device_id().to_string();
     let key = world.foreign_key();
-    let id = world.device(&device).device_id().to_string();
     let mut body = json!({ "device_id": id, "csr": csr_for(&key, &id) });
     let mut token = Some(token(world, &device));
     for problem in problems.split(',').map(str::trim) {
@@ -330,6 +627,9 @@ fn last_enrollment_status(world: &ConformanceWorld) -> Option<u16> {
 async fn enrollment_created(world: &mut ConformanceWorld, user: String) {
     let username = world.username(&user).to_string();
     let value = world.last_ok("the enrollment to be created").clone();
+    if let Some(call) = world.last_driven.clone() {
+        return driven_enrollment_created(world, &call, &user, &value).await;
+    }
     let status = last_enrollment_status(world);
     let got = (status, value["user_id"].as_str(), value["re_enrolled"].as_bool());
     assert_eq!(
@@ -339,9 +639,52 @@ async fn enrollment_created(world: &mut ConformanceWorld, user: String) {
     );
 }
 
+/// The driver's enrollment: `re_enrolled` false, the server's 201 for it in its log, and the
+/// server's enrollment of the device for `user`.
+async fn driven_enrollment_created(
+    world: &mut ConformanceWorld,
+    call: &DrivenCall,
+    user: &str,
+    value: &Value,
+) {
+    assert_eq!(
+        value["re_enrolled"].as_bool(),
+        Some(false),
+        "expected the device driver to answer enroll with re_enrolled false (a new enrollment), got {value}"
+    );
+    if let Some(calls) = &call.server_calls {
+        let statuses: Vec<u16> = calls
+            .iter()
+            .filter(|e| e.method == "POST" && e.path == paths::ENROLLMENTS)
+            .map(|e| e.status)
+            .collect();
+        assert_eq!(
+            statuses.last(),
+            Some(&201),
+            "expected the server to answer the SDK's enrollment with 201, its log shows {calls:?}"
+        );
+    }
+    let username = world.username(user).to_string();
+    let info = server_enrollment(world, &call.device)
+        .await
+        .unwrap_or_else(|e| panic!("expected GET enrollment of {:?} to answer 200, but {e}", call.device));
+    assert_eq!(
+        info.user_id, username,
+        "expected the server to report the device driver's device as enrolled for {user:?}, got {info:?}"
+    );
+}
+
 #[then(expr = "the enrollment is created anew for {string}")]
 async fn enrollment_created_anew(world: &mut ConformanceWorld, user: String) {
     enrollment_created(world, user).await;
+    if let Some(call) = world.last_driven.clone() {
+        crate::runner::not_applicable(format!(
+            "this step compares the enrollment_id of the server's enrollment answers to {:?}, the device \
+             driver's device (the SDK under test), and an SDK does not pass the server's answer on through \
+             the driver protocol",
+            call.device
+        ));
+    }
     let value = world.last_ok("the enrollment to be created").clone();
     let Some((device, latest)) = world.notes.enrollments.last().cloned() else {
         panic!("expected a new enrollment, got {value}");
@@ -360,7 +703,8 @@ async fn enrollment_created_anew(world: &mut ConformanceWorld, user: String) {
 #[then(expr = "the enrollment answer names {string} and an enrollment id not seen before")]
 async fn enrollment_answer_names(world: &mut ConformanceWorld, device: String) {
     let value = world.last_ok("the enrollment to succeed").clone();
-    let device_id = world.device(&device).device_id();
+    let device_id =
+        world.simulated(&device, "the server's enrollment answer (its enrollment_id)").device_id();
     let response: EnrollmentResponse = serde_json::from_value(value.clone())
         .unwrap_or_else(|e| panic!("expected an enrollment answer, got {value}: {e}"));
     let same_id =
@@ -376,6 +720,14 @@ async fn enrollment_answer_names(world: &mut ConformanceWorld, device: String) {
 #[then(expr = "{string} is re-enrolled with a new enrollment and a certificate for its new key")]
 async fn re_enrolled(world: &mut ConformanceWorld, device: String) {
     let value = world.last_ok("the re-enrollment to succeed").clone();
+    if world.is_driven(&device) {
+        assert_eq!(
+            value["re_enrolled"].as_bool(),
+            Some(true),
+            "expected the device driver to answer enroll with re_enrolled true, got {value}"
+        );
+        world.simulated(&device, "the server's enrollment answer (its enrollment_id) and the certificate");
+    }
     let status = last_enrollment_status(world);
     let previous = world
         .previous_enrollments
@@ -411,6 +763,7 @@ async fn re_enrolled(world: &mut ConformanceWorld, device: String) {
 }
 
 async fn certificate_for_own_key(world: &mut ConformanceWorld, device: &str) {
+    world.simulated(device, "the certificate the device holds and its key");
     let now = world.server_now().await;
     let device = world.device(device);
     let device_id = device.device_id();
@@ -443,6 +796,19 @@ async fn holds_certificate(world: &mut ConformanceWorld, device: String) {
 #[then(expr = "the server reports {string} as enrolled for {string}")]
 async fn reports_enrolled(world: &mut ConformanceWorld, device: String, user: String) {
     let username = world.username(&user).to_string();
+    if world.is_driven(&device) {
+        // The certificate an SDK holds is not visible: the device and its user are compared.
+        let device_id = driven_device_id(world, &device).await;
+        let info = server_enrollment(world, &device).await.unwrap_or_else(|e| {
+            panic!("expected GET enrollment of {device:?} ({device_id}) to answer 200, but {e}")
+        });
+        assert_eq!(
+            (info.device_id, info.user_id.as_str()),
+            (device_id, username.as_str()),
+            "expected GET enrollment to report the device driver's device and its user, got {info:?}"
+        );
+        return;
+    }
     let device = world.device(&device);
     let info = device.fetch_enrollment().await.unwrap_or_else(|e| {
         panic!("expected GET enrollment of {} to answer 200, but {e}", device.device_id())
@@ -460,9 +826,7 @@ async fn reports_enrolled(world: &mut ConformanceWorld, device: String, user: St
 )]
 async fn reports_enrolled_at(world: &mut ConformanceWorld, device: String, user: String) {
     reports_enrolled(world, device.clone(), user).await;
-    let info = world
-        .device(&device)
-        .fetch_enrollment()
+    let info = server_enrollment(world, &device)
         .await
         .unwrap_or_else(|e| panic!("expected GET enrollment of {device:?} to answer 200, but {e}"));
     if let Some(Some((before, after))) = world.notes.enrolled_between.get(&device) {
@@ -477,7 +841,7 @@ async fn reports_enrolled_at(world: &mut ConformanceWorld, device: String, user:
 
 #[then(expr = "the server reports {string} as not enrolled")]
 async fn reports_not_enrolled(world: &mut ConformanceWorld, device: String) {
-    let outcome = world.device(&device).fetch_enrollment().await.map(|info| info.device_id);
+    let outcome = server_enrollment(world, &device).await.map(|info| info.device_id);
     let outcome = outcome.map(|id| json!({ "device_id": id }));
     assert_refused("GET enrollment", &outcome, 404, 9021, "MOBILE_AUTHENTICATION_NOT_ENROLLED");
 }
@@ -498,7 +862,7 @@ fn parsed_certificate(pem: &str) -> x509_cert::Certificate {
 }
 
 fn enrollment_of(world: &mut ConformanceWorld, device: &str) -> crate::device::DeviceEnrollment {
-    match world.device(device).enrollment() {
+    match world.simulated(device, "the certificate the device was given").enrollment() {
         Some(enrollment) => enrollment.clone(),
         None => panic!("{device:?} holds no enrollment"),
     }
@@ -574,6 +938,8 @@ async fn same_ca_as(world: &mut ConformanceWorld, first: String, second: String)
 async fn session_token(world: &mut ConformanceWorld, user: &str) -> String {
     let session = format!("{user}'s other session");
     if world.devices.get(&session).and_then(|d| d.access_token()).is_none() {
+        // A session of the harness's own, never the driver's device.
+        world.install_simulated(&session);
         log_in(world, user, &session).await;
     }
     token(world, &session)
@@ -591,7 +957,7 @@ async fn user_deletes_enrollment(world: &mut ConformanceWorld, user: String, dev
 
 async fn enrollment_call(world: &mut ConformanceWorld, user: &str, device: &str, method: Method) {
     let token = session_token(world, user).await;
-    let path = format!("{}/{}", paths::ENROLLMENTS, world.device(device).device_id());
+    let path = format!("{}/{}", paths::ENROLLMENTS, device_id(world, device).await);
     let expected: &[u16] = if method == Method::GET { &[200] } else { &[204] };
     let result = world
         .target()
@@ -617,6 +983,9 @@ async fn delete_own(world: &mut ConformanceWorld, device: &str) -> Result<(), De
 
 #[when(expr = "{string} deletes its enrollment")]
 async fn deletes_own(world: &mut ConformanceWorld, device: String) {
+    if world.is_driven(&device) {
+        return drive_and_record(world, &device, "disenroll", async |d| d.disenroll().await).await;
+    }
     let result = delete_own(world, &device).await;
     world.record(result);
 }
@@ -624,6 +993,25 @@ async fn deletes_own(world: &mut ConformanceWorld, device: String) {
 #[then("the enrollment is deleted with status 204 and no body")]
 async fn deleted_204(world: &mut ConformanceWorld) {
     world.last_ok("DELETE enrollment to answer 204");
+    if let Some(call) = world.last_driven.clone() {
+        // The driver answers {}; the server's log tells the status. A 204 has no content (RFC
+        // 9110, 15.3.5), so the status is the whole check here.
+        let Some(calls) = &call.server_calls else {
+            crate::runner::not_applicable(format!(
+                "this step reads the server's answer to the DELETE of {:?}, the device driver's device, \
+                 which an SDK does not pass on through the driver protocol, and the target keeps no \
+                 event log to read its status from",
+                call.device
+            ));
+        };
+        let deletes: Vec<&ServerEvent> = calls.iter().filter(|e| e.method == "DELETE").collect();
+        assert!(
+            deletes.last().is_some_and(|e| e.status == 204),
+            "expected the server to answer the SDK's DELETE enrollment with 204 (no content), its log \
+             shows {calls:?}"
+        );
+        return;
+    }
     let exchanges = world.target().transcript().exchanges();
     let delete = exchanges.iter().rev().find(|e| e.method == "DELETE").expect("a DELETE was sent");
     assert_eq!(
@@ -635,14 +1023,18 @@ async fn deleted_204(world: &mut ConformanceWorld) {
 
 #[given(expr = "{string} is removed by its own request")]
 async fn removed_by_itself(world: &mut ConformanceWorld, device: String) {
+    if world.is_driven(&device) {
+        drive_ok(world, &device, "disenroll", async |d| d.disenroll().await).await;
+        return;
+    }
     delete_own(world, &device)
         .await
         .unwrap_or_else(|e| panic!("expected {device:?} to delete its enrollment, but {e}"));
 }
 
 async fn remove_by_admin(world: &mut ConformanceWorld, device: &str) {
-    let device_id = world.device(device).device_id().to_string();
-    let user = world.device(device).user().map(str::to_string).expect("the device's user is logged in");
+    let device_id = device_id(world, device).await.to_string();
+    let user = device_username(world, device).expect("the device's user is logged in");
     admin(world)
         .delete_enrollment(&user, &device_id)
         .await
@@ -656,10 +1048,10 @@ async fn removed_by_admin(world: &mut ConformanceWorld, device: String) {
 
 /// Another device of `device`'s user enrolls, which under `override_allowed` disenrolls it.
 async fn replace(world: &mut ConformanceWorld, device: &str) {
-    let user = world.device(device).user().map(str::to_string).expect("the device's user is logged in");
-    let name = world.users.iter().find(|(_, c)| c.username == user).map(|(n, _)| n.clone());
-    let name = name.expect("the device's user is one of the scenario's");
+    let user = device_username(world, device).expect("the device's user is logged in");
+    let name = user_name_of(world, &user);
     let replacement = format!("{device}'s replacement");
+    world.install_simulated(&replacement);
     log_in(world, &name, &replacement).await;
     enroll(world, &replacement).await;
     world.last_ok(&format!("another device of {name:?} to enroll (the mode must be override_allowed)"));
@@ -690,9 +1082,24 @@ fn record_scan(world: &mut ConformanceWorld, device: &str, result: Result<String
     world.record(result);
 }
 
+/// What the camera of the driver's device saw last: the image and the OTP the harness put in it.
+/// An SDK reads the image itself when it handles it (`handle_otp` with `qr_png`).
+#[derive(Debug, Clone)]
+pub struct CameraImage {
+    /// The image, PNG.
+    pub png: Vec<u8>,
+    /// The OTP its QR code holds.
+    pub otp: String,
+}
+
 #[when(expr = "{string} scans the QR code")]
 async fn scans(world: &mut ConformanceWorld, device: String) {
     let png = world.started_otp().qr_png.clone();
+    if world.is_driven(&device) {
+        let otp = world.started_otp().response.otp.clone();
+        world.notes.camera.insert(device, CameraImage { png, otp });
+        return;
+    }
     let result = world.device(&device).scan(&png);
     record_scan(world, &device, result);
 }
@@ -711,12 +1118,28 @@ async fn scans_through_camera(
         .unwrap_or_else(|e| panic!("the OTP {otp:?} does not render as a QR code: {e}"));
     let seed = protocol::rng::derive_seed(world.seed, "camera");
     let photo = camera::photograph(&img, f64::from(degrees), noise_percent, seed);
+    if world.is_driven(&device) {
+        world.notes.camera.insert(device, CameraImage { png: photo, otp });
+        return;
+    }
     let result = world.device(&device).scan(&photo);
     record_scan(world, &device, result);
 }
 
 #[then(expr = "{string} read the OTP the portal was given")]
 async fn read_the_otp(world: &mut ConformanceWorld, device: String) {
+    if world.is_driven(&device) {
+        // An SDK reads the image when it handles it and shows no OTP: what it read shows in the
+        // request it then shows, which must be the transaction of the portal's OTP
+        // (`handle_driven` checks open_auth_otp's transaction_id against the OTP in the image).
+        let camera = world.notes.camera.get(&device);
+        let given = &world.started_otp().response.otp;
+        assert!(
+            camera.is_some_and(|c| c.otp == *given),
+            "expected {device:?} to have the portal's QR code in its camera"
+        );
+        return;
+    }
     world.last_ok("the QR code to decode");
     let given = &world.started_otp().response.otp;
     let read = world.scanned.get(&device);
@@ -724,6 +1147,9 @@ async fn read_the_otp(world: &mut ConformanceWorld, device: String) {
 }
 
 async fn handle(world: &mut ConformanceWorld, device: &str, otp: String) {
+    if world.is_driven(device) {
+        return handle_driven(world, device, OtpInput::Text(otp.clone()), &otp).await;
+    }
     let result = world.device(device).handle_otp(&otp).await;
     if let Ok(request) = &result {
         world.fetched.insert(device.to_string(), request.clone());
@@ -733,8 +1159,14 @@ async fn handle(world: &mut ConformanceWorld, device: &str, otp: String) {
     world.record(result);
 }
 
+/// The OTP `device` read from the QR code last (for the driver's device, the one in the image its
+/// camera saw).
 fn scanned(world: &ConformanceWorld, device: &str) -> String {
-    match world.scanned.get(device) {
+    let read = match world.driven_name() == Some(device) {
+        true => world.notes.camera.get(device).map(|c| &c.otp),
+        false => world.scanned.get(device),
+    };
+    match read {
         Some(otp) => otp.clone(),
         None => panic!("{device:?} must scan the QR code before it handles the OTP"),
     }
@@ -742,6 +1174,13 @@ fn scanned(world: &ConformanceWorld, device: &str) -> String {
 
 #[when(expr = "{string} handles the OTP")]
 async fn handles(world: &mut ConformanceWorld, device: String) {
+    if world.is_driven(&device) {
+        // The SDK is given the image its camera saw, as an app hands a scan to it.
+        let Some(camera) = world.notes.camera.get(&device).cloned() else {
+            panic!("{device:?} must scan the QR code before it handles the OTP");
+        };
+        return handle_driven(world, &device, OtpInput::Image(camera.png), &camera.otp).await;
+    }
     let otp = scanned(world, &device);
     handle(world, &device, otp).await;
 }
@@ -749,7 +1188,9 @@ async fn handles(world: &mut ConformanceWorld, device: String) {
 #[when(expr = "{string} scans the QR code and handles the OTP")]
 async fn scans_and_handles(world: &mut ConformanceWorld, device: String) {
     scans(world, device.clone()).await;
-    world.last_ok("the portal's QR code to decode");
+    if !world.is_driven(&device) {
+        world.last_ok("the portal's QR code to decode");
+    }
     handles(world, device).await;
 }
 
@@ -801,6 +1242,17 @@ async fn handles_unknown_transaction(world: &mut ConformanceWorld, device: Strin
 #[then(expr = "{string} shows the message {string}")]
 async fn shows_message(world: &mut ConformanceWorld, device: String, message: String) {
     world.last_ok("the request call to succeed");
+    if world.is_driven(&device) {
+        let shown = world.started_driven_device().and_then(DrivenDevice::shown).cloned();
+        let Some(shown) = shown else { panic!("{device:?} showed no request") };
+        let expected_tx = world.started_otp().response.transaction_id.to_string();
+        assert_eq!(
+            (shown.transaction_id.as_str(), shown.message.as_str()),
+            (expected_tx.as_str(), message.as_str()),
+            "expected the device driver's open_auth_otp to show the portal's transaction and message"
+        );
+        return;
+    }
     let request = world.fetched.get(&device).unwrap_or_else(|| panic!("{device:?} fetched no request"));
     assert_eq!(request.message, message, "expected the request call to answer the portal's message");
     let expected_tx = world.started_otp().response.transaction_id;
@@ -815,6 +1267,7 @@ async fn shows_request(world: &mut ConformanceWorld, device: String) {
 #[then(expr = "{string} was given the request of type {string} with the message {string}")]
 async fn given_request(world: &mut ConformanceWorld, device: String, otp_type: String, message: String) {
     world.last_ok("the request call to succeed");
+    world.simulated(&device, "the server's answer to the request call (its type)");
     let request = world.fetched.get(&device).unwrap_or_else(|| panic!("{device:?} fetched no request"));
     let expected_tx = world.started_otp().response.transaction_id;
     assert_eq!(
@@ -824,9 +1277,10 @@ async fn given_request(world: &mut ConformanceWorld, device: String, otp_type: S
     );
 }
 
-fn last_request(world: &ConformanceWorld) -> OtpRequestResponse {
-    let device = world.notes.last_fetcher.as_ref().expect("a device must fetch a request first");
-    world.fetched.get(device).cloned().expect("the last fetch was kept")
+fn last_request(world: &mut ConformanceWorld) -> OtpRequestResponse {
+    let device = world.notes.last_fetcher.clone().expect("a device must fetch a request first");
+    world.simulated(&device, "the server's answer to the request call (its times and challenge)");
+    world.fetched.get(&device).cloned().expect("the last fetch was kept")
 }
 
 #[then(
@@ -869,6 +1323,7 @@ async fn challenge_shape(world: &mut ConformanceWorld) {
 #[then(expr = "{string} was given a challenge it was not given before")]
 async fn new_challenge(world: &mut ConformanceWorld, device: String) {
     world.last_ok("the request call to succeed");
+    world.simulated(&device, "the challenges the server gave it");
     let fetches = world.notes.fetches.get(&device).cloned().unwrap_or_default();
     let Some((latest, earlier)) = fetches.split_last() else {
         panic!("{device:?} fetched no request");
@@ -883,6 +1338,9 @@ async fn new_challenge(world: &mut ConformanceWorld, device: String) {
 // ------------------------------------------------------------------ answers
 
 async fn decide(world: &mut ConformanceWorld, device: &str, answer: Answer) {
+    if world.is_driven(device) {
+        return decide_driven(world, device, answer).await;
+    }
     let result = world.device(device).decide(answer).await;
     world.record(result);
 }
@@ -941,7 +1399,7 @@ async fn answer_signed_by(world: &mut ConformanceWorld, device: &str, answer: &s
 }
 
 fn current_key(world: &mut ConformanceWorld, device: &str) -> KeyPair {
-    match world.device(device).enrollment() {
+    match world.simulated(device, "its key (to sign an answer of the scenario's making)").enrollment() {
         Some(enrollment) => enrollment.key.clone(),
         None => panic!("{device:?} holds no key"),
     }
@@ -949,12 +1407,18 @@ fn current_key(world: &mut ConformanceWorld, device: &str) -> KeyPair {
 
 #[when(expr = "{string} answers {string} signed with its current key")]
 async fn answers_current_key(world: &mut ConformanceWorld, device: String, answer: String) {
+    if world.is_driven(&device) {
+        // The SDK signs with its current key over the challenge of the request it shows.
+        let what = "with its current key";
+        return decide_if_showing(world, &device, parse_answer(&answer), what).await;
+    }
     let key = current_key(world, &device);
     answer_signed_by(world, &device, &answer, &key).await;
 }
 
 #[when(expr = "{string} answers {string} signed with its previous key")]
 async fn answers_previous_key(world: &mut ConformanceWorld, device: String, answer: String) {
+    world.simulated(&device, "its previous key (to sign an answer of the scenario's making)");
     let Some(previous) = world.previous_enrollments.get(&device) else {
         panic!("{device:?} was never re-enrolled, so it has no previous key");
     };
@@ -964,18 +1428,21 @@ async fn answers_previous_key(world: &mut ConformanceWorld, device: String, answ
 
 #[when(expr = "{string} answers {string} signed with another key")]
 async fn answers_another_key(world: &mut ConformanceWorld, device: String, answer: String) {
+    world.simulated(&device, "an answer call of the scenario's making (signed with another key)");
     let key = world.foreign_key();
     answer_signed_by(world, &device, &answer, &key).await;
 }
 
 #[when(expr = "{string} sends its {string} answer again")]
 async fn replays(world: &mut ConformanceWorld, device: String, answer: String) {
+    world.simulated(&device, "its signed answer sent again");
     let key = current_key(world, &device);
     answer_signed_by(world, &device, &answer, &key).await;
 }
 
 #[when(expr = "{string} answers {string} over its first challenge")]
 async fn answers_first_challenge(world: &mut ConformanceWorld, device: String, answer: String) {
+    world.simulated(&device, "an answer over a challenge it is no longer showing");
     let answer = parse_answer(&answer);
     let first = world.notes.fetches.get(&device).and_then(|f| f.first()).cloned();
     let first = first.unwrap_or_else(|| panic!("{device:?} fetched no request"));
@@ -989,6 +1456,7 @@ async fn answers_first_challenge(world: &mut ConformanceWorld, device: String, a
 
 #[when(expr = "{string} answers {string} without fetching a challenge")]
 async fn answers_without_challenge(world: &mut ConformanceWorld, device: String, answer: String) {
+    world.simulated(&device, "an answer call of the scenario's making (without a challenge)");
     let answer = parse_answer(&answer);
     let transaction_id = world.started_otp().response.transaction_id;
     let key = current_key(world, &device);
@@ -1001,6 +1469,7 @@ async fn answers_without_challenge(world: &mut ConformanceWorld, device: String,
 
 #[when(expr = "{string} answers {string} for a transaction that does not exist")]
 async fn answers_unknown_transaction(world: &mut ConformanceWorld, device: String, answer: String) {
+    world.simulated(&device, "an answer call of the scenario's making (for an unknown transaction)");
     let answer = parse_answer(&answer);
     let transaction_id = protocol::rng::uuid(world.rng());
     let key = current_key(world, &device);
@@ -1057,6 +1526,13 @@ fn signature_for(world: &mut ConformanceWorld, device: &str, answer: Answer, wha
 #[when(regex = r#"^"([^"]+)" answers "(accept|deny)" with (.+)$"#)]
 async fn answers_with(world: &mut ConformanceWorld, device: String, answer: String, what: String) {
     let answer = parse_answer(&answer);
+    if world.is_driven(&device) {
+        // The SDK's own answer is a signature over the signing string with whatever key it has.
+        if what == "whatever key and challenge it has" || what == "a signature over the signing string" {
+            return decide_if_showing(world, &device, answer, &what).await;
+        }
+        world.simulated(&device, &format!("an answer of the scenario's making ({what})"));
+    }
     if what == "whatever key and challenge it has" {
         return answer_with_what_it_has(world, &device, answer).await;
     }
@@ -1095,6 +1571,22 @@ async fn answer_is(world: &mut ConformanceWorld, status: String) {
         Some(status.as_str()),
         "expected the answer call to answer status {status:?}, got {value}"
     );
+    if let Some(call) = world.last_driven.clone() {
+        // handle_otp's reply carries the status only; its request's transaction was checked when
+        // it showed. The server's log tells the status of the answer call.
+        let answers: Vec<&ServerEvent> = call
+            .server_calls
+            .iter()
+            .flatten()
+            .filter(|e| e.method == "POST" && e.path.ends_with("/answer"))
+            .collect();
+        assert!(
+            call.server_calls.is_none() || answers.last().is_some_and(|e| e.status == 200),
+            "expected the server to answer the SDK's answer call with 200, its log shows {:?}",
+            call.server_calls
+        );
+        return;
+    }
     if let Some(otp) = &world.otp {
         let transaction_id = otp.response.transaction_id.to_string();
         assert_eq!(
@@ -1115,6 +1607,16 @@ async fn answer_call_gets(world: &mut ConformanceWorld, reply: String) {
 #[then(expr = "{string} answering a new OTP gets {string}")]
 async fn answering_new_otp(world: &mut ConformanceWorld, device: String, expected: String) {
     super::portal::start_for_step(world).await;
+    if world.is_driven(&device) {
+        scans_and_handles(world, device.clone()).await;
+        if world.last().is_ok() {
+            decide_driven(world, &device, Answer::Accept).await;
+        }
+        let what = format!("{device:?} handling an OTP");
+        return assert_outcome(&what, world.last(), &Expected::parse(&expected), |value| {
+            assert_eq!(value["status"].as_str(), Some("accepted"), "expected status accepted, got {value}");
+        });
+    }
     let png = world.started_otp().qr_png.clone();
     let otp = world.device(&device).scan(&png).unwrap_or_else(|e| panic!("the portal's QR code: {e}"));
     let result = world.device(&device).handle_otp(&otp).await;
@@ -1184,6 +1686,7 @@ async fn send_answer(world: &mut ConformanceWorld, token: Option<&str>, transact
 
 #[when(regex = r#"^"([^"]+)" sends a request call with (.+)$"#)]
 async fn sends_request_call(world: &mut ConformanceWorld, device: String, what: String) {
+    world.simulated(&device, &format!("a request call of the scenario's making ({what})"));
     if let Some(problems) = what.strip_prefix("these problems: ") {
         return request_call_with_problems(world, &device, problems).await;
     }
@@ -1216,6 +1719,7 @@ async fn sends_request_call(world: &mut ConformanceWorld, device: String, what: 
 
 #[when(regex = r#"^"([^"]+)" sends an answer call with (.+)$"#)]
 async fn sends_answer_call(world: &mut ConformanceWorld, device: String, what: String) {
+    world.simulated(&device, &format!("an answer call of the scenario's making ({what})"));
     if let Some(problems) = what.strip_prefix("these problems: ") {
         return answer_call_with_problems(world, &device, problems).await;
     }
@@ -1395,6 +1899,9 @@ async fn concurrent_answers(world: &mut ConformanceWorld, step: &Step) {
             other => panic!("expected | device | answer | rows, got {other:?}"),
         })
         .collect();
+    for (device, _) in &rows {
+        world.simulated(device, "answers signed with its key and sent at the same moment as others");
+    }
     let mut sends = Vec::new();
     for (device, answer) in &rows {
         let request = fetched(world, device);
@@ -1570,5 +2077,63 @@ mod camera {
             .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
             .expect("PNG encoding into memory cannot fail");
         png
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::NotApplicable;
+
+    fn refusal(code: u32, error_type: &str, calls: Option<Vec<(u16, Option<u32>)>>) -> DriverRefusal {
+        let event = |(status, error_code): (u16, Option<u32>)| ServerEvent {
+            seq: 1,
+            time: OffsetDateTime::UNIX_EPOCH,
+            kind: "request".into(),
+            method: "POST".into(),
+            path: paths::OTP_REQUESTS.into(),
+            status,
+            error_code,
+        };
+        DriverRefusal {
+            op: "handle_otp".into(),
+            code,
+            error_type: error_type.into(),
+            message: "refused".into(),
+            server_calls: calls.map(|calls| calls.into_iter().map(event).collect()),
+        }
+    }
+
+    /// What `assert_driver_refused` did: `Ok` for a pass, else the panic as text or n/a.
+    fn check(refusal: &DriverRefusal, status: u16, code: u32, error_type: &str) -> Result<(), String> {
+        std::panic::catch_unwind(|| assert_driver_refused("the request", refusal, status, code, error_type))
+            .map_err(|payload| match payload.downcast::<NotApplicable>() {
+                Ok(na) => format!("n/a: {}", na.0),
+                Err(payload) => payload.downcast::<String>().map(|s| *s).unwrap_or_default(),
+            })
+    }
+
+    #[test]
+    fn a_driven_refusal_is_checked_by_code_and_type_and_the_servers_status() {
+        let nf = "MOBILE_AUTH_REQUEST_NOT_FOUND";
+        // The server answered the code: its status counts.
+        assert_eq!(check(&refusal(10013, nf, Some(vec![(404, Some(10013))])), 404, 10013, nf), Ok(()));
+        let wrong_status = check(&refusal(10013, nf, Some(vec![(404, Some(10013))])), 410, 10013, nf);
+        assert!(wrong_status.is_err_and(|m| m.contains("with status 404")));
+        // No event log: the code and type are all there is to check.
+        assert_eq!(check(&refusal(10013, nf, None), 404, 10013, nf), Ok(()));
+        // Another code after a server call fails; without any call it is not applicable.
+        let other = refusal(9021, "MOBILE_AUTHENTICATION_NOT_ENROLLED", Some(vec![(403, Some(9021))]));
+        assert!(
+            check(&other, 403, 9023, "MOBILE_AUTHENTICATION_DISENROLLED")
+                .is_err_and(|m| !m.starts_with("n/a"))
+        );
+        let local = refusal(9021, "MOBILE_AUTHENTICATION_NOT_ENROLLED", Some(Vec::new()));
+        assert!(
+            check(&local, 403, 9023, "MOBILE_AUTHENTICATION_DISENROLLED")
+                .is_err_and(|m| m.starts_with("n/a"))
+        );
+        // The same code given locally has no status to check.
+        assert_eq!(check(&local, 403, 9021, "MOBILE_AUTHENTICATION_NOT_ENROLLED"), Ok(()));
     }
 }

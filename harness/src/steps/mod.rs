@@ -48,6 +48,9 @@ pub fn assert_refused(what: &str, outcome: &Outcome, status: u16, code: u32, err
                 panic!("expected {expected}, but the server {peer}");
             }
         }
+        Err(DeviceError::Driver(refusal)) => {
+            device::assert_driver_refused(&expected, refusal, status, code, error_type);
+        }
         Err(other) => panic!("expected {expected}, but the device failed locally: {other}"),
     }
 }
