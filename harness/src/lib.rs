@@ -8,6 +8,7 @@ pub mod cli;
 pub mod device;
 pub mod driver;
 pub mod http;
+pub mod matrix;
 pub mod portal;
 pub mod report;
 pub mod runner;
