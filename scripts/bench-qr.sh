@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measures how long protocol::qr::decode takes, in a release build, on every disturbance row of
-# protocol/tests/qr_disturbances.rs (the same images, built by protocol/tests/support/disturb.rs):
+# protocol/tests/qr_disturbances.rs (the same images, built by protocol::qr::camera):
 # per-row median and max over N decodes (default 20), slowest first, then the worst row, then two
 # images without a code, which run the whole strategy pipeline (the worst case at that size).
 # Usage: scripts/bench-qr.sh [runs-per-row]

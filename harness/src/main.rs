@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
+mod qr_check;
+
 /// A conformance harness for mobile authentication.
 #[derive(Debug, Parser)]
 #[command(name = "mobauth", version, about)]
@@ -26,7 +28,12 @@ enum Command {
     /// Merge shard reports, or list regressions and fixes between two reports.
     #[command(subcommand)]
     Report(harness::cli::ReportCommand),
-    /// Encode or decode the QR code of an OTP.
+    /// The compatibility matrix, servers down and SDKs across: merge reports (REPORT...) or run
+    /// every server with the simulated devices and each device driver (--server, --device-driver),
+    /// then write matrix.html and matrix.md; exit 0 when every cell is conformant, 1 when not, 2
+    /// for a usage error.
+    Matrix(harness::matrix::MatrixArgs),
+    /// Encode, decode or check the QR code of an OTP.
     #[command(subcommand)]
     Qr(QrCommand),
     /// Run the mock Token Server standalone.
@@ -65,6 +72,11 @@ enum QrCommand {
         /// The image file.
         file: PathBuf,
     },
+    /// Grade a portal's QR picture: decodes, OTP payload, version, byte mode, error correction,
+    /// quiet zone, module size, colours, and whether it still decodes under each camera
+    /// disturbance; exit 0 when nothing fails, 1 when a criterion fails, 2 when the file is not
+    /// a readable PNG or JPEG.
+    Check(qr_check::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +84,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => Ok(ExitCode::from(harness::cli::run(args, own_driver_command()))),
         Command::Report(cmd) => Ok(ExitCode::from(harness::cli::report(cmd))),
+        Command::Matrix(args) => Ok(ExitCode::from(harness::matrix::command(args, own_driver_command()))),
         Command::Qr(cmd) => qr(cmd),
         Command::Serve { config, addr, seed } => serve(config, addr, seed),
         Command::DeviceDriver { seed } => device_driver(seed),
@@ -118,6 +131,7 @@ fn qr(cmd: QrCommand) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        QrCommand::Check(args) => Ok(qr_check::run(&args)),
     }
 }
 

@@ -8,7 +8,9 @@
 //!
 //! Reading goes the other way: [`decode`] takes PNG or JPEG bytes (the format is sniffed from
 //! the content, never from a file name) and returns the payload of the first code found;
-//! [`inspect`] also reports version, error-correction level and mask, for a `qr check` command.
+//! [`inspect`] also reports version, error-correction level and mask, and [`grade`] checks a
+//! portal's picture against the contract (quiet zone, module size, level, OTP payload) and
+//! against the camera disturbances of [`camera`], for `mobauth qr check`.
 //! The decoder underneath, `rqrr`, is a port of quirc and is fragile on its own: salt-and-pepper
 //! noise, inverted colours, tiny modules or low contrast defeat it. So decoding runs a pipeline
 //! of cheap image clean-ups (median filter, inversion, adaptive and Otsu thresholds, contrast
@@ -50,8 +52,16 @@ pub const MAX_PIXELS: u64 = 40_000_000;
 /// `module_px` cannot ask for gigabytes.
 pub const MAX_RENDER_SIDE: u32 = 16_384;
 
+pub mod camera;
+mod grade;
+
+pub use grade::{
+    Criterion, MIN_MODULE_PX, QrGrade, QuietZone, REFERENCE_MODULE_PX, REQUIRED_QUIET_MODULES, Verdict,
+    grade, grade_image,
+};
+
 /// Error-correction level of a QR code: how much of the symbol may be damaged and still read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
 pub enum EcLevel {
     /// Low: about 7 % of codewords can be restored.
     L,
@@ -249,7 +259,7 @@ fn rendered_side(code: &QrCode, opts: &RenderOptions) -> Result<u32, QrError> {
 }
 
 /// Renders `payload` as an 8-bit greyscale image, black modules on white: exactly the pixels
-/// [`render_png`] encodes. Tests use it to disturb the reference picture.
+/// [`render_png`] encodes. Tests disturb it with [`camera`].
 ///
 /// # Errors
 /// [`QrError::PayloadTooLong`], [`QrError::InvalidOptions`], [`QrError::RenderFailed`].
@@ -391,7 +401,8 @@ struct Strategy {
 /// likely first: a clean render costs one rqrr pass. Adding a strategy is one line.
 ///
 /// Each entry earned its place on a measured disturbance that the entries before it miss
-/// (rows in `tests/qr_disturbances.rs`; `examples/qr_bench.rs` prints which entry read each):
+/// (the rows of [`camera::STANDARD`] and [`camera::HARSH`], checked by
+/// `tests/qr_disturbances.rs`; `examples/qr_bench.rs` prints which entry read each):
 /// - median: salt-and-pepper noise breaks rqrr's finder-pattern run-length scan; a 3x3 median
 ///   removes isolated pixels and keeps 3+ px modules intact.
 /// - invert: light modules on dark (dark-mode pages); rqrr only looks for dark finders.
@@ -524,7 +535,17 @@ fn stretch_contrast(img: &GrayImage) -> Option<GrayImage> {
 
 /// Global Otsu threshold: the cut that best separates the histogram into two classes.
 fn otsu_threshold(img: &GrayImage) -> Option<GrayImage> {
-    let hist = histogram(img);
+    let threshold = otsu_level(&histogram(img))?;
+    let mut out = img.clone();
+    for p in out.iter_mut() {
+        *p = if *p <= threshold { 0 } else { 255 };
+    }
+    Some(out)
+}
+
+/// Otsu's cut of a histogram: grey levels up to it are one class, above it the other. `None`
+/// for an empty histogram.
+fn otsu_level(hist: &[u64; 256]) -> Option<u8> {
     let total: u64 = hist.iter().sum();
     if total == 0 {
         return None;
@@ -548,11 +569,7 @@ fn otsu_threshold(img: &GrayImage) -> Option<GrayImage> {
             threshold = u8::try_from(t).unwrap_or(u8::MAX);
         }
     }
-    let mut out = img.clone();
-    for p in out.iter_mut() {
-        *p = if *p <= threshold { 0 } else { 255 };
-    }
-    Some(out)
+    Some(threshold)
 }
 
 fn invert(img: &GrayImage) -> Option<GrayImage> {
@@ -603,8 +620,9 @@ fn upscale_if_small(img: &GrayImage) -> Option<GrayImage> {
 
 /// Outcome of one rqrr pass over one prepared image.
 enum Pass {
-    /// A grid decoded; its metadata and raw payload bytes.
-    Read(rqrr::MetaData, Vec<u8>),
+    /// A grid decoded; its metadata, raw payload bytes and corners (top-left, top-right,
+    /// bottom-right, bottom-left, in the prepared image's pixels).
+    Read(rqrr::MetaData, Vec<u8>, [rqrr::Point; 4]),
     /// Grids were found, none decoded; the last complaint.
     Unreadable(String),
     /// No grid found.
@@ -716,7 +734,7 @@ fn rqrr_pass(img: GrayImage, budget: u64) -> (Pass, u64) {
         for grid in &grids {
             let mut bytes = Vec::new();
             match grid.decode_to(&mut bytes) {
-                Ok(meta) => return Pass::Read(meta, bytes),
+                Ok(meta) => return Pass::Read(meta, bytes, grid.bounds),
                 Err(e) => complaint = Some(e.to_string()),
             }
         }
@@ -739,11 +757,22 @@ fn apply(strategy: &Strategy, img: &GrayImage) -> Option<GrayImage> {
     Some(current)
 }
 
+/// Corners of a located symbol in the searched image's pixels: top-left, top-right,
+/// bottom-right, bottom-left, as `[x, y]` (an estimate from rqrr's perspective fit, within a
+/// pixel or two on an upright picture; see [`symbol_corners`]).
+type Corners = [[f64; 2]; 4];
+
 /// Runs the pipeline over a greyscale image.
 fn read(gray: GrayImage) -> Result<QrInfo, QrError> {
+    read_located(gray).map(|(info, _)| info)
+}
+
+/// [`read`], also returning where the symbol is in `gray`.
+fn read_located(gray: GrayImage) -> Result<(QrInfo, Corners), QrError> {
     if gray.width() == 0 || gray.height() == 0 {
         return Err(QrError::NoCodeFound);
     }
+    let (width, height) = gray.dimensions();
     let work = fit_working_size(gray);
     let pixels = |img: &GrayImage| u64::from(img.width()) * u64::from(img.height());
     let mut total = (8 * PASS_BUDGET_MIN).max(pixels(&work) * TOTAL_BUDGET_PER_PIXEL);
@@ -758,10 +787,22 @@ fn read(gray: GrayImage) -> Result<QrInfo, QrError> {
             continue;
         };
         let budget = PASS_BUDGET_MIN.max(pixels(&prepared) * PASS_BUDGET_PER_PIXEL);
+        // Downscaling and upscaling keep the aspect ratio to within a pixel, so the corners map
+        // back by the ratio of the sides.
+        let (sx, sy) = (
+            f64::from(width) / f64::from(prepared.width()),
+            f64::from(height) / f64::from(prepared.height()),
+        );
         let (pass, spent) = rqrr_pass(prepared, budget.min(total));
         total -= spent.min(total);
         match pass {
-            Pass::Read(meta, bytes) => return info(strategy.name, meta, bytes),
+            Pass::Read(meta, bytes, bounds) => {
+                let corners = bounds.map(|p| [f64::from(p.x) * sx, f64::from(p.y) * sy]);
+                return info(strategy.name, meta, bytes).map(|info| {
+                    let corners = symbol_corners(corners, info.side_modules());
+                    (info, corners)
+                });
+            }
             Pass::Unreadable(reason) => unreadable = Some(reason),
             Pass::Nothing => {}
             Pass::OverBudget => abandoned += 1,
@@ -773,6 +814,17 @@ fn read(gray: GrayImage) -> Result<QrInfo, QrError> {
         None if abandoned > 0 => QrError::TooComplex { abandoned },
         None => QrError::NoCodeFound,
     })
+}
+
+/// rqrr's bounds map grid coordinates 0 and `side + 1` (quirc's convention), so only the
+/// top-left one is the symbol's corner and the others lie a module beyond it (measured: a
+/// 37-module symbol of 8 px modules at (32, 32) gets bounds up to 336, not 328). Pulls them in
+/// along the sides to the symbol's own corners.
+fn symbol_corners(bounds: Corners, side_modules: u32) -> Corners {
+    let [tl, tr, br, bl] = bounds;
+    let k = f64::from(side_modules) / (f64::from(side_modules) + 1.0);
+    let toward = |p: [f64; 2]| [tl[0] + (p[0] - tl[0]) * k, tl[1] + (p[1] - tl[1]) * k];
+    [tl, toward(tr), toward(br), toward(bl)]
 }
 
 fn info(strategy: &'static str, meta: rqrr::MetaData, bytes: Vec<u8>) -> Result<QrInfo, QrError> {
