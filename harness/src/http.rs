@@ -212,7 +212,7 @@ pub fn build_client(settings: &ClientSettings) -> Result<reqwest::Client, Client
         .connect_timeout(settings.connect_timeout)
         .redirect(reqwest::redirect::Policy::none());
     let builder = match &settings.trust {
-        Trust::System => builder,
+        Trust::System => builder.tls_backend_preconfigured(mock_server::platform_tls().map_err(ClientError)?),
         Trust::Only(certs) => builder.tls_certs_only(certs.iter().cloned()),
         Trust::Insecure => builder.danger_accept_invalid_certs(true),
     };

@@ -78,6 +78,9 @@ pub enum ServeError {
     /// The certificate authority could not be made.
     #[error("cannot create the certificate authority: {0}")]
     Ca(#[from] protocol::ca::IssueError),
+    /// The client that delivers callbacks could not be made (the platform's TLS roots).
+    #[error("cannot make the callback client: {0}")]
+    Tls(String),
 }
 
 /// A server running in this process.
@@ -137,9 +140,12 @@ pub async fn serve(options: ServeOptions) -> Result<RunningServer, ServeError> {
     let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: options.addr, source })?;
     let admin_token =
         options.file.admin_token.clone().unwrap_or_else(|| config::DEFAULT_ADMIN_TOKEN.to_string());
-    install_crypto_provider();
-    let client =
-        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap_or_default();
+    let tls = platform_tls().map_err(ServeError::Tls)?;
+    let client = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| ServeError::Tls(e.to_string()))?;
     let deliveries =
         callbacks::Deliveries::new(client, options.callback_backoff, options.callback_attempt_timeout);
     let shared = Arc::new(Shared {
@@ -182,4 +188,21 @@ pub fn install_crypto_provider() {
         // Another thread may win the race to install; either way a provider is installed after.
         let _ = rustls::crypto::ring::default_provider().install_default();
     }
+}
+
+/// The TLS configuration that trusts the platform's roots, made once per process: reading them
+/// is file reads and PEM parsing that a client per server or per scenario would repeat (a
+/// measured tenth of the conformance suite's CPU time). The harness's clients use it too.
+pub fn platform_tls() -> Result<rustls::ClientConfig, String> {
+    static CONFIG: std::sync::OnceLock<Result<rustls::ClientConfig, String>> = std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            use rustls_platform_verifier::BuilderVerifierExt as _;
+            install_crypto_provider();
+            rustls::ClientConfig::builder()
+                .with_platform_verifier()
+                .map(|builder| builder.with_no_client_auth())
+                .map_err(|e| format!("cannot read the platform's trusted roots: {e}"))
+        })
+        .clone()
 }
