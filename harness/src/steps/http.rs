@@ -343,8 +343,9 @@ pub fn admin_token(world: &ConformanceWorld) -> String {
     admin.token().to_string()
 }
 
-/// A URL on this machine where nothing listens: a port bound and released at once.
-fn unreachable_url(world: &mut ConformanceWorld) -> String {
+/// A URL on this machine where nothing listens: a port kept bound, but not listening, for the
+/// scenario's life, so no other scenario's listener can take it and every connection is refused.
+pub(crate) fn unreachable_url(world: &mut ConformanceWorld) -> String {
     if let Some((url, _)) = &world.raw.unreachable {
         return url.clone();
     }

@@ -96,12 +96,9 @@ async fn started_with_callback_path(world: &mut ConformanceWorld, path: String) 
 
 #[given("the portal has started a QR-code OTP with a callback_uri where nothing listens")]
 async fn started_with_dead_callback(world: &mut ConformanceWorld) {
-    // A port that was just free: binding and closing it leaves nothing listening there.
-    let addr = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .and_then(|listener| listener.local_addr())
-        .unwrap_or_else(|e| panic!("cannot find a free local port: {e}"));
-    let callback = format!("http://{addr}/callback");
+    // A port released at once could be taken by another scenario's listener before the callback
+    // comes; this one stays bound, without listening, for the scenario's life.
+    let callback = super::http::unreachable_url(world);
     start_with(world, &[("type", QR_TYPE), ("callback_uri", &callback)]).await;
     world.last_ok("the portal to start an OTP transaction");
 }
