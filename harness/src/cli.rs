@@ -225,7 +225,7 @@ fn usage(message: &str) -> u8 {
 /// Steps fail by panicking, and the report tells every failure with its step: keep the default
 /// panic message off the terminal for panics on the threads that run steps, and keep it for any
 /// other thread (a mock server task, a harness bug).
-fn quiet_step_panics() {
+pub(crate) fn quiet_step_panics() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         if !runner::on_step_thread() {

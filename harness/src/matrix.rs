@@ -27,7 +27,7 @@ use std::path::{Component, Path, PathBuf};
 
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
-use crate::report::write::{self, Format};
+use crate::report::write::{self, Format, escape};
 use crate::report::{
     EXIT_CONFORMANT, EXIT_NOT_CONFORMANT, EXIT_USAGE, Expectations, Gate, Report, RunInfo, Shard, Summary,
     TargetInfo,
@@ -489,24 +489,6 @@ th{background:#f3f5f7}td.n{text-align:right}code{font-family:ui-monospace,Menlo,
 .err{background:#fff8c5;color:#7d4e00}.none{color:#6e7781;text-align:center}td.ok a,td.bad a,td.err a{color:inherit}\
 .muted{color:#6e7781;font-size:.85rem}ul{margin:.2rem 0 .8rem}";
 
-/// Text for HTML: `&`, `<`, `>` and quotes as entities, other control characters dropped.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn class(cell: &Cell) -> &'static str {
     match &cell.result {
         CellResult::Ran(run) if run.gate.conformant => "ok",
@@ -959,7 +941,7 @@ pub fn command(args: MatrixArgs, reference_driver: Option<String>) -> u8 {
         Err(e) => return usage(&e),
         Ok(None) => merge_reports(&args.reports, &args.out),
         Ok(Some(plan)) => {
-            quiet_step_panics();
+            crate::cli::quiet_step_panics();
             run_matrix(&plan, &args.out, &mut |line| eprintln!("mobauth matrix: {line}"))
         }
     };
@@ -981,16 +963,4 @@ pub fn command(args: MatrixArgs, reference_driver: Option<String>) -> u8 {
 fn usage(error: &MatrixError) -> u8 {
     eprintln!("mobauth: {error}");
     EXIT_USAGE
-}
-
-/// Steps fail by panicking, and each run's report tells every failure with its step: keep the
-/// default panic message off the terminal for panics on the threads that run steps, and keep it
-/// for any other thread (a mock server task, a harness bug).
-fn quiet_step_panics() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if !runner::on_step_thread() {
-            default(info);
-        }
-    }));
 }

@@ -6,6 +6,8 @@
 mod cucumber_json;
 mod html;
 mod junit;
+/// Text escaped for HTML and XML (the matrix page uses it too).
+pub(crate) use self::junit::escape;
 mod markdown;
 mod text;
 
