@@ -219,10 +219,21 @@ pub async fn begin_remote_scenario(
 ) -> Transcript {
     let label = scenario_label(feature, scenario);
     let seed = protocol::rng::derive_seed(run_seed, &label);
-    let mut target = server
+    let target = server
         .begin_scenario(seed)
         .await
         .unwrap_or_else(|e| panic!("cannot ready the server under test for the scenario: {e}"));
+    hand_over(world, seed, target, driver_command)
+}
+
+/// Gives the scenario's target the driver command and the world the target; returns the
+/// transcript the scenario's exchanges are recorded in.
+fn hand_over(
+    world: &mut ConformanceWorld,
+    seed: u64,
+    mut target: crate::target::Target,
+    driver_command: Option<String>,
+) -> Transcript {
     target.set_driver_command(driver_command);
     let transcript = target.transcript().clone();
     world.begin(seed, target);
@@ -241,13 +252,10 @@ pub async fn begin_embedded_scenario(
     driver_command: Option<String>,
 ) -> Transcript {
     let label = scenario_label(feature, scenario);
-    let mut target = EmbeddedTarget::start(run_seed, &label)
+    let target = EmbeddedTarget::start(run_seed, &label)
         .await
         .unwrap_or_else(|e| panic!("cannot start the embedded target: {e}"));
-    target.set_driver_command(driver_command);
-    let transcript = target.transcript().clone();
-    world.begin(protocol::rng::derive_seed(run_seed, &label), target);
-    transcript
+    hand_over(world, protocol::rng::derive_seed(run_seed, &label), target, driver_command)
 }
 
 thread_local! {
