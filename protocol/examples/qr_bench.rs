@@ -15,36 +15,12 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use image::{GrayImage, Luma};
 use protocol::qr::{self, RenderOptions, camera};
-use protocol::rng::{self, SeededRng};
+#[path = "../tests/support/fixture.rs"]
+mod fixture;
 
-/// The row's random stream, as `tests/qr_disturbances.rs` draws it (the streams the pipeline
-/// was tuned on).
-fn row_rng(id: &str) -> SeededRng {
-    let seed = match id {
-        "salt-and-pepper-5" => 1,
-        "rotate-noise-jpeg" | "scale-50-noise-3" => 2,
-        "busy-scene" => 3,
-        "noise" => 4,
-        "inverted-noise-5" => 5,
-        "contrast-125-145-noise-3" | "inverted-contrast-140-120-noise-3" => 7,
-        _ => 0,
-    };
-    rng::seeded(0x6d6f_6261_7574_6800 ^ seed)
-}
-
-/// The OTP of `tests/qr_disturbances.rs`: base64 of 49 fixed bytes starting 0x01.
-fn otp_payload() -> String {
-    let mut bytes = [0u8; 49];
-    bytes[0] = 0x01;
-    for (i, b) in bytes.iter_mut().enumerate().skip(1) {
-        *b = u8::try_from((i * 73 + 5) % 251).unwrap_or(0);
-    }
-    bytes[1] = 0x0a;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
+use fixture::{otp_payload, row_rng};
 
 fn png(img: &GrayImage) -> Vec<u8> {
     camera::Sample::Png(img.clone().into()).encode().unwrap_or_default()
