@@ -144,16 +144,22 @@ pub fn run(args: RunArgs, driver_command: Option<String>) -> u8 {
             return e.exit_code();
         }
         Err(payload) => {
-            let message = payload
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_string()))
-                .unwrap_or_default();
-            eprintln!("mobauth: internal error (a harness bug): {message}");
+            eprintln!(
+                "mobauth: internal error (a harness bug): {}",
+                panic_text(payload.as_ref()).unwrap_or_default()
+            );
             return EXIT_INTERNAL;
         }
     };
     finish(&report, &args.out, &args.format)
+}
+
+/// The text a panic carried, when it carried a `String` or a `&str`.
+pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> Option<String> {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_string()))
 }
 
 /// Prints the summary, writes the reports and returns the gate's exit code.

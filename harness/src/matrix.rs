@@ -788,12 +788,10 @@ pub fn run_matrix(plan: &RunPlan, out: &Path, log: &mut dyn FnMut(&str)) -> Resu
                     continue;
                 }
                 Err(payload) => {
-                    let message = payload
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_string()))
-                        .unwrap_or_default();
-                    let message = format!("internal error (a harness bug): {message}");
+                    let message = format!(
+                        "internal error (a harness bug): {}",
+                        crate::cli::panic_text(payload.as_ref()).unwrap_or_default()
+                    );
                     log(&format!("{what}: {message}"));
                     failed.push((row, column, message, EXIT_INTERNAL));
                     continue;

@@ -116,10 +116,7 @@ fn classify(info: &event::Info) -> (Outcome, String) {
     if let Some(NotImplemented(operation)) = info.downcast_ref::<NotImplemented>() {
         return (Outcome::NotImplemented, format!("the device driver does not implement {operation}"));
     }
-    let message = info
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| info.downcast_ref::<&str>().map(|s| (*s).to_string()))
+    let message = crate::cli::panic_text(info.as_ref())
         .unwrap_or_else(|| "the step panicked with a payload that is not text".to_string());
     let outcome = if message.contains(MISSING_CAPABILITY) { Outcome::NotApplicable } else { Outcome::Failed };
     (outcome, message)

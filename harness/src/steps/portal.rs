@@ -661,7 +661,12 @@ async fn qr_byte_mode(world: &mut ConformanceWorld) {
         .flat_map(|my| (0..modules).map(move |mx| (mx, my)))
         .map(|(mx, my)| img.get_pixel(left + mx * px + px / 2, top + my * px + px / 2)[0] < 128)
         .collect();
-    let expected = byte_mode_symbol(&otp, info.version, info.ec_level, info.mask);
+    let Some(expected) = protocol::qr::byte_mode_symbol(&otp, &info) else {
+        panic!(
+            "expected the QR code's version {} at level {} to hold the OTP in byte mode, but it is too small",
+            info.version, info.ec_level
+        );
+    };
     assert!(
         seen == expected,
         "expected the QR code to be the OTP as one byte-mode segment (version {}, level {}, mask {}), but \
@@ -670,38 +675,6 @@ async fn qr_byte_mode(world: &mut ConformanceWorld) {
         info.ec_level,
         info.mask
     );
-}
-
-/// The modules (row by row) of `payload` as one byte-mode segment at this version, level and mask.
-fn byte_mode_symbol(payload: &str, version: u8, level: EcLevel, mask: u8) -> Vec<bool> {
-    use qrcode::canvas::{Canvas, MaskPattern};
-    let version = qrcode::Version::Normal(i16::from(version));
-    let level = match level {
-        EcLevel::L => qrcode::EcLevel::L,
-        EcLevel::M => qrcode::EcLevel::M,
-        EcLevel::Q => qrcode::EcLevel::Q,
-        EcLevel::H => qrcode::EcLevel::H,
-    };
-    let mut bits = qrcode::bits::Bits::new(version);
-    bits.push_byte_data(payload.as_bytes()).expect("the OTP fits the version the picture has");
-    bits.push_terminator(level).expect("the OTP fits the version the picture has");
-    let (data, ec) = qrcode::ec::construct_codewords(&bits.into_bytes(), version, level)
-        .expect("codewords for a version and level that exist");
-    let mut canvas = Canvas::new(version, level);
-    canvas.draw_all_functional_patterns();
-    canvas.draw_data(&data, &ec);
-    let pattern = match mask {
-        0 => MaskPattern::Checkerboard,
-        1 => MaskPattern::HorizontalLines,
-        2 => MaskPattern::VerticalLines,
-        3 => MaskPattern::DiagonalLines,
-        4 => MaskPattern::LargeCheckerboard,
-        5 => MaskPattern::Fields,
-        6 => MaskPattern::Diamonds,
-        _ => MaskPattern::Meadow,
-    };
-    canvas.apply_mask(pattern);
-    canvas.into_colors().into_iter().map(|c| c == qrcode::Color::Dark).collect()
 }
 
 #[then("the portal's QR code is a PNG of black and white pixels only")]

@@ -239,19 +239,27 @@ async fn refused(world: &mut ConformanceWorld, status: u16, code: u32, error_typ
     assert_refused("the request", world.last(), status, code, &error_type);
 }
 
-/// The callback attempts the server logged for `callback_uri`, in order.
-async fn callback_events(world: &ConformanceWorld, callback_uri: &str) -> Vec<ServerEvent> {
+/// The server's whole event log (test-control API), in order.
+async fn server_events(world: &ConformanceWorld) -> Vec<ServerEvent> {
     let (status, body) = admin(world)
         .send(Method::GET, "/events?since=0", None)
         .await
         .unwrap_or_else(|e| panic!("cannot read the server's event log: {e}"));
-    let events: EventsResponse = match (status, serde_json::from_str(&body)) {
-        (200, Ok(events)) => events,
+    match (status, serde_json::from_str::<EventsResponse>(&body)) {
+        (200, Ok(events)) => events.events,
         _ => panic!(
             "expected GET /_admin/v1/events to answer 200 {{\"events\", \"last_seq\"}}, got {status} {body}"
         ),
-    };
-    events.events.into_iter().filter(|e| e.kind == "callback" && e.path == callback_uri).collect()
+    }
+}
+
+/// The callback attempts the server logged for `callback_uri`, in order.
+async fn callback_events(world: &ConformanceWorld, callback_uri: &str) -> Vec<ServerEvent> {
+    server_events(world)
+        .await
+        .into_iter()
+        .filter(|e| e.kind == "callback" && e.path == callback_uri)
+        .collect()
 }
 
 #[then(
@@ -300,18 +308,8 @@ const MAX_DELIVERY_ROUNDS: usize = 32;
 async fn attempt_log(world: &ConformanceWorld) -> (String, Vec<ServerEvent>) {
     let callback_uri =
         world.notes.callback_uri.clone().expect("a step must start an OTP at the portal first");
-    let (status, body) = admin(world)
-        .send(Method::GET, "/events?since=0", None)
+    let attempts = server_events(world)
         .await
-        .unwrap_or_else(|e| panic!("cannot read the server's event log: {e}"));
-    let events: EventsResponse = match (status, serde_json::from_str(&body)) {
-        (200, Ok(events)) => events,
-        _ => panic!(
-            "expected GET /_admin/v1/events to answer 200 {{\"events\", \"last_seq\"}}, got {status} {body}"
-        ),
-    };
-    let attempts = events
-        .events
         .into_iter()
         .filter(|e| (e.kind == CALLBACK_START || e.kind == CALLBACK_END) && e.path == callback_uri)
         .collect();

@@ -692,8 +692,8 @@ fn byte_mode(gray: &GrayImage, info: &QrInfo, geometry: &Geometry, min_version: 
 }
 
 /// The modules (row by row, dark = true) of `payload` as one byte-mode segment at the version,
-/// level and mask the picture has.
-fn byte_mode_symbol(payload: &str, info: &QrInfo) -> Option<Vec<bool>> {
+/// level and mask the picture has; `None` when the payload does not fit that version and level.
+pub fn byte_mode_symbol(payload: &str, info: &QrInfo) -> Option<Vec<bool>> {
     use qrcode::canvas::{Canvas, MaskPattern};
     let version = qrcode::Version::Normal(i16::from(info.version));
     let level = info.ec_level.to_qrcode();

@@ -57,7 +57,7 @@ mod grade;
 
 pub use grade::{
     Criterion, MIN_MODULE_PX, QrGrade, QuietZone, REFERENCE_MODULE_PX, REQUIRED_QUIET_MODULES, Verdict,
-    grade, grade_image,
+    byte_mode_symbol, grade, grade_image,
 };
 
 /// Error-correction level of a QR code: how much of the symbol may be damaged and still read.
