@@ -16,6 +16,10 @@
 //!
 //! The event log gets `callback_start` (status 0) when an attempt starts and `callback` with the
 //! receiver's status (0 for none) when it ends.
+//!
+//! Under [`CallbackTiming::RealTime`] (an alternative reading) the schedule runs on a monotonic
+//! real-time line instead: the first attempt is due at once, retries after the backoff of real
+//! time, and an attempt fails after [`REAL_TIME_ATTEMPT_TIMEOUT`], whatever the server's clock does.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
@@ -25,11 +29,15 @@ use protocol::wire::CallbackBody;
 use time::OffsetDateTime;
 use tokio::sync::{Notify, oneshot};
 
+use crate::clock::ServerClock;
 use crate::core::CallbackJob;
 use crate::http::Shared;
+use crate::readings::CallbackTiming;
 
 /// How long an attempt may wait for the receiver's answer, on the server's clock (CB-005).
 pub(crate) const ATTEMPT_TIMEOUT: time::Duration = time::Duration::seconds(5);
+/// How long an attempt may wait for the receiver's answer under [`CallbackTiming::RealTime`].
+pub(crate) const REAL_TIME_ATTEMPT_TIMEOUT: time::Duration = time::Duration::seconds(2);
 
 /// Event kind of an attempt's start.
 pub(crate) const KIND_START: &str = "callback_start";
@@ -47,6 +55,10 @@ pub(crate) struct Deliveries {
     backoff: std::time::Duration,
     /// Real-time bound of one attempt, behind [`ATTEMPT_TIMEOUT`] of server-clock time.
     attempt_timeout: std::time::Duration,
+    /// The time line the schedule runs on.
+    timing: CallbackTiming,
+    /// The origin of the real-time line of [`CallbackTiming::RealTime`].
+    origin: std::time::Instant,
 }
 
 #[derive(Debug, Default)]
@@ -84,8 +96,44 @@ impl Deliveries {
         client: reqwest::Client,
         backoff: std::time::Duration,
         attempt_timeout: std::time::Duration,
+        timing: CallbackTiming,
     ) -> Self {
-        Self { state: Mutex::default(), wake: Notify::new(), client, backoff, attempt_timeout }
+        Self {
+            state: Mutex::default(),
+            wake: Notify::new(),
+            client,
+            backoff,
+            attempt_timeout,
+            timing,
+            origin: std::time::Instant::now(),
+        }
+    }
+
+    /// Now on the schedule's time line: the server's clock, or real time since the schedule was
+    /// made (as an instant counted from the Unix epoch).
+    fn now(&self, clock: &ServerClock) -> OffsetDateTime {
+        match self.timing {
+            CallbackTiming::ServerClock => clock.now(),
+            CallbackTiming::RealTime => self.real_now(),
+        }
+    }
+
+    fn real_now(&self) -> OffsetDateTime {
+        let elapsed = time::Duration::try_from(self.origin.elapsed()).unwrap_or(time::Duration::MAX);
+        OffsetDateTime::UNIX_EPOCH.saturating_add(elapsed)
+    }
+
+    /// Whether the schedule's time line moves as real time passes.
+    fn runs(&self, clock: &ServerClock) -> bool {
+        self.timing == CallbackTiming::RealTime || clock.is_running()
+    }
+
+    /// How long an attempt may wait for its answer, on the schedule's time line.
+    fn attempt_timeout(&self) -> time::Duration {
+        match self.timing {
+            CallbackTiming::ServerClock => ATTEMPT_TIMEOUT,
+            CallbackTiming::RealTime => REAL_TIME_ATTEMPT_TIMEOUT,
+        }
     }
 
     fn schedule(&self) -> MutexGuard<'_, Schedule> {
@@ -95,11 +143,16 @@ impl Deliveries {
     }
 
     /// Makes the first attempt of `job` due at `ended`, the server-clock instant its transaction
-    /// ended. It starts at the next [`dispatch`], which the HTTP layer runs before it answers.
+    /// ended (at once on the real-time line). It starts at the next [`dispatch`], which the HTTP
+    /// layer runs before it answers.
     pub(crate) fn enqueue(&self, job: CallbackJob, ended: OffsetDateTime) {
+        let due = match self.timing {
+            CallbackTiming::ServerClock => ended,
+            CallbackTiming::RealTime => self.real_now(),
+        };
         let mut schedule = self.schedule();
         let attempt = Attempt { job, number: 0, generation: schedule.generation };
-        schedule.add(ended, attempt);
+        schedule.add(due, attempt);
     }
 
     /// Drops every attempt not started yet; attempts under way end as they would but are not
@@ -161,7 +214,7 @@ impl Schedule {
 /// own, so this never waits for a receiver.
 pub(crate) fn dispatch(shared: &Arc<Shared>) {
     let deliveries = &shared.deliveries;
-    let now = shared.clock.now();
+    let now = deliveries.now(&shared.clock);
     let mut schedule = deliveries.schedule();
     let timed_out: Vec<u64> =
         schedule.in_flight.iter().filter(|(_, f)| f.deadline <= now).map(|(id, _)| *id).collect();
@@ -182,7 +235,7 @@ pub(crate) fn dispatch(shared: &Arc<Shared>) {
             transaction_id: attempt.job.transaction_id,
         };
         let (stop, stopped) = oneshot::channel();
-        let deadline = now.checked_add(ATTEMPT_TIMEOUT).unwrap_or(time::PrimitiveDateTime::MAX.assume_utc());
+        let deadline = now.saturating_add(deliveries.attempt_timeout());
         schedule.in_flight.insert(id, InFlight { attempt, deadline, _stop: stop });
         tokio::spawn(post(
             Arc::downgrade(shared),
@@ -226,7 +279,7 @@ async fn post(
     let Some(shared) = shared.upgrade() else {
         return;
     };
-    let now = shared.clock.now();
+    let now = shared.deliveries.now(&shared.clock);
     let mut schedule = shared.deliveries.schedule();
     // Absent when a dispatch timed the attempt out while its answer was on the way: the attempt
     // has ended already.
@@ -237,16 +290,18 @@ async fn post(
     shared.deliveries.wake.notify_one();
 }
 
-/// While the server's clock runs, dispatches as real time reaches the next due instant or attempt
-/// deadline. A standing clock moves only through the admin API, whose requests dispatch
-/// themselves, so then this waits for the schedule or the clock to change.
+/// While the schedule's time line runs (the server's clock runs, or the schedule is on real time),
+/// dispatches as real time reaches the next due instant or attempt deadline. A standing clock
+/// moves only through the admin API, whose requests dispatch themselves, so then this waits for
+/// the schedule or the clock to change.
 pub(crate) async fn run_timer(shared: Arc<Shared>) {
     loop {
         let changed = shared.deliveries.wake.notified();
         tokio::pin!(changed);
         changed.as_mut().enable();
-        let wait = if shared.clock.is_running() {
-            shared.deliveries.next_instant().map(|at| at - shared.clock.now())
+        let deliveries = &shared.deliveries;
+        let wait = if deliveries.runs(&shared.clock) {
+            deliveries.next_instant().map(|at| at - deliveries.now(&shared.clock))
         } else {
             None
         };

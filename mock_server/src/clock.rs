@@ -1,9 +1,12 @@
 //! The server's clock: the one every time rule reads, movable through the admin API.
 
 use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
 
-use protocol::clock::{Clock, SettableClock, SystemClock};
+use protocol::clock::{Clock, SystemClock};
 use time::{Duration, OffsetDateTime};
+
+use crate::readings::{ClockAfterMove, Readings};
 
 /// How the server's clock behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,65 +17,129 @@ pub enum ClockMode {
     Frozen(OffsetDateTime),
 }
 
+/// Where the clock is.
+#[derive(Debug, Clone, Copy)]
+enum State {
+    /// The wall clock.
+    Wall,
+    /// Standing at an instant.
+    Standing(OffsetDateTime),
+    /// Running in real time from `from`, reached at the monotonic instant `since`.
+    RunningFrom { from: OffsetDateTime, since: Instant },
+}
+
 /// The server's clock. It has millisecond resolution (docs/PROTOCOL.md GEN-003), and once the
 /// admin API moves it, it stands still until the next move or a reset (ADM-007), so expiry
-/// boundaries can be tested to the millisecond against a running server too.
+/// boundaries can be tested to the millisecond against a running server too. The readings may
+/// give it microsecond resolution ([`crate::readings::TimeFormat`]) and let it run on in real time
+/// from the instant a move put it at ([`ClockAfterMove::Runs`]).
 #[derive(Debug)]
 pub struct ServerClock {
     mode: ClockMode,
-    /// `None` while running on the wall clock; the standing instant once moved or frozen.
-    standing: Mutex<Option<SettableClock>>,
+    readings: Readings,
+    state: Mutex<State>,
 }
 
+/// A clock move that would leave the range of representable times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the clock cannot be moved out of the range of representable times")]
+pub struct OutOfRange;
+
 impl ServerClock {
-    /// A clock of the given mode.
+    /// A clock of the given mode with the default readings.
     pub fn new(mode: ClockMode) -> Self {
-        let clock = Self { mode, standing: Mutex::new(None) };
+        Self::with_readings(mode, Readings::default())
+    }
+
+    /// A clock of the given mode under `readings` (resolution, what a move does).
+    pub fn with_readings(mode: ClockMode, readings: Readings) -> Self {
+        let clock = Self { mode, readings, state: Mutex::new(State::Wall) };
         clock.reset();
         clock
     }
 
-    fn standing(&self) -> std::sync::MutexGuard<'_, Option<SettableClock>> {
-        // An `Option` of a clock handle cannot be left half-written: poison is harmless.
-        self.standing.lock().unwrap_or_else(PoisonError::into_inner)
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // A `Copy` state cannot be left half-written: poison is harmless.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Whether the clock follows the wall clock (false once moved, or when frozen).
+    /// Whether the clock moves as real time passes (false once moved, or when frozen, unless the
+    /// readings let a moved clock run on).
     pub fn is_running(&self) -> bool {
-        self.standing().is_none()
+        !matches!(*self.state(), State::Standing(_))
     }
 
-    /// Moves the clock by `by`; from then on it stands still.
-    pub fn advance(&self, by: Duration) {
-        let to = self.now() + by;
+    /// Moves the clock by `by` (negative moves it back); from then on it stands still, or runs on.
+    pub fn advance(&self, by: Duration) -> Result<(), OutOfRange> {
+        let to = self.now().checked_add(by).ok_or(OutOfRange)?;
         self.set(to);
+        Ok(())
     }
 
-    /// Puts the clock at `to`; from then on it stands still.
+    /// Puts the clock at `to`; from then on it stands still, or runs on.
     pub fn set(&self, to: OffsetDateTime) {
-        *self.standing() = Some(SettableClock::new(truncate_ms(to)));
+        let to = self.readings.truncate(to);
+        *self.state() = match self.readings.clock_after_move {
+            ClockAfterMove::Stands => State::Standing(to),
+            ClockAfterMove::Runs => State::RunningFrom { from: to, since: Instant::now() },
+        };
     }
 
     /// Back to the start behaviour: the wall clock, or the frozen start instant.
     pub fn reset(&self) {
-        *self.standing() = match self.mode {
-            ClockMode::Running => None,
-            ClockMode::Frozen(start) => Some(SettableClock::new(truncate_ms(start))),
+        *self.state() = match self.mode {
+            ClockMode::Running => State::Wall,
+            ClockMode::Frozen(start) => State::Standing(self.readings.truncate(start)),
         };
     }
 }
 
-/// Drops everything below the millisecond.
-fn truncate_ms(t: OffsetDateTime) -> OffsetDateTime {
-    let nanos = t.nanosecond();
-    t - Duration::nanoseconds(i64::from(nanos % 1_000_000))
-}
-
 impl Clock for ServerClock {
     fn now(&self) -> OffsetDateTime {
-        match self.standing().as_ref() {
-            Some(clock) => clock.now(),
-            None => truncate_ms(SystemClock.now()),
-        }
+        let state = *self.state();
+        let now = match state {
+            State::Standing(at) => at,
+            State::Wall => SystemClock.now(),
+            State::RunningFrom { from, since } => {
+                let elapsed = Duration::try_from(since.elapsed()).unwrap_or(Duration::MAX);
+                from.saturating_add(elapsed)
+            }
+        };
+        self.readings.truncate(now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::readings::TimeFormat;
+    use time::macros::datetime;
+
+    #[test]
+    fn stands_or_runs_after_a_move() {
+        let start = datetime!(2026-01-01 00:00:00.123456 UTC);
+        let standing = ServerClock::new(ClockMode::Frozen(start));
+        assert_eq!(standing.now(), datetime!(2026-01-01 00:00:00.123 UTC));
+        assert!(!standing.is_running());
+        standing.advance(Duration::milliseconds(5)).expect("in range");
+        assert!(!standing.is_running());
+        assert_eq!(standing.now(), datetime!(2026-01-01 00:00:00.128 UTC));
+        assert_eq!(standing.advance(Duration::MAX), Err(OutOfRange));
+
+        let readings = Readings {
+            clock_after_move: ClockAfterMove::Runs,
+            time_format: TimeFormat::MicrosOffset,
+            ..Readings::default()
+        };
+        let running = ServerClock::with_readings(ClockMode::Frozen(start), readings);
+        assert_eq!(running.now(), start, "microsecond resolution");
+        assert!(!running.is_running(), "frozen until moved");
+        running.advance(Duration::milliseconds(-1000)).expect("in range");
+        assert!(running.is_running());
+        let moved = running.now();
+        assert!(moved >= start - Duration::seconds(1) && moved < start);
+        running.reset();
+        assert_eq!(running.now(), start);
+        assert!(!running.is_running());
     }
 }

@@ -7,6 +7,7 @@ use protocol::wire::{Fault, ServerConfig};
 use serde::Deserialize;
 
 use crate::core::Seed;
+use crate::readings::{DefaultOtpMessage, Readings};
 
 /// The admin token when a file names none.
 pub const DEFAULT_ADMIN_TOKEN: &str = "mobauth-admin";
@@ -38,6 +39,11 @@ pub struct ServerFile {
     /// purpose (fixtures/servers/faulty.toml).
     #[serde(default)]
     pub faults: Vec<Fault>,
+    /// Which legal reading of the contract to take wherever it leaves a choice; every default is
+    /// the mock's own (docs/PROTOCOL.md). For checking that a suite accepts other readings
+    /// (fixtures/servers/alternative-readings.toml).
+    #[serde(default)]
+    pub readings: Readings,
 }
 
 /// A user of a server file.
@@ -94,8 +100,16 @@ impl ServerFile {
     /// Parses a server file's text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
         let parse_error = |message: String| ConfigError::Parse { path: origin.to_string(), message };
-        let file: Self = toml::from_str(text).map_err(|e| parse_error(e.to_string()))?;
+        let mut file: Self = toml::from_str(text).map_err(|e| parse_error(e.to_string()))?;
         crate::faults::Faults::validate(&file.faults).map_err(parse_error)?;
+        if file.readings.default_otp_message != DefaultOtpMessage::Standard {
+            // Settings that name no OTP types get the readings' default one.
+            let table: toml::Table = toml::from_str(text).map_err(|e| parse_error(e.to_string()))?;
+            let names_types = table.get("settings").and_then(|s| s.get("otp_types")).is_some();
+            if !names_types {
+                file.settings.otp_types = file.readings.default_otp_types();
+            }
+        }
         Ok(file)
     }
 

@@ -23,6 +23,13 @@ use protocol::wire::{
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use self::fields::{is_absolute_http_url, is_language_code, whitelisted};
+use crate::readings::{
+    AdminDeleteMissing, AdminEmptySecrets, ApiClientIdColon, LanguageCode, PathId, Readings,
+};
+
+mod fields;
+
 /// A refusal: the HTTP status and the body to answer with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
@@ -219,6 +226,8 @@ pub struct TokenServer {
     transactions: HashMap<Uuid, Transaction>,
     deadlines: BTreeSet<(OffsetDateTime, Uuid)>,
     outbox: Vec<CallbackJob>,
+    /// Which reading of the contract to take where it leaves a choice.
+    readings: Readings,
 }
 
 /// Common name of the mock's certificate authority.
@@ -242,9 +251,28 @@ impl TokenServer {
             transactions: HashMap::new(),
             deadlines: BTreeSet::new(),
             outbox: Vec::new(),
+            readings: Readings::default(),
         };
         server.load_seed();
         Ok(server)
+    }
+
+    /// The same server taking `readings` where the contract leaves a choice.
+    pub fn with_readings(mut self, readings: Readings) -> Self {
+        self.readings = readings;
+        self
+    }
+
+    /// A path's id: `Ok(None)` for text that is not a lowercase hyphenated UUID, which reads as an
+    /// unknown id, or under [`PathId::InvalidRequest`] a 400 with `api`'s invalid-request code.
+    fn path_id(&self, text: &str, api: Api) -> Result<Option<Uuid>> {
+        match parse_id(text) {
+            Some(id) => Ok(Some(id)),
+            None if self.readings.path_id == PathId::InvalidRequest => {
+                Err(api.invalid(400, format!("{text:?} in the path is not a lowercase hyphenated UUID")))
+            }
+            None => Ok(None),
+        }
     }
 
     fn load_seed(&mut self) {
@@ -299,30 +327,35 @@ impl TokenServer {
             body: OAuthErrorKind::InvalidRequest.body(e.message),
         })?;
         // AUTH-006: a missing or repeated grant_type is a body error, checked before the grant
-        // type's value; the other fields are checked after it.
-        let field = |name: &str| {
-            let mut values = form.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
-            match (values.next(), values.next()) {
-                (Some(value), None) if !value.is_empty() => Ok(value),
-                (Some(_), Some(_)) => {
-                    Err(ApiError::oauth(OAuthErrorKind::InvalidRequest, format!("field {name} is repeated")))
-                }
-                _ => Err(ApiError::oauth(OAuthErrorKind::InvalidRequest, format!("missing field {name}"))),
+        // type's value; the other fields are checked after it. The readings may check the client
+        // first, let the last of repeated values win and take an empty credential as a wrong one.
+        let readings = self.readings;
+        let field = |name: &str| readings.token_field(&form, name, matches!(name, "username" | "password"));
+        let grant_type = |value: &str| match value {
+            "password" => Ok(()),
+            other => Err(ApiError::oauth(
+                OAuthErrorKind::UnsupportedGrantType,
+                format!("grant_type {other:?} is not supported; use password"),
+            )),
+        };
+        let client = |id: &str| match self.app_clients.contains(id) {
+            true => Ok(()),
+            false => Err(ApiError::oauth(OAuthErrorKind::InvalidClient, "unknown app client")),
+        };
+        let (username, password) = match readings.token_check_order {
+            crate::readings::TokenCheckOrder::GrantTypeFirst => {
+                grant_type(field("grant_type")?)?;
+                let client_id = field("client_id")?;
+                let credentials = (field("username")?, field("password")?);
+                client(client_id)?;
+                credentials
+            }
+            crate::readings::TokenCheckOrder::ClientFirst => {
+                client(field("client_id")?)?;
+                grant_type(field("grant_type")?)?;
+                (field("username")?, field("password")?)
             }
         };
-        let grant_type = field("grant_type")?;
-        if grant_type != "password" {
-            return Err(ApiError::oauth(
-                OAuthErrorKind::UnsupportedGrantType,
-                format!("grant_type {grant_type:?} is not supported; use password"),
-            ));
-        }
-        let client_id = field("client_id")?;
-        let username = field("username")?;
-        let password = field("password")?;
-        if !self.app_clients.contains(client_id) {
-            return Err(ApiError::oauth(OAuthErrorKind::InvalidClient, "unknown app client"));
-        }
         if self.users.get(username).map(String::as_str) != Some(password) {
             return Err(ApiError::oauth(OAuthErrorKind::InvalidGrant, "wrong username or password"));
         }
@@ -447,7 +480,7 @@ impl TokenServer {
         }
     }
 
-    fn own_enrollment(&self, user: &str, device: &str) -> Result<(Uuid, &Enrollment)> {
+    fn own_enrollment(&self, user: &str, device_id: Option<Uuid>) -> Result<(Uuid, &Enrollment)> {
         let not_enrolled = || {
             ApiError::with_status(
                 404,
@@ -455,7 +488,7 @@ impl TokenServer {
                 "this device is not enrolled for this user",
             )
         };
-        let device_id = parse_id(device).ok_or_else(not_enrolled)?;
+        let device_id = device_id.ok_or_else(not_enrolled)?;
         match self.enrollments.get(&device_id) {
             Some(e) if e.user == user => Ok((device_id, e)),
             _ => Err(not_enrolled()),
@@ -470,7 +503,8 @@ impl TokenServer {
         now: OffsetDateTime,
     ) -> Result<EnrollmentInfo> {
         let user = self.authenticate(bearer, now)?;
-        let (device_id, e) = self.own_enrollment(&user, device)?;
+        let device_id = self.path_id(device, Api::Device)?;
+        let (device_id, e) = self.own_enrollment(&user, device_id)?;
         Ok(EnrollmentInfo {
             device_id,
             user_id: e.user.clone(),
@@ -482,17 +516,26 @@ impl TokenServer {
     /// `DELETE /mobile-auth/v1/enrollments/{device_id}`.
     pub fn disenroll(&mut self, bearer: Option<&str>, device: &str, now: OffsetDateTime) -> Result<()> {
         let user = self.authenticate(bearer, now)?;
-        let (device_id, _) = self.own_enrollment(&user, device)?;
+        let device_id = self.path_id(device, Api::Device)?;
+        let (device_id, _) = self.own_enrollment(&user, device_id)?;
         self.remove_enrollment(device_id);
         Ok(())
     }
 
     /// `DELETE /_admin/v1/users/{username}/enrollments/{device_id}`.
+    /// Under [`AdminDeleteMissing::NoContent`] a known user's device that is not enrolled for them
+    /// is already as asked: 204.
     pub fn admin_disenroll(&mut self, username: &str, device: &str) -> Result<()> {
-        let (device_id, _) = self
-            .own_enrollment(username, device)
-            .map_err(|_| ApiError::new(ErrorCode::AdminNotFound, "no such enrollment for that user"))?;
-        self.remove_enrollment(device_id);
+        let device_id = self.path_id(device, Api::Admin)?;
+        let idempotent = self.readings.admin_delete_missing == AdminDeleteMissing::NoContent
+            && self.users.contains_key(username);
+        match self.own_enrollment(username, device_id) {
+            Ok((device_id, _)) => self.remove_enrollment(device_id),
+            Err(_) if idempotent => {}
+            Err(_) => {
+                return Err(ApiError::new(ErrorCode::AdminNotFound, "no such enrollment for that user"));
+            }
+        }
         Ok(())
     }
 
@@ -591,8 +634,9 @@ impl TokenServer {
         let signature = STANDARD
             .decode(&body.signature)
             .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("signature is not base64: {e}")))?;
+        let transaction_id = self.path_id(transaction, Api::Device)?;
         let key = self.enrolled_key(&user, device_id)?;
-        let transaction_id = parse_id(transaction).ok_or_else(Self::not_found)?;
+        let transaction_id = transaction_id.ok_or_else(Self::not_found)?;
         let tx = self.transactions.get(&transaction_id).ok_or_else(Self::not_found)?;
         let challenge = tx.challenges.get(&device_id).ok_or_else(Self::not_found)?;
         Self::check_open(tx, now)?;
@@ -685,6 +729,7 @@ impl TokenServer {
             ));
         }
         if let Some(lang) = form.language_code.as_deref().filter(|l| !l.is_empty())
+            && self.readings.language_code == LanguageCode::Checked
             && !is_language_code(lang)
         {
             return Err(invalid(format!("language_code {lang:?} is not a language tag")));
@@ -727,7 +772,7 @@ impl TokenServer {
         let client_id = self.api_client(client)?;
         let not_found =
             || ApiError::new(ErrorCode::InvalidTransactionId, "no such transaction for this client");
-        let id = parse_id(transaction).ok_or_else(not_found)?;
+        let id = self.path_id(transaction, Api::RelyingParty)?.ok_or_else(not_found)?;
         let tx = self.transactions.get(&id).filter(|tx| tx.client_id == client_id).ok_or_else(not_found)?;
         let reason = match tx.status {
             TransactionStatus::Denied => Some(NotAuthenticatedReason {
@@ -801,7 +846,8 @@ impl TokenServer {
 
     /// Adds a user (true) or replaces its password (false).
     pub fn add_user(&mut self, username: String, password: String) -> Result<bool> {
-        if username.is_empty() || password.is_empty() {
+        let empty_ok = self.readings.admin_empty_secrets == AdminEmptySecrets::Accept;
+        if username.is_empty() || (password.is_empty() && !empty_ok) {
             return Err(ApiError::new(
                 ErrorCode::InvalidAdminRequest,
                 "username and password must not be empty",
@@ -812,11 +858,15 @@ impl TokenServer {
 
     /// Adds a relying party (true) or replaces its secret (false).
     pub fn add_api_client(&mut self, client_id: String, secret: String) -> Result<bool> {
-        if client_id.is_empty() || secret.is_empty() {
+        let empty_ok = self.readings.admin_empty_secrets == AdminEmptySecrets::Accept;
+        if client_id.is_empty() || (secret.is_empty() && !empty_ok) {
             return Err(ApiError::new(
                 ErrorCode::InvalidAdminRequest,
                 "client_id and client_secret must not be empty",
             ));
+        }
+        if self.readings.api_client_id_colon == ApiClientIdColon::Refuse && client_id.contains(':') {
+            return Err(ApiError::new(ErrorCode::InvalidAdminRequest, "client_id must not contain ':'"));
         }
         Ok(self.api_clients.insert(client_id, secret).is_none())
     }
@@ -835,79 +885,4 @@ fn body_device_id(text: &str) -> Result<Uuid> {
     parse_id(text).ok_or_else(|| {
         ApiError::new(ErrorCode::InvalidRequest, "device_id is not a lowercase hyphenated UUID")
     })
-}
-
-/// An absolute `http` or `https` URL with a host.
-fn is_absolute_http_url(uri: &str) -> bool {
-    // The scheme compares case-insensitively (docs/PROTOCOL.md RP-007).
-    let rest = ["http://", "https://"]
-        .iter()
-        .find(|p| uri.get(..p.len()).is_some_and(|s| s.eq_ignore_ascii_case(p)))
-        .map(|p| &uri[p.len()..]);
-    match rest {
-        Some(rest) => {
-            let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-            !host.is_empty() && !uri.chars().any(|c| c.is_whitespace() || c.is_control())
-        }
-        None => false,
-    }
-}
-
-/// Contract 8: an entry matches exactly, or as a prefix when it ends with `/`; empty allows any.
-fn whitelisted(whitelist: &[String], uri: &str) -> bool {
-    whitelist.is_empty()
-        || whitelist
-            .iter()
-            .any(|entry| entry == uri || (entry.ends_with('/') && uri.starts_with(entry.as_str())))
-}
-
-/// `xx`, `xx-YY` or `xx_YY`, ASCII letters (docs/PROTOCOL.md RP-011).
-fn is_language_code(tag: &str) -> bool {
-    let letters = |s: &str| s.len() == 2 && s.chars().all(|c| c.is_ascii_alphabetic());
-    match tag.split_once(['-', '_']) {
-        None => letters(tag),
-        Some((lang, region)) => letters(lang) && letters(region),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn url_rules() {
-        let table = [
-            ("https://portal.example/cb", true),
-            ("http://127.0.0.1:8080/x?y=1", true),
-            ("ftp://portal.example/cb", false),
-            ("/relative", false),
-            ("https://", false),
-            ("https://a b", false),
-        ];
-        for (uri, ok) in table {
-            assert_eq!(is_absolute_http_url(uri), ok, "{uri}");
-        }
-        let list = vec!["https://a.example/cb".to_string(), "https://b.example/hooks/".to_string()];
-        let table = [
-            ("https://a.example/cb", true),
-            ("https://a.example/cb2", false),
-            ("https://b.example/hooks/1", true),
-            ("https://b.example/hook", false),
-        ];
-        for (uri, ok) in table {
-            assert_eq!(whitelisted(&list, uri), ok, "{uri}");
-        }
-        assert!(whitelisted(&[], "https://any.example/"));
-        for (tag, ok) in [
-            ("en", true),
-            ("nl-NL", true),
-            ("en_GB", true),
-            ("zh-Hant", false),
-            ("e", false),
-            ("en-", false),
-            ("", false),
-        ] {
-            assert_eq!(is_language_code(tag), ok, "{tag}");
-        }
-    }
 }

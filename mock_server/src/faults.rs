@@ -7,6 +7,8 @@ use protocol::rng::SeededRng;
 use protocol::wire::Fault;
 use rand_core::Rng as _;
 
+use crate::readings::FaultCountZero;
+
 /// What to do with one request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FaultAction {
@@ -31,12 +33,14 @@ pub struct Faults {
     rng: SeededRng,
     /// The faults of the server file, installed at start and by every reset, with their seed.
     start: (Vec<Fault>, u64),
+    /// What `"count": 0` means.
+    count_zero: FaultCountZero,
 }
 
 impl Faults {
     /// No faults; `rng` decides probabilities.
     pub fn new(rng: SeededRng) -> Self {
-        Self { armed: Vec::new(), rng, start: (Vec::new(), 0) }
+        Self { armed: Vec::new(), rng, start: (Vec::new(), 0), count_zero: FaultCountZero::NoLimit }
     }
 
     /// The faults a server starts with (and returns to on reset), drawn with `seed`.
@@ -45,6 +49,13 @@ impl Faults {
         faults.start = (start, seed);
         faults.reset();
         faults
+    }
+
+    /// The same faults with `"count": 0` read as `count_zero` says, from now on and after resets.
+    pub fn counting_zero_as(mut self, count_zero: FaultCountZero) -> Self {
+        self.count_zero = count_zero;
+        self.reset();
+        self
     }
 
     /// Back to the start faults, re-seeded (ADM-014: faults not defined at start-up are gone).
@@ -74,10 +85,12 @@ impl Faults {
     /// requests give the same faults.
     pub fn install(&mut self, faults: Vec<Fault>, seed: u64) {
         self.rng = protocol::rng::seeded(seed);
+        let zero_is_no_limit = self.count_zero == FaultCountZero::NoLimit;
         self.armed = faults
             .into_iter()
-            // A count of 0 means no limit, as an absent one does.
-            .map(|fault| Armed { remaining: fault.count.filter(|n| *n > 0), fault })
+            // By default a count of 0 means no limit, as an absent one does; in the other reading
+            // it leaves nothing to apply.
+            .map(|fault| Armed { remaining: fault.count.filter(|n| *n > 0 || !zero_is_no_limit), fault })
             .collect();
     }
 
@@ -147,6 +160,10 @@ mod tests {
         assert_eq!(pattern(9), pattern(9), "same seed, same faults");
         let hits = pattern(9).iter().filter(|h| **h).count();
         assert!((16..=48).contains(&hits), "p=0.5 over 64 requests gave {hits}");
+        let mut never = Faults::new(protocol::rng::seeded(1)).counting_zero_as(FaultCountZero::Never);
+        never.install(vec![fault("/", None, Some(0)), fault("/x", None, None)], 0);
+        assert_eq!(never.decide("POST", "/x"), hit, "count 0 never applies, absent is no limit");
+        assert_eq!(never.decide("POST", "/y"), FaultAction::default());
         let mut admin = Faults::new(protocol::rng::seeded(1));
         admin.install(vec![fault("/", None, None)], 0);
         assert_eq!(admin.decide("POST", "/_admin/v1/faults"), FaultAction::default());

@@ -1,6 +1,7 @@
 //! The HTTP face of the mock Token Server: routes, body parsing, auth headers, faults, the event
 //! log and the accept loop. Handlers parse, lock the [`TokenServer`], call one operation and
-//! answer; every rule lives in [`crate::core`].
+//! answer; every rule lives in [`crate::core`], and every alternative reading in
+//! [`crate::readings`].
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -29,6 +30,10 @@ use crate::callbacks::{self, Deliveries};
 use crate::clock::ServerClock;
 use crate::core::{Api, ApiError, BodyError, TokenServer};
 use crate::faults::Faults;
+use crate::readings::{
+    self, AdminCreateReply, ClockReply, EventLogStyle, FaultsReply, MinimalEvents, NegativeAdvance,
+    PutConfigReply, Readings, UnknownRoute,
+};
 
 /// Largest accepted request body (contract 8: larger is 413).
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -45,6 +50,8 @@ pub struct Shared {
     pub(crate) events: Mutex<EventLog>,
     /// Callback attempts, scheduled on [`Shared::clock`].
     pub(crate) deliveries: Deliveries,
+    /// Which reading of the contract to take where it leaves a choice.
+    pub(crate) readings: Readings,
 }
 
 /// The exchange log of `GET /_admin/v1/events`.
@@ -62,6 +69,11 @@ impl EventLog {
             self.events.pop_front();
         }
         self.events.push_back(event);
+    }
+
+    /// Drops the retained entries; sequence numbers go on.
+    fn clear_retained(&mut self) {
+        self.events.clear();
     }
 
     fn since(&self, seq: u64) -> EventsResponse {
@@ -97,6 +109,14 @@ impl Shared {
     pub(crate) fn sweep_now(self: &Arc<Self>) {
         self.with_server(|_, _| ());
         callbacks::dispatch(self);
+    }
+
+    /// A JSON answer, its times written as the readings say.
+    fn reply<T: Serialize>(&self, status: StatusCode, body: T) -> Response {
+        match self.readings.rewrite_times(&body) {
+            Some(rewritten) => json(status, rewritten),
+            None => json(status, body),
+        }
     }
 
     pub(crate) fn record(&self, kind: &str, method: &str, path: &str, status: u16, error_code: Option<u32>) {
@@ -138,12 +158,13 @@ struct RawBody {
     api: Api,
     content_type: Option<String>,
     bytes: Result<Bytes, BodyError>,
+    readings: Readings,
 }
 
-impl<S: Send + Sync> FromRequest<S> for RawBody {
+impl FromRequest<Arc<Shared>> for RawBody {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, shared: &Arc<Shared>) -> Result<Self, ApiError> {
         let api = Api::of_path(req.uri().path());
         let content_type = req
             .headers()
@@ -154,7 +175,7 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
             status: 413,
             message: format!("the request body is larger than {BODY_LIMIT} bytes"),
         });
-        Ok(RawBody { api, content_type, bytes })
+        Ok(RawBody { api, content_type, bytes, readings: shared.readings })
     }
 }
 
@@ -162,7 +183,8 @@ impl RawBody {
     /// The bytes, if the content type is `expected`.
     fn bytes_of(&self, expected: &str) -> Result<&Bytes, BodyError> {
         let bytes = self.bytes.as_ref().map_err(Clone::clone)?;
-        if self.content_type.as_deref() != Some(expected) {
+        let missing_ok = self.content_type.is_none() && self.readings.takes_missing_content_type(self.api);
+        if self.content_type.as_deref() != Some(expected) && !missing_ok {
             return Err(BodyError::bad(format!(
                 "Content-Type must be {expected}, not {}",
                 self.content_type.as_deref().unwrap_or("absent")
@@ -194,30 +216,43 @@ impl RawBody {
         url_form_pairs(bytes).map_err(BodyError::bad)
     }
 
-    /// The body as an `application/x-www-form-urlencoded` form.
+    /// The body as an `application/x-www-form-urlencoded` form (the relying party's: a repeated
+    /// field is refused, or its first value wins).
     fn form<T: DeserializeOwned>(&self) -> Result<T, BodyError> {
         let bytes = self.bytes_of("application/x-www-form-urlencoded")?;
-        serde_urlencoded_from_bytes(bytes).map_err(BodyError::bad)
+        let value =
+            self.readings.rp_form(url_form_pairs(bytes).map_err(BodyError::bad)?).map_err(BodyError::bad)?;
+        serde_json::from_value(value).map_err(|e| BodyError::bad(format!("the form is not as expected: {e}")))
     }
 
-    /// An admin JSON body, refused with 20001; an empty body reads as `{}` where `T` allows it.
-    fn admin_json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        self.object().map_err(|e| self.api.invalid(e.status, e.message))
-    }
-}
-
-fn serde_urlencoded_from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    let pairs: Vec<(String, String)> = url_form_pairs(bytes)?;
-    let mut seen = std::collections::HashSet::new();
-    for (k, _) in &pairs {
-        if !seen.insert(k.as_str()) {
-            return Err(format!("the form has {k:?} more than once"));
+    /// An admin JSON object whose members are `known`, refused with 20001; other members are
+    /// refused, or ignored (readings).
+    fn admin_json<T: DeserializeOwned>(&self, known: &[&str]) -> Result<T, ApiError> {
+        let bytes = self.admin_bytes()?;
+        if !bytes.trim_ascii_start().starts_with(b"{") {
+            return Err(self.api.invalid(400, "the body is not a JSON object"));
         }
+        self.readings.admin_body(bytes, known).map_err(|e| self.api.invalid(400, e))
     }
-    let value = serde_json::Value::Object(
-        pairs.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect(),
-    );
-    serde_json::from_value(value).map_err(|e| format!("the form is not as expected: {e}"))
+
+    /// An admin JSON list of objects whose members are `known`, as [`RawBody::admin_json`].
+    fn admin_list<T: DeserializeOwned>(&self, known: &[&str]) -> Result<T, ApiError> {
+        let bytes = self.admin_bytes()?;
+        self.readings.admin_body(bytes, known).map_err(|e| self.api.invalid(400, e))
+    }
+
+    /// The PUT config body: a JSON object, unknown keys refused in every reading.
+    fn admin_config(&self) -> Result<ServerConfig, ApiError> {
+        let bytes = self.admin_bytes()?;
+        if !bytes.trim_ascii_start().starts_with(b"{") {
+            return Err(self.api.invalid(400, "the body is not a JSON object"));
+        }
+        self.readings.server_config(bytes).map_err(|e| self.api.invalid(400, e))
+    }
+
+    fn admin_bytes(&self) -> Result<&Bytes, ApiError> {
+        self.bytes_of("application/json").map_err(|e| self.api.invalid(e.status, e.message))
+    }
 }
 
 fn url_form_pairs(bytes: &[u8]) -> Result<Vec<(String, String)>, String> {
@@ -281,7 +316,7 @@ type Answer = Result<Response, ApiError>;
 async fn token(State(s): Shared_, body: RawBody) -> Answer {
     let form = body.form_pairs();
     let reply = s.with_server(|srv, now| srv.token(form, now))?;
-    Ok(json(StatusCode::OK, reply))
+    Ok(s.reply(StatusCode::OK, reply))
 }
 
 // ---------------------------------------------------------------- device API
@@ -290,12 +325,12 @@ async fn enroll(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer 
     let parsed = body.object();
     let (created, reply) = s.with_server(|srv, now| srv.enroll(bearer(&headers), parsed, now))?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok(json(status, reply))
+    Ok(s.reply(status, reply))
 }
 
 async fn get_enrollment(State(s): Shared_, headers: HeaderMap, Id(device): Id<String>) -> Answer {
     let reply = s.with_server(|srv, now| srv.enrollment(bearer(&headers), &device, now))?;
-    Ok(json(StatusCode::OK, reply))
+    Ok(s.reply(StatusCode::OK, reply))
 }
 
 async fn delete_enrollment(State(s): Shared_, headers: HeaderMap, Id(device): Id<String>) -> Answer {
@@ -306,13 +341,13 @@ async fn delete_enrollment(State(s): Shared_, headers: HeaderMap, Id(device): Id
 async fn otp_request(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
     let parsed = body.object();
     let reply = s.with_server(|srv, now| srv.otp_request(bearer(&headers), parsed, now))?;
-    Ok(json(StatusCode::OK, reply))
+    Ok(s.reply(StatusCode::OK, reply))
 }
 
 async fn otp_answer(State(s): Shared_, headers: HeaderMap, Id(tx): Id<String>, body: RawBody) -> Answer {
     let parsed = body.object();
     let reply = s.with_server(|srv, now| srv.otp_answer(bearer(&headers), &tx, parsed, now))?;
-    Ok(json(StatusCode::OK, reply))
+    Ok(s.reply(StatusCode::OK, reply))
 }
 
 // ---------------------------------------------------------------- relying-party API
@@ -320,17 +355,17 @@ async fn otp_answer(State(s): Shared_, headers: HeaderMap, Id(tx): Id<String>, b
 async fn authenticate_user(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
     let parsed = body.form();
     let reply = s.with_server(|srv, now| srv.authenticate_user(basic(&headers), parsed, now))?;
-    Ok(json(StatusCode::OK, reply))
+    Ok(s.reply(StatusCode::OK, reply))
 }
 
 async fn transaction(State(s): Shared_, headers: HeaderMap, Id(tx): Id<String>) -> Answer {
     let reply = s.with_server(|srv, now| srv.transaction_status(basic(&headers), &tx, now))?;
-    Ok(json(StatusCode::OK, reply))
+    Ok(s.reply(StatusCode::OK, reply))
 }
 
 async fn enabled(State(s): Shared_, headers: HeaderMap, Id(user): Id<String>) -> Answer {
     let reply = s.with_server(|srv, _| srv.enabled(basic(&headers), &user))?;
-    Ok(json(StatusCode::OK, reply))
+    Ok(s.reply(StatusCode::OK, reply))
 }
 
 // ---------------------------------------------------------------- admin API
@@ -344,26 +379,34 @@ fn admin(s: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
 
 async fn get_config(State(s): Shared_, headers: HeaderMap) -> Answer {
     admin(&s, &headers)?;
-    Ok(json(StatusCode::OK, s.with_server(|srv, _| srv.config().clone())))
+    Ok(s.reply(StatusCode::OK, s.with_server(|srv, _| srv.config().clone())))
 }
 
 async fn put_config(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
     admin(&s, &headers)?;
-    let config: ServerConfig = body.admin_json()?;
+    let config = body.admin_config()?;
     s.with_server(|srv, _| srv.set_config(config.clone()))?;
-    Ok(json(StatusCode::OK, config))
+    Ok(match s.readings.put_config_reply {
+        PutConfigReply::Config => s.reply(StatusCode::OK, config),
+        PutConfigReply::NoContent => StatusCode::NO_CONTENT.into_response(),
+    })
 }
 
 async fn get_clock(State(s): Shared_, headers: HeaderMap) -> Answer {
     admin(&s, &headers)?;
-    Ok(json(StatusCode::OK, ClockState { now: s.clock.now() }))
+    Ok(s.reply(StatusCode::OK, ClockState { now: s.clock.now() }))
 }
 
 async fn post_clock(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
     admin(&s, &headers)?;
-    let cmd: ClockCommand = body.admin_json()?;
+    let cmd: ClockCommand = body.admin_json(readings::keys::CLOCK)?;
+    let back_ok = s.readings.negative_advance == NegativeAdvance::Accept;
     match (cmd.advance_ms, cmd.set) {
-        (Some(ms), None) if ms >= 0 => s.clock.advance(Duration::milliseconds(ms)),
+        (Some(ms), None) if ms >= 0 || back_ok => {
+            s.clock
+                .advance(Duration::milliseconds(ms))
+                .map_err(|e| Api::Admin.invalid(400, e.to_string()))?;
+        }
         (Some(_), None) => return Err(Api::Admin.invalid(400, "advance_ms must be 0 or more")),
         (None, Some(at)) => s.clock.set(at),
         _ => return Err(Api::Admin.invalid(400, "give exactly one of advance_ms and set")),
@@ -371,35 +414,43 @@ async fn post_clock(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Ans
     // Moving the clock may end transactions, make retries due and time attempts out: every such
     // attempt has started, or ended, before the move answers, so tests need not wait (CB-004).
     s.sweep_now();
-    Ok(json(StatusCode::OK, ClockState { now: s.clock.now() }))
+    Ok(match s.readings.clock_reply {
+        ClockReply::Now => s.reply(StatusCode::OK, ClockState { now: s.clock.now() }),
+        ClockReply::Empty => json(StatusCode::OK, serde_json::json!({})),
+    })
 }
 
 async fn post_user(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
     admin(&s, &headers)?;
-    let user: NewUser = body.admin_json()?;
+    let user: NewUser = body.admin_json(readings::keys::USER)?;
     let name = user.username.clone();
     let created = s.with_server(|srv, _| srv.add_user(user.username, user.password))?;
-    Ok(json(created_or_ok(created), serde_json::json!({ "username": name })))
+    Ok(created_reply(&s, created, serde_json::json!({ "username": name })))
 }
 
 async fn post_api_client(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
     admin(&s, &headers)?;
-    let c: NewApiClient = body.admin_json()?;
+    let c: NewApiClient = body.admin_json(readings::keys::API_CLIENT)?;
     let id = c.client_id.clone();
     let created = s.with_server(|srv, _| srv.add_api_client(c.client_id, c.client_secret))?;
-    Ok(json(created_or_ok(created), serde_json::json!({ "client_id": id })))
+    Ok(created_reply(&s, created, serde_json::json!({ "client_id": id })))
 }
 
 async fn post_app_client(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
     admin(&s, &headers)?;
-    let c: NewAppClient = body.admin_json()?;
+    let c: NewAppClient = body.admin_json(readings::keys::APP_CLIENT)?;
     let id = c.client_id.clone();
     let created = s.with_server(|srv, _| srv.add_app_client(c.client_id))?;
-    Ok(json(created_or_ok(created), serde_json::json!({ "client_id": id })))
+    Ok(created_reply(&s, created, serde_json::json!({ "client_id": id })))
 }
 
-fn created_or_ok(created: bool) -> StatusCode {
-    if created { StatusCode::CREATED } else { StatusCode::OK }
+/// 201 for a new user or client, 200 for a replaced one, with its name; or 201 `{}` (readings).
+fn created_reply(s: &Shared, created: bool, named: serde_json::Value) -> Response {
+    match s.readings.admin_create_reply {
+        AdminCreateReply::Named if created => json(StatusCode::CREATED, named),
+        AdminCreateReply::Named => json(StatusCode::OK, named),
+        AdminCreateReply::Empty => json(StatusCode::CREATED, serde_json::json!({})),
+    }
 }
 
 async fn admin_delete_enrollment(
@@ -427,10 +478,13 @@ async fn put_faults(
     admin(&s, &headers)?;
     let Query(seed) =
         query.map_err(|e| Api::Admin.invalid(400, format!("seed must be a non-negative integer: {e}")))?;
-    let faults: Vec<Fault> = body.json().map_err(|e| Api::Admin.invalid(e.status, e.message))?;
+    let faults: Vec<Fault> = body.admin_list(readings::keys::FAULT)?;
     Faults::validate(&faults).map_err(|e| Api::Admin.invalid(400, e))?;
     lock(&s.faults).install(faults.clone(), seed.seed.unwrap_or(0));
-    Ok(json(StatusCode::OK, faults))
+    Ok(match s.readings.faults_reply {
+        FaultsReply::StoredList => json(StatusCode::OK, faults),
+        FaultsReply::InstalledCount => json(StatusCode::OK, serde_json::json!({ "installed": faults.len() })),
+    })
 }
 
 /// The only body `POST /reset` takes: nothing, or `{}` (ADM-014).
@@ -441,12 +495,15 @@ struct ResetBody {}
 async fn reset(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
     admin(&s, &headers)?;
     if !matches!(&body.bytes, Ok(bytes) if bytes.is_empty()) {
-        let _: ResetBody = body.admin_json()?;
+        let _: ResetBody = body.admin_json(readings::keys::RESET)?;
     }
     s.with_server(|srv, _| srv.reset());
     lock(&s.faults).reset();
     s.deliveries.reset();
     s.clock.reset();
+    if s.readings.event_log == EventLogStyle::Minimal {
+        lock(&s.events).clear_retained();
+    }
     Ok(json(StatusCode::OK, ResetResponse { reset: true }))
 }
 
@@ -463,23 +520,28 @@ async fn events(
     admin(&s, &headers)?;
     let Query(since) =
         query.map_err(|e| Api::Admin.invalid(400, format!("since must be a sequence number: {e}")))?;
-    Ok(json(StatusCode::OK, lock(&s.events).since(since.since.unwrap_or(0))))
+    let events = lock(&s.events).since(since.since.unwrap_or(0));
+    Ok(match s.readings.event_log {
+        EventLogStyle::Full => s.reply(StatusCode::OK, events),
+        EventLogStyle::Minimal => s.reply(StatusCode::OK, MinimalEvents::of(events)),
+    })
 }
 
 // ---------------------------------------------------------------- routing
 
-async fn not_found(req: Request) -> ApiError {
+async fn not_found(State(s): Shared_, req: Request) -> ApiError {
     let path = req.uri().path().to_string();
-    Api::of_path(&path).invalid(404, format!("no such resource: {path}"))
+    s.readings.route_error(Api::of_path(&path), 404, format!("no such resource: {path}"))
+}
+
+async fn method_not_allowed(State(s): Shared_, req: Request) -> ApiError {
+    let path = req.uri().path().to_string();
+    s.readings.route_error(Api::of_path(&path), 405, format!("{} is not allowed on {path}", req.method()))
 }
 
 /// The router of all four APIs.
 pub fn router(shared: Arc<Shared>) -> Router {
     use protocol::wire::paths;
-    let method_not_allowed = |req: Request| async move {
-        let path = req.uri().path().to_string();
-        Api::of_path(&path).invalid(405, format!("{} is not allowed on {path}", req.method()))
-    };
     Router::new()
         .route(paths::TOKEN, post(token))
         .route(paths::ENROLLMENTS, post(enroll))
@@ -532,24 +594,30 @@ pub(crate) async fn handle(
         // Injected latency is real time on purpose: it is what a client's timeout must see.
         tokio::time::sleep(std::time::Duration::from_millis(action.latency_ms)).await;
     }
-    let logged = !path.starts_with(protocol::wire::paths::ADMIN);
+    let logged = !path.starts_with(protocol::wire::paths::ADMIN)
+        || shared.readings.event_log == EventLogStyle::Minimal;
     if action.drop_connection {
         shared.record("request", method.as_str(), &path, 0, None);
         return Err(DroppedByFault);
     }
     let response = if let Some(status) = action.status {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-        let body = ErrorCode::InjectedFault
-            .body(format!("status {} injected by the test-control API", status.as_u16()));
+        let body = shared.readings.injected_fault(status.as_u16());
+        let code = body.error_code;
         let mut response = json(status, body);
-        response.extensions_mut().insert(AnsweredCode(ErrorCode::InjectedFault.code()));
+        response.extensions_mut().insert(AnsweredCode(code));
         response
     } else {
         let result: Result<Response, Infallible> = router.oneshot(req).await;
-        match result {
+        let mut response = match result {
             Ok(r) => r,
             Err(never) => match never {},
+        };
+        if shared.readings.unknown_route == UnknownRoute::GeneralError {
+            // axum lists a route's methods on its fallback's answer; this reading has no 405.
+            response.headers_mut().remove(header::ALLOW);
         }
+        response
     };
     let code = response.extensions().get::<AnsweredCode>().map(|c| c.0);
     if logged {

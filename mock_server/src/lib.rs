@@ -7,6 +7,8 @@
 //! `mobauth serve` command runs it standalone.
 //!
 //! The rules live in [`core`] as a state machine without I/O; [`http`] is the thin HTTP layer.
+//! Where the contract leaves a choice, a server file's `[readings]` ([`readings::Readings`]) can
+//! make the mock take another legal reading than its own.
 #![forbid(unsafe_code)]
 
 pub mod clock;
@@ -14,6 +16,7 @@ pub mod config;
 pub mod core;
 pub mod faults;
 pub mod http;
+pub mod readings;
 
 mod callbacks;
 
@@ -28,6 +31,7 @@ pub use crate::clock::ClockMode;
 pub use crate::config::{ConfigError, ServerFile};
 use crate::core::TokenServer;
 use crate::http::{EventLog, Shared};
+pub use crate::readings::Readings;
 
 /// How to start a server.
 #[derive(Debug, Clone)]
@@ -39,7 +43,8 @@ pub struct ServeOptions {
     /// Running (wall clock plus offset) or frozen.
     pub clock: ClockMode,
     /// Server-clock wait between the end of a failed callback delivery attempt and the next
-    /// attempt; doubles after each (contract: 200 ms).
+    /// attempt; doubles after each (contract: 200 ms). Real time under the reading
+    /// [`readings::CallbackTiming::RealTime`].
     pub callback_backoff: Duration,
     /// Real time after which a callback delivery attempt the receiver has not answered fails (5 s):
     /// a safety net behind the 5 s of server-clock time that fail it otherwise, for when nobody
@@ -128,13 +133,15 @@ impl Drop for RunningServer {
 /// Starts a server and returns once it listens.
 pub async fn serve(options: ServeOptions) -> Result<RunningServer, ServeError> {
     let seed = options.file.seed.unwrap_or(options.seed);
-    let clock = clock::ServerClock::new(options.clock);
+    let readings = options.file.readings;
+    let clock = clock::ServerClock::with_readings(options.clock, readings);
     let mut rng = protocol::rng::seeded(seed);
     let server = TokenServer::new(
         options.file.seed(),
         protocol::rng::seeded(rand_core::Rng::next_u64(&mut rng)),
         clock.now(),
-    )?;
+    )?
+    .with_readings(readings);
     let listener =
         http::bind(options.addr).await.map_err(|source| ServeError::Bind { addr: options.addr, source })?;
     let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: options.addr, source })?;
@@ -146,15 +153,22 @@ pub async fn serve(options: ServeOptions) -> Result<RunningServer, ServeError> {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| ServeError::Tls(e.to_string()))?;
-    let deliveries =
-        callbacks::Deliveries::new(client, options.callback_backoff, options.callback_attempt_timeout);
+    let deliveries = callbacks::Deliveries::new(
+        client,
+        options.callback_backoff,
+        options.callback_attempt_timeout,
+        readings.callback_timing,
+    );
+    let faults = faults::Faults::with_start(options.file.faults.clone(), seed)
+        .counting_zero_as(readings.fault_count_zero);
     let shared = Arc::new(Shared {
         server: Mutex::new(server),
         clock,
         admin_token: admin_token.clone(),
-        faults: Mutex::new(faults::Faults::with_start(options.file.faults.clone(), seed)),
+        faults: Mutex::new(faults),
         events: Mutex::new(EventLog::default()),
         deliveries,
+        readings,
     });
     let (stop_tx, stop_rx) = oneshot::channel();
     let task = tokio::spawn(async move {
