@@ -72,6 +72,14 @@ pub struct RunArgs {
     /// device stands in for the first device of every scenario; later devices stay simulated.
     #[arg(long, value_name = "COMMAND ARGS")]
     pub device_driver: Option<String>,
+    /// How many device driver programs run at once (default: one per core of this machine); the
+    /// scenarios that need a driver wait for a free slot.
+    #[arg(long, value_name = "N")]
+    pub driver_concurrency: Option<NonZeroUsize>,
+    /// How long the harness waits for any one line of a device driver, in seconds, before the
+    /// scenario fails naming this wait.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub driver_timeout: u64,
 }
 
 /// `mobauth report ...`.
@@ -124,6 +132,13 @@ pub fn run(args: RunArgs, driver_command: Option<String>) -> u8 {
         seed: args.seed,
         shard: args.shard,
         concurrency: args.concurrency.get(),
+        driver_limits: runner::DriverLimits::new(
+            args.driver_concurrency.map_or_else(
+                || std::thread::available_parallelism().map_or(1, usize::from),
+                NonZeroUsize::get,
+            ),
+            std::time::Duration::from_secs(args.driver_timeout),
+        ),
         target: match (args.target, args.server) {
             (Some(file), _) => TargetSpec::File(file),
             (None, Some(url)) => TargetSpec::Url(url),

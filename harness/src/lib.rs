@@ -3,6 +3,10 @@
 //! and steps, the requirement catalogue, the runner and the reports behind the `mobauth` command.
 #![forbid(unsafe_code)]
 
+// First, so that its check macros (`fail!`, `ensure!`, ...) are in scope in every module below.
+#[macro_use]
+pub mod judgement;
+
 pub mod catalogue;
 pub mod cli;
 pub mod device;

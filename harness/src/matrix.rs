@@ -768,6 +768,7 @@ pub fn run_matrix(plan: &RunPlan, out: &Path, log: &mut dyn FnMut(&str)) -> Resu
                 concurrency: plan.concurrency,
                 target: server.target.clone(),
                 driver_command: driver.cloned().or_else(|| plan.reference_driver.clone()),
+                driver_limits: runner::DriverLimits::for_this_machine(),
                 drive_devices: driver.is_some(),
                 progress: Progress::Off,
                 strict: plan.strict,

@@ -58,7 +58,14 @@ async fn main() {
                 // The same start as `mobauth run`'s (so a scenario gets the same seed in both). The
                 // driver scenarios run the reference driver: this package's own binary.
                 let driver = format!("'{}' device-driver", env!("CARGO_BIN_EXE_mobauth"));
-                harness::runner::begin_embedded_scenario(world, seed, feature, scenario, Some(driver)).await;
+                harness::runner::begin_embedded_scenario(
+                    world,
+                    seed,
+                    feature,
+                    scenario,
+                    Some(harness::runner::DriverSetup::new(driver)),
+                )
+                .await;
             }
             .boxed_local()
         })

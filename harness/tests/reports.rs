@@ -440,6 +440,37 @@ fn strict_counts_should_failures() {
 }
 
 #[test]
+fn a_harness_error_is_its_own_verdict_and_exit_code_and_never_the_targets_failure() {
+    let mut report = fixed_report();
+    report.expectations.clear();
+    let scenario = report
+        .scenarios
+        .iter_mut()
+        .find(|s| s.outcome == Outcome::Passed)
+        .expect("the fixed run has a passed scenario");
+    scenario.outcome = Outcome::HarnessError;
+    scenario.message = Some("the harness itself panicked: index out of bounds".into());
+    let (id, requirement) = (scenario.id.clone(), scenario.requirements[0].clone());
+    report.evaluate();
+    let scenario = report.scenarios.iter().find(|s| s.id == id).expect("still there");
+    assert_eq!(scenario.verdict, Verdict::HarnessError);
+    assert_eq!(report.requirement(&requirement).map(|r| r.verdict), Some(Verdict::HarnessError));
+    assert_eq!(report.summary.scenarios.harness_error, 1);
+    assert_eq!(report.gate.exit_code, harness::report::EXIT_HARNESS_ERROR);
+    assert!(!report.gate.conformant);
+    assert!(
+        report.gate.reasons.iter().any(|r| r.starts_with("harness error") && r.contains(&id)),
+        "{:?}",
+        report.gate.reasons
+    );
+    let junit = write::junit(&report);
+    assert!(junit.contains("<error type=\"harness_error\""), "JUnit tells it as an error, not a failure");
+    assert!(junit.contains("errors=\"1\""), "and counts it among the errors");
+    let errors = schema_errors(&validator(), &serde_json::to_value(&report).expect("a report serializes"));
+    assert_eq!(errors, Vec::<String>::new(), "the schema knows the verdict");
+}
+
+#[test]
 fn snapshots_of_every_format() {
     let report = fixed_report();
     insta::assert_snapshot!("summary.txt", write::text(&report));

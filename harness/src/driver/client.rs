@@ -42,7 +42,7 @@ pub enum DriverError {
         stderr: String,
     },
     /// Nothing came in time.
-    #[error("the driver did not answer within {after:?} while {waiting_for}")]
+    #[error("the driver did not answer within {after:?} while {waiting_for} (the run's --driver-timeout)")]
     Timeout {
         /// What the harness was waiting for.
         waiting_for: String,
@@ -72,9 +72,62 @@ pub enum Arrival {
 }
 
 /// A running driver program.
+/// How many driver programs may run at once and how long the harness waits for any one line of
+/// theirs: what keeps a run with a slow driver on a loaded machine from reporting the driver's
+/// slowness as a failure. Cloned handles share one pool of slots.
+#[derive(Debug, Clone)]
+pub struct DriverLimits {
+    timeout: Duration,
+    at_once: usize,
+    slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl DriverLimits {
+    /// The default wait for a driver's line.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// At most `at_once` driver programs at a time (at least 1), each wait bounded by `timeout`.
+    pub fn new(at_once: usize, timeout: Duration) -> Self {
+        let at_once = at_once.max(1);
+        Self { timeout, at_once, slots: Arc::new(tokio::sync::Semaphore::new(at_once)) }
+    }
+
+    /// As many driver programs at once as this machine has cores, with the default timeout: one
+    /// pool for the whole process, shared by every handle this returns.
+    pub fn for_this_machine() -> Self {
+        static MACHINE: std::sync::OnceLock<DriverLimits> = std::sync::OnceLock::new();
+        MACHINE
+            .get_or_init(|| {
+                let cores = std::thread::available_parallelism().map_or(1, usize::from);
+                Self::new(cores, Self::DEFAULT_TIMEOUT)
+            })
+            .clone()
+    }
+
+    /// The bound on every wait for the driver.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// How many driver programs may run at once.
+    pub fn at_once(&self) -> usize {
+        self.at_once
+    }
+
+    /// Starts `command_line` once a slot is free; the process holds its slot until it is dropped.
+    pub async fn start(&self, command_line: &str) -> Result<DriverProcess, DriverError> {
+        let slot = Arc::clone(&self.slots).acquire_owned().await.ok();
+        let mut process = DriverProcess::start(command_line, self.timeout)?;
+        process.slot = slot;
+        Ok(process)
+    }
+}
+
 #[derive(Debug)]
 pub struct DriverProcess {
     command: String,
+    /// The slot of [`DriverLimits`] this process holds while it runs, if it was started through one.
+    slot: Option<tokio::sync::OwnedSemaphorePermit>,
     child: Child,
     stdin: Option<ChildStdin>,
     lines: mpsc::UnboundedReceiver<Result<Line, DriverError>>,
@@ -135,6 +188,7 @@ impl DriverProcess {
         });
         Ok(Self {
             command: command_line.into(),
+            slot: None,
             child,
             stdin: Some(stdin),
             lines: rx,

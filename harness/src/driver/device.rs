@@ -8,8 +8,6 @@
 //! or wrote something that is not of the protocol ([`DrivenError::Broken`],
 //! [`DrivenError::BadReply`]: the step fails, saying what was expected and what came).
 
-use std::time::Duration;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use protocol::driver::{Event, Op, Reply};
@@ -17,7 +15,7 @@ use protocol::wire::Answer;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::client::{Arrival, DriverError, DriverProcess};
+use super::client::{Arrival, DriverError, DriverLimits, DriverProcess};
 use crate::device::DriverRefusal;
 
 /// Why a driver operation did not give its result.
@@ -92,14 +90,15 @@ pub struct DrivenDevice {
 
 impl DrivenDevice {
     /// Starts `command_line`, checks its `hello` and configures it for the server at `server_url`
-    /// with the app client `app_client_id`. Every wait is bounded by `timeout`.
+    /// with the app client `app_client_id`, once `limits` has a slot free. Every wait is bounded by
+    /// the limits' timeout.
     pub async fn start(
         command_line: &str,
-        timeout: Duration,
+        limits: &DriverLimits,
         server_url: &str,
         app_client_id: &str,
     ) -> Result<Self, DrivenError> {
-        let process = DriverProcess::start(command_line, timeout)?;
+        let process = limits.start(command_line).await?;
         let mut device = Self {
             process,
             name: String::new(),

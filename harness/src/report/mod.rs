@@ -25,7 +25,7 @@ pub use self::expectations::{Expectation, ExpectationStatus, Expectations, Expec
 use crate::catalogue::{Catalogue, Level};
 
 /// The version of the report's JSON form; it changes when a field is removed or changes meaning.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The exit code of a run that conforms.
 pub const EXIT_CONFORMANT: u8 = 0;
@@ -35,6 +35,9 @@ pub const EXIT_NOT_CONFORMANT: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// The exit code when the target cannot be reached.
 pub const EXIT_UNREACHABLE: u8 = 3;
+/// The exit code when the harness itself broke in a scenario (a *harness error*): the run cannot
+/// vouch for the target either way, and the defect is the harness's, not the target's.
+pub const EXIT_HARNESS_ERROR: u8 = 4;
 
 /// A whole conformance run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -157,6 +160,9 @@ pub struct AreaInfo {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
+    /// The harness itself broke (a panic in its own code, a step without a definition): says
+    /// nothing about the target.
+    HarnessError,
     /// It failed and the expectations file does not say it would.
     Failed,
     /// It passed, but the expectations file says it would fail.
@@ -175,7 +181,8 @@ pub enum Verdict {
 
 impl Verdict {
     /// Every verdict, worst first (the order of [`Ord`]).
-    pub const ALL: [Verdict; 7] = [
+    pub const ALL: [Verdict; 8] = [
+        Verdict::HarnessError,
         Verdict::Failed,
         Verdict::UnexpectedPass,
         Verdict::ExpectedFailure,
@@ -188,6 +195,7 @@ impl Verdict {
     /// The JSON name, e.g. `not_applicable`.
     pub fn as_str(self) -> &'static str {
         match self {
+            Verdict::HarnessError => "harness_error",
             Verdict::Failed => "failed",
             Verdict::UnexpectedPass => "unexpected_pass",
             Verdict::ExpectedFailure => "expected_failure",
@@ -201,6 +209,7 @@ impl Verdict {
     /// Words for humans, e.g. `not applicable`.
     pub fn label(self) -> &'static str {
         match self {
+            Verdict::HarnessError => "harness error",
             Verdict::Failed => "failed",
             Verdict::UnexpectedPass => "unexpected pass",
             Verdict::ExpectedFailure => "expected failure",
@@ -213,7 +222,7 @@ impl Verdict {
 
     /// Whether this verdict is bad news by itself (a failure or a surprise).
     pub fn is_problem(self) -> bool {
-        matches!(self, Verdict::Failed | Verdict::UnexpectedPass)
+        matches!(self, Verdict::HarnessError | Verdict::Failed | Verdict::UnexpectedPass)
     }
 
     /// Whether a scenario with this verdict ran but is not counted against the target: a listed
@@ -235,6 +244,8 @@ pub enum Outcome {
     NotApplicable,
     /// The driver does not implement an operation the scenario needs.
     NotImplemented,
+    /// The harness itself broke: a panic in its own code, or a step without a definition.
+    HarnessError,
 }
 
 impl Outcome {
@@ -245,6 +256,7 @@ impl Outcome {
             Outcome::Failed => Verdict::Failed,
             Outcome::NotApplicable => Verdict::NotApplicable,
             Outcome::NotImplemented => Verdict::NotImplemented,
+            Outcome::HarnessError => Verdict::HarnessError,
         }
     }
 }
@@ -449,6 +461,9 @@ pub struct ExpectationResult {
 /// Verdict counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
+    /// Harness errors (absent from reports written before the verdict existed).
+    #[serde(default)]
+    pub harness_error: usize,
     /// Passed.
     pub passed: usize,
     /// Failed.
@@ -474,6 +489,7 @@ impl Counts {
     /// The count of `verdict`.
     pub fn get(&self, verdict: Verdict) -> usize {
         match verdict {
+            Verdict::HarnessError => self.harness_error,
             Verdict::Passed => self.passed,
             Verdict::Failed => self.failed,
             Verdict::NotApplicable => self.not_applicable,
@@ -486,6 +502,7 @@ impl Counts {
 
     fn slot(&mut self, verdict: Verdict) -> &mut usize {
         match verdict {
+            Verdict::HarnessError => &mut self.harness_error,
             Verdict::Passed => &mut self.passed,
             Verdict::Failed => &mut self.failed,
             Verdict::NotApplicable => &mut self.not_applicable,
@@ -528,7 +545,7 @@ pub struct Summary {
 /// there is a report).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Gate {
-    /// [`EXIT_CONFORMANT`] or [`EXIT_NOT_CONFORMANT`].
+    /// [`EXIT_CONFORMANT`], [`EXIT_NOT_CONFORMANT`] or [`EXIT_HARNESS_ERROR`].
     pub exit_code: u8,
     /// Whether the target conforms.
     pub conformant: bool,
@@ -630,7 +647,7 @@ impl Report {
                         scenario.expectation = Some(index);
                         passed = true;
                     }
-                    Outcome::NotApplicable | Outcome::NotImplemented => {}
+                    Outcome::NotApplicable | Outcome::NotImplemented | Outcome::HarnessError => {}
                 }
             }
             result.status = if expired {
@@ -704,9 +721,17 @@ impl Report {
 
     fn judge_gate(&self) -> Gate {
         let mut reasons = Vec::new();
+        let mut harness_errors = false;
         for scenario in &self.scenarios {
             let level = self.scenario_level(scenario);
             match scenario.verdict {
+                Verdict::HarnessError => {
+                    harness_errors = true;
+                    reasons.push(format!(
+                        "harness error (a defect of mobauth, not of the target): {} {}",
+                        scenario.id, scenario.name
+                    ));
+                }
                 Verdict::Failed if level == Level::Must || self.run.strict => {
                     reasons.push(format!("{level} scenario failed: {} {}", scenario.id, scenario.name));
                 }
@@ -726,7 +751,13 @@ impl Report {
         }
         let conformant = reasons.is_empty();
         Gate {
-            exit_code: if conformant { EXIT_CONFORMANT } else { EXIT_NOT_CONFORMANT },
+            exit_code: if harness_errors {
+                EXIT_HARNESS_ERROR
+            } else if conformant {
+                EXIT_CONFORMANT
+            } else {
+                EXIT_NOT_CONFORMANT
+            },
             conformant,
             reasons,
         }

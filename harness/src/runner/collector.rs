@@ -13,16 +13,12 @@ use cucumber::gherkin;
 
 use super::progress::Sink;
 use super::selection::{Key, ScenarioMeta, key};
-use super::{NotApplicable, NotImplemented};
 use crate::http::Transcript;
+use crate::judgement::{Failure, NotApplicable, NotImplemented};
 use crate::report::{
     DeviceUse, ExchangeRecord, Outcome, QrImage, ScenarioResult, StepResult, StepStatus, millis,
 };
 use crate::world::ConformanceWorld;
-
-/// The words of [`crate::target::TargetError::Missing`]: a failure saying them means the target
-/// lacks a capability, so the scenario is not applicable.
-const MISSING_CAPABILITY: &str = "the target does not offer ";
 
 /// What the hooks hand the collector: each scenario's transcript, the QR images its world
 /// holds at the end and the devices it named.
@@ -108,24 +104,32 @@ impl Running {
     }
 }
 
-/// Text and kind of a panic payload.
+/// Kind and text of a panic payload. The kind comes from the payload's type alone (see
+/// [`crate::judgement`]): text a peer sent can only ever be part of the message. A payload of no
+/// judgement type is a panic in the harness's own code.
 fn classify(info: &event::Info) -> (Outcome, String) {
+    if let Some(Failure(message)) = info.downcast_ref::<Failure>() {
+        return (Outcome::Failed, message.clone());
+    }
     if let Some(NotApplicable(reason)) = info.downcast_ref::<NotApplicable>() {
         return (Outcome::NotApplicable, reason.clone());
     }
     if let Some(NotImplemented(operation)) = info.downcast_ref::<NotImplemented>() {
         return (Outcome::NotImplemented, format!("the device driver does not implement {operation}"));
     }
-    let message = crate::cli::panic_text(info.as_ref())
-        .unwrap_or_else(|| "the step panicked with a payload that is not text".to_string());
-    let outcome = if message.contains(MISSING_CAPABILITY) { Outcome::NotApplicable } else { Outcome::Failed };
-    (outcome, message)
+    let message =
+        crate::cli::panic_text(info.as_ref()).unwrap_or_else(|| "a payload that is not text".to_string());
+    (
+        Outcome::HarnessError,
+        format!("the harness itself panicked (a defect of mobauth, not of the target): {message}"),
+    )
 }
 
 fn step_error(error: &event::StepError) -> (Outcome, String) {
     match error {
         event::StepError::Panic(info) => classify(info),
-        other => (Outcome::Failed, other.to_string()),
+        // An ambiguous or missing step definition is a defect of the suite.
+        other => (Outcome::HarnessError, format!("the suite's step definitions: {other}")),
     }
 }
 
@@ -155,7 +159,7 @@ impl Collector {
         let unfinished: Vec<Key> = self.running.keys().cloned().collect();
         for key in unfinished {
             if let Some(mut running) = self.running.remove(&key) {
-                running.fail(Outcome::Failed, "the scenario did not finish".into());
+                running.fail(Outcome::HarnessError, "the scenario did not finish".into());
                 self.complete(&key, running, now);
             }
         }
@@ -167,7 +171,7 @@ impl Collector {
                 Some(error) => format!("the scenario did not run: {error}"),
                 None => "the scenario did not run".to_string(),
             };
-            self.results.push(result(&meta, Outcome::Failed, Some(message), 0, Vec::new(), Vec::new()));
+            self.results.push(result(&meta, Outcome::HarnessError, Some(message), 0, Vec::new(), Vec::new()));
         }
         self.results
     }
@@ -279,9 +283,12 @@ fn step_event(
             event::Step::Skipped => {
                 state.status = StepStatus::Undefined;
                 state.finished = Some(at);
-                let message = format!("no step definition matches `{}{}`", state.keyword, state.text);
+                let message = format!(
+                    "no step definition matches `{}{}` (a defect of the suite, not of the target)",
+                    state.keyword, state.text
+                );
                 state.error = Some(message.clone());
-                failure = Some((Outcome::Failed, message));
+                failure = Some((Outcome::HarnessError, message));
             }
             event::Step::Failed(_, _, _, error) => {
                 let (outcome, message) = step_error(&error);

@@ -5,11 +5,9 @@
 //! Every scenario gets a seed derived from the run seed and its name (as the `cargo test`
 //! conformance suite does), so a run repeats exactly with the same `--seed`.
 //!
-//! A step tells the report that a scenario does not apply to the target, or that the device
-//! driver does not implement an operation, by panicking with [`NotApplicable`] or
-//! [`NotImplemented`] (see [`not_applicable`] and [`not_implemented`]); a failure message that
-//! holds the words of a missing capability ([`crate::target::TargetError::Missing`]) counts as
-//! not applicable too.
+//! A scenario's verdict comes from the type of the payload its step panicked with
+//! ([`crate::judgement`]): a failure, not applicable, not implemented, or, for any other panic, a
+//! harness error. Never from text.
 
 mod collector;
 mod progress;
@@ -25,11 +23,12 @@ use time::OffsetDateTime;
 use self::collector::{Captured, Collector};
 pub use self::progress::Progress;
 use crate::catalogue::{Catalogue, CatalogueError};
+pub use crate::driver::client::DriverLimits;
 use crate::http::Transcript;
 use crate::report::{
     EXIT_UNREACHABLE, EXIT_USAGE, Expectations, Report, RunInfo, ScenarioResult, Shard, TargetInfo,
 };
-use crate::target::{Capability, EmbeddedTarget, ProbeError, RemoteServer, TargetFile};
+use crate::target::{Capability, EmbeddedTarget, OrFail as _, ProbeError, RemoteServer, TargetFile};
 use crate::world::ConformanceWorld;
 
 /// The run seed when none is given.
@@ -96,6 +95,8 @@ pub struct RunOptions {
     /// The command line of the device driver that driver scenarios start (for the embedded
     /// target, `mobauth device-driver`).
     pub driver_command: Option<String>,
+    /// How many driver programs run at once and how long each wait for one may take.
+    pub driver_limits: DriverLimits,
     /// Whether the driver's device stands in for the scenarios' devices too (an SDK under test,
     /// `mobauth run --device-driver`), not only in the driver protocol's own scenarios.
     pub drive_devices: bool,
@@ -119,6 +120,7 @@ impl RunOptions {
             concurrency: DEFAULT_CONCURRENCY,
             target: TargetSpec::Embedded,
             driver_command: None,
+            driver_limits: DriverLimits::for_this_machine(),
             drive_devices: false,
             progress: Progress::Off,
             strict: false,
@@ -177,26 +179,6 @@ impl RunError {
     }
 }
 
-/// The panic payload of a step that finds the target lacks a capability the scenario needs: the
-/// scenario's verdict is *not applicable*.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotApplicable(pub String);
-
-/// The panic payload of a step whose device driver answered `unimplemented`: the scenario's
-/// verdict is *not implemented*.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotImplemented(pub String);
-
-/// Ends the step: the scenario does not apply to this target, because `reason`.
-pub fn not_applicable(reason: impl Into<String>) -> ! {
-    std::panic::panic_any(NotApplicable(reason.into()))
-}
-
-/// Ends the step: the device driver does not implement `operation`.
-pub fn not_implemented(operation: impl Into<String>) -> ! {
-    std::panic::panic_any(NotImplemented(operation.into()))
-}
-
 /// The label a scenario's seed and embedded server are derived from (shared with the `cargo test`
 /// conformance suite, so both give a scenario the same seed).
 pub fn scenario_label(
@@ -215,26 +197,45 @@ pub async fn begin_remote_scenario(
     run_seed: u64,
     feature: &cucumber::gherkin::Feature,
     scenario: &cucumber::gherkin::Scenario,
-    driver_command: Option<String>,
+    driver: Option<DriverSetup>,
 ) -> Transcript {
     let label = scenario_label(feature, scenario);
     let seed = protocol::rng::derive_seed(run_seed, &label);
     let target = server
         .begin_scenario(seed)
         .await
-        .unwrap_or_else(|e| panic!("cannot ready the server under test for the scenario: {e}"));
-    hand_over(world, seed, target, driver_command)
+        .or_fail(|e| format!("cannot ready the server under test for the scenario: {e}"));
+    hand_over(world, seed, target, driver)
 }
 
-/// Gives the scenario's target the driver command and the world the target; returns the
-/// transcript the scenario's exchanges are recorded in.
+/// The device driver a run's scenarios start, and the limits they share.
+#[derive(Debug, Clone)]
+pub struct DriverSetup {
+    /// The driver's command line.
+    pub command: String,
+    /// How many driver programs run at once, and the bound on each wait for one.
+    pub limits: DriverLimits,
+}
+
+impl DriverSetup {
+    /// `command` with this machine's default limits.
+    pub fn new(command: impl Into<String>) -> Self {
+        Self { command: command.into(), limits: DriverLimits::for_this_machine() }
+    }
+}
+
+/// Gives the scenario's target the driver and the world the target; returns the transcript the
+/// scenario's exchanges are recorded in.
 fn hand_over(
     world: &mut ConformanceWorld,
     seed: u64,
     mut target: crate::target::Target,
-    driver_command: Option<String>,
+    driver: Option<DriverSetup>,
 ) -> Transcript {
-    target.set_driver_command(driver_command);
+    if let Some(driver) = driver {
+        target.set_driver_limits(driver.limits);
+        target.set_driver_command(Some(driver.command));
+    }
     let transcript = target.transcript().clone();
     world.begin(seed, target);
     transcript
@@ -249,13 +250,13 @@ pub async fn begin_embedded_scenario(
     run_seed: u64,
     feature: &cucumber::gherkin::Feature,
     scenario: &cucumber::gherkin::Scenario,
-    driver_command: Option<String>,
+    driver: Option<DriverSetup>,
 ) -> Transcript {
     let label = scenario_label(feature, scenario);
     let target = EmbeddedTarget::start(run_seed, &label)
         .await
         .unwrap_or_else(|e| panic!("cannot start the embedded target: {e}"));
-    hand_over(world, protocol::rng::derive_seed(run_seed, &label), target, driver_command)
+    hand_over(world, protocol::rng::derive_seed(run_seed, &label), target, driver)
 }
 
 thread_local! {
@@ -313,7 +314,10 @@ pub fn run(options: RunOptions) -> Result<Report, RunError> {
                     progress: Arc::clone(&progress),
                     seed: options.seed,
                     target: target.clone(),
-                    driver: options.driver_command.clone(),
+                    driver: options
+                        .driver_command
+                        .clone()
+                        .map(|command| DriverSetup { command, limits: options.driver_limits.clone() }),
                     drive_devices: options.drive_devices,
                     concurrency: per_thread,
                 };
@@ -365,7 +369,7 @@ struct Part {
     progress: Arc<Mutex<progress::Sink>>,
     seed: u64,
     target: Resolved,
-    driver: Option<String>,
+    driver: Option<DriverSetup>,
     drive_devices: bool,
     concurrency: usize,
 }

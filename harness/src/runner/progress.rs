@@ -45,7 +45,7 @@ impl Sink {
 
     pub(crate) fn scenario_done(&mut self, result: &ScenarioResult) {
         self.done += 1;
-        if result.outcome == Outcome::Failed {
+        if matches!(result.outcome, Outcome::Failed | Outcome::HarnessError) {
             self.failed += 1;
         }
         let mut err = std::io::stderr().lock();
@@ -57,6 +57,7 @@ impl Sink {
                     Outcome::Failed => "FAILED",
                     Outcome::NotApplicable => "not applicable",
                     Outcome::NotImplemented => "not implemented",
+                    Outcome::HarnessError => "HARNESS ERROR",
                 };
                 let width = self.total.to_string().len();
                 let _ = writeln!(

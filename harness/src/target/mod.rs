@@ -7,8 +7,10 @@
 //! scenarios of a run, which run one at a time on it (see [`RemoteServer::begin_scenario`]).
 //!
 //! A target may lack parts of the test-control API: an [`Admin`] call that needs a part the
-//! target lacks fails with [`TargetError::Missing`], whose words make the runner report the
-//! scenario not applicable, naming the missing [`Capability`].
+//! target lacks fails with [`TargetError::Missing`]; a step hands such a result to
+//! [`OrFail::or_fail`], which ends the scenario *not applicable* (a typed
+//! [`NotApplicable`](crate::judgement::NotApplicable), naming the missing [`Capability`]) and every
+//! other error *failed*.
 
 mod file;
 mod remote;
@@ -26,6 +28,7 @@ use reqwest::Method;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
+use crate::driver::client::DriverLimits;
 use crate::http::{Auth, Http, Payload, PeerError, Transcript};
 pub use crate::portal::CallbackListen;
 
@@ -51,6 +54,26 @@ pub enum TargetError {
     /// The server refused or misbehaved.
     #[error(transparent)]
     Peer(#[from] PeerError),
+}
+
+/// How a step ends on a [`TargetError`]: a capability the target lacks makes the scenario *not
+/// applicable*, anything else (a refusal or misbehaviour of the server) *failed*. This is the only
+/// way a target's error becomes a verdict, so the kind of verdict comes from the error's type and
+/// never from its words.
+pub trait OrFail<T> {
+    /// The value, or the end of the step: `context` says what the step was doing, given the
+    /// error.
+    fn or_fail(self, context: impl FnOnce(&TargetError) -> String) -> T;
+}
+
+impl<T> OrFail<T> for Result<T, TargetError> {
+    fn or_fail(self, context: impl FnOnce(&TargetError) -> String) -> T {
+        match self {
+            Ok(value) => value,
+            Err(error @ TargetError::Missing(_)) => crate::judgement::not_applicable(error.to_string()),
+            Err(error) => crate::judgement::fail(context(&error)),
+        }
+    }
 }
 
 /// A capability a target may lack.
@@ -203,19 +226,24 @@ impl Admin {
     }
 
     /// `PUT /_admin/v1/config`: replaces the whole configuration (missing keys take the defaults).
+    /// Returns the configuration now in force: the reply's, or, when the reply carries none (the
+    /// contract names no reply body), a fresh `GET`.
     pub async fn set_config(&self, config: &serde_json::Value) -> Result<serde_json::Value, TargetError> {
         self.require(Capability::Config)?;
-        let (_, config) = self
+        let (_, reply): (_, serde_json::Value) = self
             .http
             .call(
                 Method::PUT,
                 &Self::path("/config"),
                 Auth::Bearer(&self.token),
                 Payload::Json(config),
-                &[200],
+                &[200, 204],
             )
             .await?;
-        Ok(config)
+        match reply {
+            serde_json::Value::Object(_) => Ok(reply),
+            _ => self.config().await,
+        }
     }
 
     /// Reads the configuration, lets `change` edit it and puts it back whole.
@@ -236,21 +264,25 @@ impl Admin {
         self.set_config(&config).await
     }
 
-    /// `POST /_admin/v1/clock {"advance_ms"}`; returns the new time.
+    /// `POST /_admin/v1/clock {"advance_ms"}`; returns the new time: the reply's `now`, or, when
+    /// the reply carries none (the contract names no reply body), a fresh `GET`.
     pub async fn advance_clock(&self, ms: i64) -> Result<OffsetDateTime, TargetError> {
         self.require(Capability::Clock)?;
         let body = serde_json::json!({ "advance_ms": ms });
-        let (_, state): (_, ClockState) = self
+        let (_, reply): (_, serde_json::Value) = self
             .http
             .call(
                 Method::POST,
                 &Self::path("/clock"),
                 Auth::Bearer(&self.token),
                 Payload::Json(&body),
-                &[200],
+                &[200, 204],
             )
             .await?;
-        Ok(state.now)
+        match serde_json::from_value::<ClockState>(reply) {
+            Ok(state) => Ok(state.now),
+            Err(_) => self.now().await,
+        }
     }
 
     /// `GET /_admin/v1/clock`.
@@ -342,12 +374,24 @@ pub struct Target {
     callback_listen: CallbackListen,
     /// The command line of the device driver (an SDK under test) that driver scenarios use.
     driver_command: Option<String>,
+    /// How many driver programs run at once, and how long each wait for one may take.
+    driver_limits: DriverLimits,
 }
 
 impl Target {
     /// Names the device driver program that driver scenarios start.
     pub fn set_driver_command(&mut self, command: Option<String>) {
         self.driver_command = command;
+    }
+
+    /// Shares the run's driver limits with this target's scenario.
+    pub fn set_driver_limits(&mut self, limits: DriverLimits) {
+        self.driver_limits = limits;
+    }
+
+    /// How many driver programs run at once, and the bound on every wait for one.
+    pub fn driver_limits(&self) -> &DriverLimits {
+        &self.driver_limits
     }
 
     /// The device driver program's command line, if the run has one.
@@ -505,6 +549,7 @@ impl EmbeddedTarget {
             start_config: None,
             callback_listen: CallbackListen::default(),
             driver_command: None,
+            driver_limits: DriverLimits::for_this_machine(),
         })
     }
 }

@@ -221,6 +221,7 @@ impl RemoteServer {
             start_config: self.start_config.clone(),
             callback_listen: self.file.callback_listen.clone(),
             driver_command: None,
+            driver_limits: crate::driver::client::DriverLimits::for_this_machine(),
         })
     }
 }

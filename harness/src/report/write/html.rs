@@ -15,7 +15,7 @@ th{background:#f3f5f7}td.n{text-align:right}code,pre{font-family:ui-monospace,Me
 pre{background:#f6f8fa;padding:.5rem;overflow-x:auto;white-space:pre-wrap;word-break:break-all;margin:.25rem 0}\
 .banner{padding:.6rem 1rem;border-radius:6px;font-weight:600;margin:1rem 0}.ok{background:#dafbe1;color:#116329}.bad{background:#ffebe9;color:#82071e}\
 .v{display:inline-block;padding:0 .4rem;border-radius:4px;font-size:.8rem;font-weight:600;white-space:nowrap}\
-.v-passed{background:#dafbe1;color:#116329}.v-failed,.v-unexpected_pass{background:#ffebe9;color:#82071e}\
+.v-passed{background:#dafbe1;color:#116329}.v-harness_error,.v-failed,.v-unexpected_pass{background:#ffebe9;color:#82071e}\
 .v-expected_failure{background:#fff8c5;color:#7d4e00}.v-not_applicable,.v-not_implemented,.v-not_run{background:#eaeef2;color:#424a53}\
 details{margin:.3rem 0}summary{cursor:pointer}.scenario{border:1px solid #d0d7de;border-radius:6px;padding:.4rem .8rem;margin:.5rem 0}\
 .step{margin:.2rem 0 .2rem 1rem}.s-failed,.s-undefined{color:#82071e;font-weight:600}.s-not_run{color:#6e7781}.msg{color:#82071e}\

@@ -64,9 +64,10 @@ pub fn junit(report: &Report) -> String {
     let scenarios = &report.scenarios;
     let failures = scenarios.iter().filter(|s| is_failure(s.verdict)).count();
     let skipped = scenarios.iter().filter(|s| is_skipped(s.verdict)).count();
+    let errors = scenarios.iter().filter(|s| s.verdict == Verdict::HarnessError).count();
     let _ = writeln!(
         out,
-        "<testsuites name=\"mobauth\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"{}\">",
+        "<testsuites name=\"mobauth\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{}\">",
         scenarios.len(),
         seconds(report.duration_ms()),
     );
@@ -78,11 +79,12 @@ pub fn junit(report: &Report) -> String {
         let time: u64 = cases.iter().map(|s| s.duration_ms).sum();
         let _ = writeln!(
             out,
-            "  <testsuite name=\"{}\" file=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"{}\">",
+            "  <testsuite name=\"{}\" file=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{}\">",
             escape(feature),
             escape(file),
             cases.len(),
             cases.iter().filter(|s| is_failure(s.verdict)).count(),
+            cases.iter().filter(|s| s.verdict == Verdict::HarnessError).count(),
             cases.iter().filter(|s| is_skipped(s.verdict)).count(),
             seconds(time),
         );
@@ -104,6 +106,16 @@ pub fn junit(report: &Report) -> String {
                     let _ = write!(
                         out,
                         ">\n      <failure type=\"failed\" message=\"{}\">{}</failure>\n    </testcase>\n",
+                        escape(first_line(message)),
+                        escape(&failure_text(scenario)),
+                    );
+                }
+                Verdict::HarnessError => {
+                    // JUnit's <error> is "an unexpected problem" as opposed to a failed check: the
+                    // harness broke, the target was not judged.
+                    let _ = write!(
+                        out,
+                        ">\n      <error type=\"harness_error\" message=\"{}\">{}</error>\n    </testcase>\n",
                         escape(first_line(message)),
                         escape(&failure_text(scenario)),
                     );

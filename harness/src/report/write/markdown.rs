@@ -36,6 +36,14 @@ pub fn markdown(report: &Report) -> String {
     let _ = writeln!(out, "| Scenarios | {} of {} |", report.scenarios.len(), run.suite_scenarios);
     let _ = writeln!(out, "| Duration | {} s |", seconds(report.duration_ms()));
     let _ = writeln!(out, "| Gate | exit {} |\n", report.gate.exit_code);
+    let harness_errors = report.summary.scenarios.get(Verdict::HarnessError);
+    if harness_errors > 0 {
+        let _ = writeln!(
+            out,
+            "**{harness_errors} harness errors**: mobauth itself broke in these scenarios (a defect of \
+             the harness, not of the target), so the run cannot vouch for the target.\n"
+        );
+    }
 
     let heads = [
         "Passed",

@@ -7,7 +7,7 @@ use super::{first_line, seconds};
 use crate::report::{Counts, Report, Verdict};
 
 /// Short column heads, in the order of [`Verdict::ALL`].
-const HEADS: [&str; 7] = ["failed", "xpass", "xfail", "n/impl", "n/a", "passed", "not run"];
+const HEADS: [&str; 8] = ["h/err", "failed", "xpass", "xfail", "n/impl", "n/a", "passed", "not run"];
 
 fn counts_row(counts: &Counts) -> String {
     Verdict::ALL
