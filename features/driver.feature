@@ -54,15 +54,13 @@ Feature: The device driver protocol
     Then the driver answers '{}'
 
   @DRV-005 @DRV-021 @must
-  Scenario: Authentication needs a configuration, and a wrong password is INVALID_PIN that keeps the session
+  Scenario: Authentication needs a configuration, and a wrong password is INVALID_PIN
     When the driver is sent the line '{"id": 3, "op": "authenticate", "username": "a", "password": "b"}'
     Then the driver answers error 10001 CONFIGURATION_ERROR
     Given the driver is configured for the server
     And "Alice" is logged in on the driver
     When "Alice" logs in on the driver with a wrong password
     Then the driver answers error 9009 INVALID_PIN
-    When the driver is asked to state
-    Then the driver answers '{"authenticated": true}'
 
   @DRV-006 @DRV-007 @must
   Scenario: Enrollment checks locally first, then enrolls per device and user
@@ -164,6 +162,48 @@ Feature: The device driver protocol
     Then the driver's OTP handling fails with error 10015 INVALID_REQUEST
     And the driver showed 0 requests and closed 0
 
+  @DRV-009 @DRV-011 @must
+  Scenario: A QR code whose light modules are transparent is read
+    Given the driver is configured for the server
+    And "Alice" has enrolled on the driver
+    And the portal has started a QR-code OTP
+    When the driver handles the portal's QR code drawn with transparent light modules
+    Then the driver shows the portal's request
+    When the driver is asked to accept
+    Then the driver's OTP handling answers '{"status": "accepted"}'
+    And the transaction is accepted for "Alice"
+
+  @DRV-006 @must
+  Scenario: After an override re-enrollment the SDK answers with its new key
+    Given the server's enrollment mode is "override_allowed"
+    And the driver is configured for the server
+    And "Alice" has enrolled on the driver
+    When the driver is asked to enroll
+    Then the driver answers '{"re_enrolled": true}'
+    Given the portal has started a QR-code OTP
+    When the driver handles the portal's OTP
+    Then the driver shows the portal's request
+    When the driver is asked to accept
+    Then the driver's OTP handling answers '{"status": "accepted"}'
+    And the transaction is accepted for "Alice"
+
+  @DRV-004 @DRV-006 @must
+  Scenario: After a logout the driver is not authenticated and cannot enroll
+    Given the driver is configured for the server
+    And "Alice" is logged in on the driver
+    When the driver is asked to logout
+    Then the driver answers '{}'
+    When the driver is asked to state
+    Then the driver answers '{"authenticated": false}'
+    When the driver is asked to enroll
+    Then the driver answers error 9010 USER_NOT_AUTHENTICATED
+
+  @DRV-022 @must
+  Scenario: A reset makes a new installation with a new device_id
+    Given the driver is configured for the server
+    And "Alice" has enrolled on the driver
+    Then a reset gives the driver a device_id other than the one its state gave before
+
   @DRV-016 @DRV-017 @must
   Scenario: Requests go on while a request is showing, and a second handle_otp is refused
     Given the driver is configured for the server
@@ -229,7 +269,7 @@ Feature: The device driver protocol
     Then the driver's OTP handling fails with error 10000 GENERAL_ERROR
     And the driver showed 0 requests and closed 0
 
-  @DRV-008 @should
+  @DRV-008 @must
   Scenario: After the server removed the enrollment, the driver learns it at its next exchange
     Given the driver is configured for the server
     And "Alice" has enrolled on the driver

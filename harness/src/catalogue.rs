@@ -1,8 +1,10 @@
 //! The requirement catalogue: the IDs, levels and texts of `docs/PROTOCOL.md`.
 //!
-//! Requirements are only the rows of tables headed `| ID | Level | Requirement |`; IDs named in
-//! prose are explanation and are ignored. Each group (area) of requirements is the `PREFIX` of its
-//! IDs, titled by the spec's `## PREFIX: title` heading.
+//! Requirements are only the rows of tables headed `| ID | Level | Contract | Requirement |`; IDs
+//! named in prose are explanation and are ignored. Each group (area) of requirements is the
+//! `PREFIX` of its IDs, titled by the spec's `## PREFIX: title` heading. The Contract cell names the
+//! wire-contract sections that fix the row (`§N` or `§N.M`, N from 0 to 9, comma-separated), or is
+//! `—` for a SHOULD row that no section backs; every MUST row names at least one section.
 
 use std::collections::HashMap;
 
@@ -56,6 +58,9 @@ pub struct Requirement {
     pub level: Level,
     /// The ID's prefix, e.g. `ENR`.
     pub area: String,
+    /// The wire-contract sections that fix it, as written in the Contract cell (e.g. `§3.2, §8`);
+    /// `None` for `—`, which only a SHOULD row may have.
+    pub contract: Option<String>,
     /// The requirement's sentence, as written in the table.
     pub text: String,
 }
@@ -98,6 +103,45 @@ pub enum CatalogueError {
         /// The ID.
         id: String,
     },
+    /// A MUST row names no wire-contract section (its Contract cell is empty or `—`).
+    #[error("line {line}: {id} is MUST but names no wire-contract section")]
+    NoContract {
+        /// 1-based line in the spec.
+        line: usize,
+        /// The ID.
+        id: String,
+    },
+    /// A row's Contract cell is neither `—` nor a comma-separated list of sections `§N` or `§N.M`
+    /// with N from 0 to 9.
+    #[error(
+        "line {line}: {id} has Contract cell {cell:?}, not sections like §3.2, §8 (or — for a SHOULD row)"
+    )]
+    Contract {
+        /// 1-based line in the spec.
+        line: usize,
+        /// The ID.
+        id: String,
+        /// The Contract cell.
+        cell: String,
+    },
+}
+
+/// The Contract cell of a SHOULD row that no wire-contract section backs.
+pub const NO_CONTRACT: &str = "—";
+
+/// Whether `cell` is a comma-separated list of wire-contract sections: `§N` or `§N.M`, N a single
+/// digit (the contract's sections 0 to 9), M one or more digits.
+pub fn is_contract_sections(cell: &str) -> bool {
+    cell.split(',').all(|item| {
+        let Some(section) = item.trim().strip_prefix('§') else { return false };
+        let (major, minor) = match section.split_once('.') {
+            Some((major, minor)) => (major, Some(minor)),
+            None => (section, None),
+        };
+        major.len() == 1
+            && major.chars().all(|c| c.is_ascii_digit())
+            && minor.is_none_or(|m| !m.is_empty() && m.chars().all(|c| c.is_ascii_digit()))
+    })
 }
 
 /// Every requirement of a spec, in the spec's order.
@@ -130,7 +174,7 @@ impl Catalogue {
                 continue;
             }
             let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
-            if cells.len() >= 3 && cells[..3] == ["ID", "Level", "Requirement"] {
+            if cells.len() >= 4 && cells[..4] == ["ID", "Level", "Contract", "Requirement"] {
                 in_table = true;
                 continue;
             }
@@ -155,11 +199,26 @@ impl Catalogue {
             if index.contains_key(id) {
                 return Err(CatalogueError::Duplicate { line: number, id: id.to_string() });
             }
+            let cell = cells.get(2).copied().unwrap_or_default();
+            let contract = match cell {
+                "" | NO_CONTRACT if level == Level::Must => {
+                    return Err(CatalogueError::NoContract { line: number, id: id.to_string() });
+                }
+                NO_CONTRACT => None,
+                sections if is_contract_sections(sections) => Some(sections.to_string()),
+                other => {
+                    return Err(CatalogueError::Contract {
+                        line: number,
+                        id: id.to_string(),
+                        cell: other.to_string(),
+                    });
+                }
+            };
             let area = area_of(id).to_string();
-            // The text may itself hold `|` inside code spans; keep every cell after the level.
-            let text = cells.get(2..).map(|rest| rest.join("|")).unwrap_or_default();
+            // The text may itself hold `|` inside code spans; keep every cell after the Contract.
+            let text = cells.get(3..).map(|rest| rest.join("|")).unwrap_or_default();
             index.insert(id.to_string(), requirements.len());
-            requirements.push(Requirement { id: id.to_string(), level, area, text });
+            requirements.push(Requirement { id: id.to_string(), level, area, contract, text });
         }
         let mut areas: Vec<Area> = Vec::new();
         for requirement in &requirements {
@@ -226,30 +285,88 @@ pub fn area_of(id: &str) -> &str {
 mod tests {
     use super::*;
 
+    const HEAD: &str = "| ID | Level | Contract | Requirement |\n| --- | --- | --- | --- |\n";
+
     #[test]
     fn rows_of_requirement_tables_only() {
-        let spec = "## ENR: enrollment\n\nSee ENR-009 in prose.\n\n| ID | Level | Requirement |\n| --- | --- | --- |\n| ENR-001 | MUST | A `a|b` thing. |\n| ENR-002 | SHOULD | Another. |\n\n| Other | Table |\n| --- | --- |\n| ENR-003 | MUST |\n";
+        let spec = "## ENR: enrollment\n\nSee ENR-009 in prose.\n\n| ID | Level | Contract | Requirement |\n| --- | --- | --- | --- |\n| ENR-001 | MUST | §3.1, §8 | A `a|b` thing. |\n| ENR-002 | SHOULD | — | Another. |\n| ENR-004 | SHOULD | §0 | A third. |\n\n| ID | Level | Requirement |\n| --- | --- | --- |\n| ENR-003 | MUST | an old three-column table is not a requirement table |\n\n| Other | Table |\n| --- | --- |\n| ENR-005 | MUST |\n";
         let catalogue = Catalogue::parse(spec).expect("a well-formed spec");
-        let ids: Vec<(&str, Level, &str)> =
-            catalogue.requirements().iter().map(|r| (r.id.as_str(), r.level, r.text.as_str())).collect();
-        assert_eq!(ids, [("ENR-001", Level::Must, "A `a|b` thing."), ("ENR-002", Level::Should, "Another.")]);
+        let rows: Vec<(&str, Level, Option<&str>, &str)> = catalogue
+            .requirements()
+            .iter()
+            .map(|r| (r.id.as_str(), r.level, r.contract.as_deref(), r.text.as_str()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("ENR-001", Level::Must, Some("§3.1, §8"), "A `a|b` thing."),
+                ("ENR-002", Level::Should, None, "Another."),
+                ("ENR-004", Level::Should, Some("§0"), "A third."),
+            ]
+        );
         assert_eq!(catalogue.areas(), [Area { prefix: "ENR".into(), title: "enrollment".into() }]);
         assert_eq!(catalogue.level("ENR-002"), Some(Level::Should));
         assert_eq!(catalogue.get("ENR-009"), None);
+        assert_eq!(catalogue.get("ENR-003"), None);
+    }
+
+    #[test]
+    fn contract_cells() {
+        let cases = [
+            ("§0", true),
+            ("§9", true),
+            ("§3.2", true),
+            ("§0, §3.1", true),
+            ("§3.1,§8", true),
+            ("§10", false),
+            ("§3.", false),
+            ("§.2", false),
+            ("§", false),
+            ("3.2", false),
+            ("§3.2, ", false),
+            ("RFC 6749", false),
+            ("—", false),
+            ("", false),
+        ];
+        for (cell, expected) in cases {
+            assert_eq!(is_contract_sections(cell), expected, "{cell:?}");
+        }
     }
 
     #[test]
     fn broken_rows_are_errors_with_their_line() {
-        let head = "| ID | Level | Requirement |\n| --- | --- | --- |\n";
         let cases = [
             (
-                format!("{head}| ENR-001 | MAY | x |\n"),
+                format!("{HEAD}| ENR-001 | MAY | §3.1 | x |\n"),
                 CatalogueError::Level { line: 3, level: "MAY".into() },
             ),
-            (format!("{head}| enr-1 | MUST | x |\n"), CatalogueError::Id { line: 3, cell: "enr-1".into() }),
             (
-                format!("{head}| ENR-001 | MUST | x |\n| ENR-001 | MUST | y |\n"),
+                format!("{HEAD}| enr-1 | MUST | §3.1 | x |\n"),
+                CatalogueError::Id { line: 3, cell: "enr-1".into() },
+            ),
+            (
+                format!("{HEAD}| ENR-001 | MUST | §3.1 | x |\n| ENR-001 | MUST | §3.1 | y |\n"),
                 CatalogueError::Duplicate { line: 4, id: "ENR-001".into() },
+            ),
+            (
+                format!("{HEAD}| ENR-001 | MUST | — | x |\n"),
+                CatalogueError::NoContract { line: 3, id: "ENR-001".into() },
+            ),
+            (
+                format!("{HEAD}| ENR-001 | SHOULD | — | x |\n| ENR-002 | MUST |  | y |\n"),
+                CatalogueError::NoContract { line: 4, id: "ENR-002".into() },
+            ),
+            (
+                format!("{HEAD}| ENR-001 | MUST | §12 | x |\n"),
+                CatalogueError::Contract { line: 3, id: "ENR-001".into(), cell: "§12".into() },
+            ),
+            (
+                format!("{HEAD}| ENR-001 | SHOULD | RFC 5280 | x |\n"),
+                CatalogueError::Contract { line: 3, id: "ENR-001".into(), cell: "RFC 5280".into() },
+            ),
+            (
+                format!("{HEAD}| ENR-001 | SHOULD |  | x |\n"),
+                CatalogueError::Contract { line: 3, id: "ENR-001".into(), cell: String::new() },
             ),
         ];
         for (spec, expected) in cases {

@@ -194,6 +194,19 @@ impl SimulatedDevice {
         self.enrollments.get(self.user()?)
     }
 
+    /// The enrollment the device holds for `user`, whether or not they are logged in.
+    pub fn enrollment_of(&self, user: &str) -> Option<&DeviceEnrollment> {
+        self.enrollments.get(user)
+    }
+
+    /// Puts `enrollment` back as the logged-in user's (a device that keeps its key after the
+    /// server said the enrollment is gone); nothing happens with nobody logged in.
+    pub fn restore_enrollment(&mut self, enrollment: DeviceEnrollment) {
+        if let Some(user) = self.user().map(str::to_string) {
+            self.enrollments.insert(user, enrollment);
+        }
+    }
+
     /// The request on screen, if any.
     pub fn showing(&self) -> Option<&OtpRequestResponse> {
         self.showing.as_ref().map(|s| &s.request)

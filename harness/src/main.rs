@@ -54,6 +54,11 @@ enum Command {
         /// Seed for the device's ids and keys.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Take, wherever the driver protocol leaves a choice, a different legal reading than
+        /// the reference's own (clean QR images only, stale enrollment state, other texts ...),
+        /// to show that the suite accepts it.
+        #[arg(long)]
+        alternative_readings: bool,
     },
 }
 
@@ -87,7 +92,14 @@ fn main() -> ExitCode {
         Command::Matrix(args) => Ok(ExitCode::from(harness::matrix::command(args, own_driver_command()))),
         Command::Qr(cmd) => qr(cmd),
         Command::Serve { config, addr, seed } => serve(config, addr, seed),
-        Command::DeviceDriver { seed } => device_driver(seed),
+        Command::DeviceDriver { seed, alternative_readings } => {
+            let readings = if alternative_readings {
+                harness::driver::reference::Readings::alternative()
+            } else {
+                harness::driver::reference::Readings::default()
+            };
+            device_driver(seed, readings)
+        }
     };
     match result {
         Ok(code) => code,
@@ -152,11 +164,11 @@ fn serve(config: PathBuf, addr: SocketAddr, seed: u64) -> anyhow::Result<ExitCod
     })
 }
 
-fn device_driver(seed: u64) -> anyhow::Result<ExitCode> {
+fn device_driver(seed: u64, readings: harness::driver::reference::Readings) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-        harness::driver::reference::run(stdin, tokio::io::stdout(), seed)
+        harness::driver::reference::run_with(stdin, tokio::io::stdout(), seed, readings)
             .await
             .context("driver I/O failed")?;
         Ok(ExitCode::SUCCESS)

@@ -1,9 +1,10 @@
 //! The catalogue test: the requirement tags of `features/*.feature` against the requirement
 //! tables of `docs/PROTOCOL.md`.
 //!
-//! Requirements are only the rows of tables headed `| ID | Level | Requirement |`; IDs named in
-//! prose are explanation and are ignored. Every `@XXX-NNN` tag must name a requirement, and a
-//! scenario's level tag (`@must`/`@should`) must be the level of each ID it carries.
+//! Requirements are only the rows of tables headed `| ID | Level | Contract | Requirement |`; IDs
+//! named in prose are explanation and are ignored. Every `@XXX-NNN` tag must name a requirement, a
+//! scenario's level tag (`@must`/`@should`) must be the level of each ID it carries, and every MUST
+//! row must name the wire-contract sections that fix it.
 #![allow(clippy::expect_used, reason = "a test stops at the first broken fixture")]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -133,6 +134,30 @@ fn the_spec_has_requirement_tables() {
 }
 
 #[test]
+fn every_must_requirement_names_a_contract_section() {
+    // Parsing already refuses a MUST row without sections; this says so explicitly, by ID.
+    let catalogue =
+        Catalogue::parse(SPEC).unwrap_or_else(|e| panic!("the requirement tables are broken: {e}"));
+    let offenders: Vec<String> = catalogue
+        .requirements()
+        .iter()
+        .filter(|r| {
+            r.level == Level::Must
+                && !r
+                    .contract
+                    .as_deref()
+                    .is_some_and(|cell| harness::catalogue::is_contract_sections(cell) && cell.contains('§'))
+        })
+        .map(|r| format!("{} ({:?})", r.id, r.contract))
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "MUST requirements of docs/PROTOCOL.md that name no wire-contract section: {}",
+        offenders.join(", ")
+    );
+}
+
+#[test]
 fn every_scenario_tag_names_a_spec_requirement_with_its_level() {
     let spec = requirements(SPEC);
     let scenarios = all_tagged();
@@ -188,7 +213,7 @@ fn the_tag_parser_merges_feature_scenario_and_examples_tags() {
 #[test]
 fn a_requirement_without_a_scenario_is_named() {
     let spec = requirements(
-        "| ID | Level | Requirement |\n| --- | --- | --- |\n| ENR-001 | MUST | a |\n| XYZ-001 | SHOULD | b |\n",
+        "| ID | Level | Contract | Requirement |\n| --- | --- | --- | --- |\n| ENR-001 | MUST | §3.1 | a |\n| XYZ-001 | SHOULD | — | b |\n",
     );
     let scenarios =
         tagged_scenarios("t.feature", "Feature: x\n\n  @ENR-001 @must\n  Scenario: a\n    Given y\n");

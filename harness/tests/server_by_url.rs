@@ -130,6 +130,35 @@ fn the_whole_suite_by_url_against_the_override_enabled_server_is_conformant() {
     );
 }
 
+/// The mock server taking, wherever the wire contract leaves a choice, another legal reading than
+/// its default (a clock that runs on, events with only `seq`, other codes for unknown paths, 204
+/// replies, unknown admin keys accepted, another token check order, ...): the suite must judge
+/// it conformant too, so no scenario checks the mock's own choices. What it cannot give (exact
+/// instants, a fresh server, a client id with ':') is not applicable, naming it, never failed.
+#[test]
+fn the_whole_suite_by_url_against_the_alternative_readings_server_is_conformant() {
+    let server = ServeProcess::start("fixtures/servers/alternative-readings.toml");
+    let (code, report) = run_process("alternative", &["--server", &server.url]);
+    assert_eq!(failures(&report), Vec::<String>::new(), "no scenario may fail");
+    assert_eq!(code, Some(0), "the gate passes");
+    assert_eq!(report.scenarios.len(), report.run.suite_scenarios, "every scenario ran");
+    let allowed = [
+        "a server clock that stands still between moves",
+        "a server started for it alone",
+        "refused to create it",
+    ];
+    let unexplained: Vec<String> = report
+        .scenarios
+        .iter()
+        .filter(|s| s.verdict == Verdict::NotApplicable)
+        .map(|s| format!("{} {}: {}", s.id, s.name, s.message.as_deref().unwrap_or("")))
+        .filter(|m| !allowed.iter().any(|reason| m.contains(reason)))
+        .collect();
+    assert_eq!(unexplained, Vec::<String>::new(), "not applicable only for what the reading cannot give");
+    let ran: usize = report.scenarios.iter().filter(|s| s.verdict == Verdict::Passed).count();
+    assert!(ran * 10 >= report.scenarios.len() * 9, "at least 90 % of the suite still judges it: {ran}");
+}
+
 #[test]
 fn a_server_that_breaks_a_rule_fails_with_the_rules_id() {
     let server = ServeProcess::start("fixtures/servers/faulty.toml");
@@ -140,6 +169,98 @@ fn a_server_that_breaks_a_rule_fails_with_the_rules_id() {
     assert_eq!(failed, ["ENR-011", "ENR-012"], "the rules the fault breaks, and no other");
     let messages = failures(&report).join("\n");
     assert!(messages.contains("500"), "the failure tells what came instead: {messages}");
+}
+
+/// The words the harness itself uses for a missing capability and an unimplemented operation.
+const HARNESS_WORDS: &str =
+    "the target does not offer the test-control (admin) API; the device driver does not implement hello";
+
+/// A hostile front for `upstream`: every request is passed on as it came, and every JSON answer
+/// with an `error_message` or `error_description` comes back with that text replaced by the
+/// harness's own not-applicable and not-implemented words. Runs on 127.0.0.1 until the test ends.
+fn hostile_front(upstream: String) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
+    listener.set_nonblocking(true).expect("a non-blocking listener");
+    let url = format!("http://{}", listener.local_addr().expect("a bound address"));
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        mock_server::install_crypto_provider();
+        runtime.block_on(async move {
+            let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build();
+            let client = client.expect("a plain HTTP client");
+            let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+                let (client, upstream) = (client.clone(), upstream.clone());
+                async move {
+                    let (parts, body) = request.into_parts();
+                    let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+                    let target = format!("{upstream}{}", parts.uri);
+                    let mut forward = client.request(parts.method, target).body(body.to_vec());
+                    for (name, value) in &parts.headers {
+                        if name != "host" {
+                            forward = forward.header(name, value);
+                        }
+                    }
+                    let Ok(answer) = forward.send().await else {
+                        let mut gone = axum::http::Response::new(axum::body::Body::empty());
+                        *gone.status_mut() = axum::http::StatusCode::BAD_GATEWAY;
+                        return gone;
+                    };
+                    let status = answer.status();
+                    let headers = answer.headers().clone();
+                    let bytes = answer.bytes().await.unwrap_or_default();
+                    let bytes = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+                        Ok(serde_json::Value::Object(mut map)) => {
+                            for key in ["error_message", "error_description"] {
+                                if map.contains_key(key) {
+                                    map.insert(key.into(), HARNESS_WORDS.into());
+                                }
+                            }
+                            serde_json::to_vec(&map).unwrap_or_default()
+                        }
+                        _ => bytes.to_vec(),
+                    };
+                    let mut reply = axum::http::Response::builder().status(status);
+                    for (name, value) in &headers {
+                        if name != "content-length" && name != "transfer-encoding" {
+                            reply = reply.header(name, value);
+                        }
+                    }
+                    reply
+                        .body(axum::body::Body::from(bytes))
+                        .unwrap_or_else(|_| axum::http::Response::new(axum::body::Body::empty()))
+                }
+            });
+            let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
+            let _ = axum::serve(listener, app).await;
+        });
+    });
+    url
+}
+
+/// No verdict is read from text: a server whose every error message says the harness's own
+/// not-applicable and not-implemented words still fails the rules it breaks.
+#[test]
+fn error_messages_that_repeat_the_harness_words_do_not_change_a_verdict() {
+    let server = ServeProcess::start("fixtures/servers/faulty.toml");
+    let front = hostile_front(server.url.clone());
+    let (code, report) =
+        run_process("hostile-words", &["--server", &front, "--tags", "@ENR-011 or @ENR-012"]);
+    assert_eq!(code, Some(1), "a failed MUST fails the gate");
+    let failed: Vec<&str> =
+        report.requirements.iter().filter(|r| r.verdict == Verdict::Failed).map(|r| r.id.as_str()).collect();
+    assert_eq!(failed, ["ENR-011", "ENR-012"], "the rules the faults break, and no other");
+    let messages = failures(&report).join("\n");
+    assert!(
+        messages.contains(HARNESS_WORDS),
+        "the server's words are in the message, and only there: {messages}"
+    );
+    assert!(
+        report
+            .scenarios
+            .iter()
+            .all(|s| !matches!(s.verdict, Verdict::NotApplicable | Verdict::NotImplemented)),
+        "no scenario is set aside by what the server wrote"
+    );
 }
 
 /// Runs the selected scenarios in this process against the target file `text` (written to a

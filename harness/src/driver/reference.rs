@@ -1,6 +1,11 @@
 //! The reference device driver: the simulated device behind the driver protocol (contract
 //! sections 7 and 9), as `mobauth device-driver`. It shows SDK implementers what a conforming
 //! driver does, and lets CI run the driver path of the suite end to end.
+//!
+//! Where sections 7 and 9 leave a driver a choice, [`Readings`] says which legal reading it
+//! takes: [`Readings::default`] is the reference's own, [`Readings::alternative`] (`mobauth
+//! device-driver --alternative-readings`) takes a different legal one at every such point, so
+//! the suite can be shown to accept every reading and not only the reference's.
 
 use std::time::Duration;
 
@@ -8,16 +13,72 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use protocol::driver::{Event, Line, Op, PROTOCOL_VERSION, Reply, Request};
 use protocol::error::{ErrorCode, OAuthErrorKind};
+use protocol::keys::KeyPair;
 use protocol::rng::SeededRng;
-use protocol::wire::{Answer, AnswerStatus};
+use protocol::wire::{Answer, AnswerStatus, EnrollmentResponse, paths};
+use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
 use crate::device::{DeviceError, SimulatedDevice};
-use crate::http::{Http, PeerError, Transcript};
+use crate::http::{Auth, Http, Payload, PeerError, Transcript};
 
 /// How long the driver waits for the server on one call.
 const SERVER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Which legal reading the driver takes at each point where contract sections 7 and 9 leave a
+/// choice. Each field is `false` for the reference's own reading ([`Readings::default`]) and
+/// `true` for the alternative ([`Readings::alternative`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Readings {
+    /// `qr_png`. Default: the camera pipeline of [`protocol::qr::decode`] (clean-ups for noise,
+    /// blur, inversion, low contrast ...), PNG or JPEG. Alternative: only clean images, one
+    /// straight decode of a PNG (alpha composited over white, so transparent light modules are
+    /// read); a JPEG, or an image the decoder reads only after a clean-up, is 10015 ("no image
+    /// or no QR code in it").
+    pub clean_qr_only: bool,
+    /// `disenroll` answered 9021 by the server. Default: the device forgets its key.
+    /// Alternative: it keeps it (the reply is 9021 either way).
+    pub keep_key_when_disenroll_refused: bool,
+    /// A failed `authenticate`. Default: the earlier session stays. Alternative: it ends.
+    pub failed_login_ends_session: bool,
+    /// `enroll` with no user logged in (and configured). Default: 9010 locally, no call.
+    /// Alternative: the enrollment call goes to the server without a bearer token and the
+    /// server's refusal (9010) passes through.
+    pub enroll_asks_server_without_session: bool,
+    /// `is_enrolled` and `state.enrolled` while no user is logged in. Default: false.
+    /// Alternative: the last logged-in user's enrollment as the device knows it.
+    pub signed_out_reports_last_user: bool,
+    /// Token endpoint errors other than `invalid_grant` (9009) and `invalid_client` (10001).
+    /// Default: 10000 `GENERAL_ERROR`. Alternative: 10001 `CONFIGURATION_ERROR`.
+    pub other_token_errors_are_configuration: bool,
+    /// Free texts. Default: `hello` names the reference driver, and each error says what went
+    /// wrong. Alternative: another `name` and `version`, and every `error_message` replaced by
+    /// another text (the original goes to stderr, the driver's log).
+    pub alternative_texts: bool,
+}
+
+impl Readings {
+    /// A different legal reading than the default at every point.
+    pub fn alternative() -> Self {
+        Self {
+            clean_qr_only: true,
+            keep_key_when_disenroll_refused: true,
+            failed_login_ends_session: true,
+            enroll_asks_server_without_session: true,
+            signed_out_reports_last_user: true,
+            other_token_errors_are_configuration: true,
+            alternative_texts: true,
+        }
+    }
+}
+
+/// The decoding strategy of [`protocol::qr`] that applies no clean-up (its first).
+const PLAIN_STRATEGY: &str = "plain";
+
+/// The first bytes of every PNG file.
+const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 
 /// The driver's state: one app installation.
 struct Driver {
@@ -26,15 +87,32 @@ struct Driver {
     configured: bool,
     /// The id of the `handle_otp` whose request is showing.
     pending: Option<i64>,
+    readings: Readings,
+    /// The user of the last successful `authenticate` on this installation.
+    last_user: Option<String>,
 }
 
 /// Where the driver writes lines.
 struct Out<W> {
     writer: W,
+    /// [`Readings::alternative_texts`].
+    alternative_texts: bool,
 }
 
 impl<W: AsyncWrite + Unpin> Out<W> {
     async fn line(&mut self, line: Line) -> std::io::Result<()> {
+        let line = match line {
+            Line::Reply(Reply::Error { id, error_code, error_type, error_message })
+                if self.alternative_texts =>
+            {
+                eprintln!("mobauth device-driver: error {error_code} {error_type}: {error_message}");
+                let error_message = format!(
+                    "the SDK could not do this (error {error_code}); the driver's log has the details"
+                );
+                Line::Reply(Reply::Error { id, error_code, error_type, error_message })
+            }
+            line => line,
+        };
         let mut text = line.to_line();
         text.push('\n');
         self.writer.write_all(text.as_bytes()).await?;
@@ -56,10 +134,20 @@ pub async fn run(
     output: impl AsyncWrite + Unpin,
     seed: u64,
 ) -> std::io::Result<()> {
+    run_with(input, output, seed, Readings::default()).await
+}
+
+/// [`run`], taking `readings` where the contract leaves a choice.
+pub async fn run_with(
+    input: impl AsyncBufRead + Unpin,
+    output: impl AsyncWrite + Unpin,
+    seed: u64,
+    readings: Readings,
+) -> std::io::Result<()> {
     let mut rng = protocol::rng::seeded(seed);
     let device = new_device(&mut rng, "http://unconfigured.invalid", "");
-    let mut driver = Driver { rng, device, configured: false, pending: None };
-    let mut out = Out { writer: output };
+    let mut driver = Driver { rng, device, configured: false, pending: None, readings, last_user: None };
+    let mut out = Out { writer: output, alternative_texts: readings.alternative_texts };
     let mut lines = input.lines();
     while let Some(text) = lines.next_line().await? {
         if text.trim().is_empty() {
@@ -128,7 +216,16 @@ impl Driver {
         out: &mut Out<W>,
     ) -> std::io::Result<()> {
         let id = request.id;
+        let readings = self.readings;
         let reply = match request.op {
+            Op::Hello if readings.alternative_texts => Reply::ok(
+                id,
+                json!({
+                    "name": "mobauth reference driver (alternative readings)",
+                    "version": concat!(env!("CARGO_PKG_VERSION"), "+alternative"),
+                    "protocol": PROTOCOL_VERSION,
+                }),
+            ),
             Op::Hello => Reply::ok(
                 id,
                 json!({"name": "mobauth reference driver", "version": env!("CARGO_PKG_VERSION"), "protocol": PROTOCOL_VERSION}),
@@ -142,8 +239,16 @@ impl Driver {
             Op::Authenticate { username, password } => match self.ready() {
                 Err(code) => Reply::error(Some(id), code, "the driver is not configured"),
                 Ok(()) => match self.device.log_in(&username, &password).await {
-                    Ok(()) => Reply::ok(id, json!({})),
-                    Err(e) => error_reply(id, &e),
+                    Ok(()) => {
+                        self.last_user = Some(username);
+                        Reply::ok(id, json!({}))
+                    }
+                    Err(e) => {
+                        if readings.failed_login_ends_session {
+                            self.device.log_out();
+                        }
+                        error_reply(id, &e, readings)
+                    }
                 },
             },
             Op::Logout => {
@@ -151,13 +256,16 @@ impl Driver {
                 Reply::ok(id, json!({}))
             }
             Op::Enroll => match self.ready_with_user() {
+                Err((ErrorCode::UserNotAuthenticated, _)) if readings.enroll_asks_server_without_session => {
+                    self.enroll_without_session(id).await
+                }
                 Err((code, why)) => Reply::error(Some(id), code, why),
                 Ok(()) => match self.device.enroll().await {
                     Ok(response) => Reply::ok(id, json!({"re_enrolled": response.re_enrolled})),
-                    Err(e) => error_reply(id, &e),
+                    Err(e) => error_reply(id, &e, readings),
                 },
             },
-            Op::IsEnrolled => Reply::ok(id, json!({"enrolled": self.device.enrollment().is_some()})),
+            Op::IsEnrolled => Reply::ok(id, json!({"enrolled": self.knows_enrolled()})),
             Op::HandleOtp { otp, qr_png } => return self.handle_otp(id, otp, qr_png, out).await,
             Op::Accept => return self.decide(id, Answer::Accept, out).await,
             Op::Deny => return self.decide(id, Answer::Deny, out).await,
@@ -168,16 +276,26 @@ impl Driver {
                     ErrorCode::MobileAuthenticationNotEnrolled,
                     "this device is not enrolled",
                 ),
-                Ok(()) => match self.device.disenroll().await {
-                    Ok(()) => Reply::ok(id, json!({})),
-                    Err(e) => error_reply(id, &e),
-                },
+                Ok(()) => {
+                    let known = self.device.enrollment().cloned();
+                    match self.device.disenroll().await {
+                        Ok(()) => Reply::ok(id, json!({})),
+                        Err(e) => {
+                            // The device forgot its key on the server's 9021; this reading keeps it.
+                            if let Some(known) = known.filter(|_| readings.keep_key_when_disenroll_refused) {
+                                self.device.restore_enrollment(known);
+                            }
+                            error_reply(id, &e, readings)
+                        }
+                    }
+                }
             },
             Op::Reset => {
                 self.cancel_showing(out).await?;
                 // A new installation: new device id, no keys, no session; the configuration stays.
                 let (url, app) = (self.device_http_base(), self.device_app_client());
                 self.device = new_device(&mut self.rng, &url, &app);
+                self.last_user = None;
                 Reply::ok(id, json!({"device_id": self.device.device_id()}))
             }
             Op::State => Reply::ok(
@@ -185,7 +303,7 @@ impl Driver {
                 json!({
                     "device_id": self.device.device_id(),
                     "authenticated": self.device.user().is_some(),
-                    "enrolled": self.device.enrollment().is_some(),
+                    "enrolled": self.knows_enrolled(),
                 }),
             ),
         };
@@ -198,6 +316,74 @@ impl Driver {
 
     fn device_app_client(&self) -> String {
         self.device.app_client_id().to_string()
+    }
+
+    /// What `is_enrolled` and `state.enrolled` report: the logged-in user's enrollment as the
+    /// device knows it; with nobody logged in, false or (an alternative reading) the last
+    /// logged-in user's.
+    fn knows_enrolled(&self) -> bool {
+        match (self.device.user(), &self.last_user) {
+            (Some(_), _) => self.device.enrollment().is_some(),
+            (None, Some(last)) if self.readings.signed_out_reports_last_user => {
+                self.device.enrollment_of(last).is_some()
+            }
+            (None, _) => false,
+        }
+    }
+
+    /// `enroll` with nobody logged in, under [`Readings::enroll_asks_server_without_session`]:
+    /// a new key pair and CSR as always, sent without a bearer token; the server's refusal
+    /// passes through. The key is dropped whatever the answer: there is no user to keep it for.
+    async fn enroll_without_session(&mut self, id: i64) -> Reply {
+        let key = KeyPair::generate(&mut self.rng);
+        let device_id = self.device.device_id();
+        let csr = match protocol::csr::create_csr(&key, &device_id.to_string()) {
+            Ok(csr) => csr,
+            Err(e) => {
+                return Reply::error(Some(id), ErrorCode::GeneralError, format!("cannot make a CSR: {e}"));
+            }
+        };
+        let http = Http::new(self.device.server_url(), SERVER_TIMEOUT, self.device.transcript().clone());
+        let body = json!({"device_id": device_id, "csr": csr});
+        let answer = http
+            .call::<EnrollmentResponse>(
+                Method::POST,
+                paths::ENROLLMENTS,
+                Auth::None,
+                Payload::Json(&body),
+                &[200, 201],
+            )
+            .await;
+        match answer {
+            Ok(_) => Reply::error(
+                Some(id),
+                ErrorCode::GeneralError,
+                "the server accepted an enrollment without an authenticated user",
+            ),
+            Err(e) => error_reply(id, &DeviceError::Peer(e), self.readings),
+        }
+    }
+
+    /// Reads the OTP from a `qr_png` image: the camera pipeline, or under
+    /// [`Readings::clean_qr_only`] only what one straight decode of a PNG reads.
+    fn read_qr(&self, bytes: &[u8]) -> Result<String, String> {
+        if !self.readings.clean_qr_only {
+            return self.device.scan(bytes).map_err(|e| e.to_string());
+        }
+        self.device.transcript().record_image(bytes);
+        if !bytes.starts_with(PNG_SIGNATURE) {
+            return Err("qr_png is not a PNG image".into());
+        }
+        // protocol::qr offers no single-pass entry point, but its pipeline stops at the first
+        // strategy that reads and tries the plain one (no clean-up) first: a read by any other
+        // is exactly an image that one straight decode does not read.
+        match protocol::qr::inspect(bytes) {
+            Ok(info) if info.strategy == PLAIN_STRATEGY => Ok(info.payload),
+            Ok(_) => {
+                Err("no QR code that this device reads in the image (it reads only clean images)".into())
+            }
+            Err(e) => Err(format!("cannot read the QR code: {e}")),
+        }
     }
 
     fn ready(&self) -> Result<(), ErrorCode> {
@@ -245,10 +431,10 @@ impl Driver {
         }
         let otp = match source {
             OtpSource::Text(otp) => otp,
-            OtpSource::Image(bytes) => match self.device.scan(&bytes) {
+            OtpSource::Image(bytes) => match self.read_qr(&bytes) {
                 Ok(otp) => otp,
-                Err(e) => {
-                    return out.reply(Reply::error(Some(id), ErrorCode::InvalidRequest, e.to_string())).await;
+                Err(why) => {
+                    return out.reply(Reply::error(Some(id), ErrorCode::InvalidRequest, why)).await;
                 }
             },
         };
@@ -268,7 +454,7 @@ impl Driver {
                 })
                 .await
             }
-            Err(e) => out.reply(error_reply(id, &e)).await,
+            Err(e) => out.reply(error_reply(id, &e, self.readings)).await,
         }
     }
 
@@ -286,7 +472,9 @@ impl Driver {
         };
         out.reply(Reply::ok(id, json!({}))).await?;
         let result = self.device.decide(answer).await;
-        // DRV-008: an answer refused with 9021 or 9023 tells the device its enrollment is gone.
+        // DRV-008: an answer refused with 9021 or 9023 tells the device its enrollment is gone
+        // (contract section 9: the state may be stale only until the device next talks to the
+        // server, so no reading keeps it stale after that).
         if let Err(DeviceError::Peer(error)) = &result {
             self.device.forget_if_disenrolled(error);
         }
@@ -299,7 +487,7 @@ impl Driver {
                 };
                 Reply::ok(pending, json!({"status": status}))
             }
-            Err(e) => error_reply(pending, &e),
+            Err(e) => error_reply(pending, &e, self.readings),
         };
         out.reply(reply).await
     }
@@ -323,7 +511,7 @@ enum OtpSource {
 }
 
 /// Section 9's mapping of what went wrong to a driver error.
-fn error_reply(id: i64, error: &DeviceError) -> Reply {
+fn error_reply(id: i64, error: &DeviceError, readings: Readings) -> Reply {
     let (code, message) = match error {
         DeviceError::Peer(PeerError::Refused { status, body }) if (400..500).contains(status) => {
             return Reply::Error {
@@ -338,6 +526,10 @@ fn error_reply(id: i64, error: &DeviceError) -> Reply {
             OAuthErrorKind::InvalidClient => {
                 (ErrorCode::ConfigurationError, "the server does not know the app client".to_string())
             }
+            _ if readings.other_token_errors_are_configuration => (
+                ErrorCode::ConfigurationError,
+                format!("the token endpoint refused the app's request: {error}"),
+            ),
             _ => (ErrorCode::GeneralError, error.to_string()),
         },
         DeviceError::Peer(PeerError::Unreachable { .. }) => {

@@ -41,7 +41,7 @@ async fn logs_in_again(world: &mut ConformanceWorld, user: String, device: Strin
         .device_or_install(&device)
         .log_in(&credentials.username, &credentials.password)
         .await
-        .unwrap_or_else(|e| panic!("expected {user:?} to log in on {device:?}, but {e}"));
+        .unwrap_or_else(|e| fail!("expected {user:?} to log in on {device:?}, but {e}"));
 }
 
 /// Reads the enrollment of a device id that nobody enrolled with `token`: a token the device API
@@ -71,12 +71,12 @@ async fn refuses_token(world: &mut ConformanceWorld, token: String) {
 async fn opaque_token(world: &mut ConformanceWorld, length: usize, user: String) {
     let credentials = world.user(&user).await;
     let body = last_json(world);
-    let token = body["access_token"].as_str().unwrap_or_else(|| panic!("expected an access_token in {body}"));
-    assert!(
+    let token = body["access_token"].as_str().unwrap_or_else(|| fail!("expected an access_token in {body}"));
+    ensure!(
         token.chars().count() >= length,
         "expected an access token of at least {length} characters, got {token:?}"
     );
-    assert!(
+    ensure!(
         !token.contains(&credentials.username) && !token.contains(&credentials.password),
         "expected an opaque access token, but {token:?} holds the user's username or password"
     );

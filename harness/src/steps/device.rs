@@ -20,7 +20,6 @@ use cucumber::gherkin::Step;
 use cucumber::{given, then, when};
 use protocol::ca::TrustAnchor;
 use protocol::keys::{KeyPair, signing_string};
-use protocol::qr::RenderOptions;
 use protocol::wire::{
     Answer, EnrollmentInfo, EnrollmentResponse, EventsResponse, OtpRequestResponse, ServerEvent, paths,
 };
@@ -36,6 +35,7 @@ use crate::driver::device::{DrivenDevice, DrivenError, OtpInput};
 use crate::http::{Auth, Payload};
 use crate::portal::{CallbackAttempt, SimulatedPortal, StartedOtp};
 use crate::report::DeviceKind;
+use crate::target::OrFail as _;
 use crate::world::{ConformanceWorld, DrivenCall, Outcome};
 
 /// What the enrollment, OTP, relying-party and callback steps keep between steps.
@@ -69,6 +69,10 @@ pub struct Notes {
     pub clock_at: Option<OffsetDateTime>,
     /// What the camera of the driver's device saw last.
     pub camera: HashMap<String, CameraImage>,
+    /// The error reply to the latest `handle_otp` of the driver's device, while it stands: a later
+    /// decision step fails with it rather than with the 8053 that a decision with nothing showing
+    /// gets, which would hide the first error.
+    pub handle_refused: Option<(String, String)>,
 }
 
 /// The device id the OpenSSL-made CSRs of `fixtures/openssl/` are made for (their CN).
@@ -83,7 +87,7 @@ const OPENSSL_CSRS: &[(&str, &str)] = &[
 fn openssl_csr(name: &str) -> String {
     match OPENSSL_CSRS.iter().find(|(file, _)| *file == name) {
         Some((_, pem)) => (*pem).to_string(),
-        None => panic!("no OpenSSL-made CSR {name:?} in fixtures/openssl/"),
+        None => fail!("no OpenSSL-made CSR {name:?} in fixtures/openssl/"),
     }
 }
 
@@ -121,8 +125,8 @@ async fn driven<T>(
     let mark = server_mark(world).await;
     let result = match world.driven_device().await {
         Ok(device) => op(device).await,
-        Err(DrivenError::Unimplemented(op)) => crate::runner::not_implemented(op),
-        Err(e) => panic!("expected the device driver playing {name:?} to start (hello, configure), but {e}"),
+        Err(DrivenError::Unimplemented(op)) => crate::judgement::not_implemented(op),
+        Err(e) => fail!("expected the device driver playing {name:?} to start (hello, configure), but {e}"),
     };
     let server_calls = server_calls_since(world, mark).await;
     (result, DrivenCall { device: name.to_string(), server_calls })
@@ -141,8 +145,8 @@ fn settle<T>(
         Err(DrivenError::Refused(refusal)) => {
             Err(DeviceError::Driver(DriverRefusal { server_calls: call.server_calls.clone(), ..refusal }))
         }
-        Err(DrivenError::Unimplemented(op)) => crate::runner::not_implemented(op),
-        Err(broken) => panic!("expected the device driver playing {name:?} to {what}, but {broken}"),
+        Err(DrivenError::Unimplemented(op)) => crate::judgement::not_implemented(op),
+        Err(broken) => fail!("expected the device driver playing {name:?} to {what}, but {broken}"),
     };
     (result, call)
 }
@@ -179,7 +183,7 @@ async fn drive_ok<T>(
 ) -> T {
     match drive(world, name, what, op).await.0 {
         Ok(value) => value,
-        Err(e) => panic!("expected the device driver playing {name:?} to {what}, but {e}"),
+        Err(e) => fail!("expected the device driver playing {name:?} to {what}, but {e}"),
     }
 }
 
@@ -197,7 +201,7 @@ async fn device_id(world: &mut ConformanceWorld, name: &str) -> Uuid {
 fn user_name_of(world: &ConformanceWorld, username: &str) -> String {
     match world.users.iter().find(|(_, c)| c.username == username) {
         Some((name, _)) => name.clone(),
-        None => panic!("the user {username:?} is none of the scenario's"),
+        None => fail!("the user {username:?} is none of the scenario's"),
     }
 }
 
@@ -240,10 +244,10 @@ fn otp_transaction(otp: &str) -> Option<String> {
 async fn handle_driven(world: &mut ConformanceWorld, name: &str, input: OtpInput, otp: &str) {
     let showing = match world.driven_device().await {
         Ok(device) => device.is_showing(),
-        Err(e) => panic!("expected the device driver playing {name:?} to start (hello, configure), but {e}"),
+        Err(e) => fail!("expected the device driver playing {name:?} to start (hello, configure), but {e}"),
     };
     if showing {
-        crate::runner::not_applicable(format!(
+        crate::judgement::not_applicable(format!(
             "this step has {name:?}, the device driver's device (the SDK under test), handle an OTP again \
              while it shows a request: a simulated device fetches a new challenge then, but through the \
              driver protocol an SDK refuses a second handle_otp until its user decides (8056)"
@@ -251,14 +255,19 @@ async fn handle_driven(world: &mut ConformanceWorld, name: &str, input: OtpInput
     }
     let (result, call) = drive(world, name, "handle the OTP", async |d| d.handle_otp(input).await).await;
     if let (Ok(shown), Some(expected)) = (&result, otp_transaction(otp)) {
-        assert_eq!(
-            shown.transaction_id, expected,
+        ensure_eq!(
+            shown.transaction_id,
+            expected,
             "expected the device driver playing {name:?} to show the request of the transaction its OTP \
              names (open_auth_otp's transaction_id), got {shown:?}"
         );
     }
-    if result.is_ok() {
-        world.notes.last_fetcher = Some(name.to_string());
+    match &result {
+        Ok(_) => {
+            world.notes.last_fetcher = Some(name.to_string());
+            world.notes.handle_refused = None;
+        }
+        Err(refusal) => world.notes.handle_refused = Some((name.to_string(), refusal.to_string())),
     }
     let outcome =
         result.map(|shown| json!({ "transaction_id": shown.transaction_id, "message": shown.message }));
@@ -268,6 +277,14 @@ async fn handle_driven(world: &mut ConformanceWorld, name: &str, input: OtpInput
 /// The driver's device decides on the request it shows: `accept` or `deny`, then `handle_otp`'s
 /// reply. Recorded as the outcome: `{"status"}` or the refusal.
 async fn decide_driven(world: &mut ConformanceWorld, name: &str, answer: Answer) {
+    if let Some((device, refusal)) = world.notes.handle_refused.take()
+        && device == name
+    {
+        fail!(
+            "expected {name:?} to show the request to {} it, but the OTP it was given was not shown: {refusal}",
+            answer.as_str()
+        );
+    }
     drive_and_record(world, name, &format!("take the decision {}", answer.as_str()), async |d| {
         d.decide(answer).await.map(|status| json!({ "status": status }))
     })
@@ -279,10 +296,10 @@ async fn decide_driven(world: &mut ConformanceWorld, name: &str, answer: Answer)
 async fn decide_if_showing(world: &mut ConformanceWorld, name: &str, answer: Answer, what: &str) {
     let showing = match world.driven_device().await {
         Ok(device) => device.is_showing(),
-        Err(e) => panic!("expected the device driver playing {name:?} to start (hello, configure), but {e}"),
+        Err(e) => fail!("expected the device driver playing {name:?} to start (hello, configure), but {e}"),
     };
     if !showing {
-        crate::runner::not_applicable(format!(
+        crate::judgement::not_applicable(format!(
             "this step has {name:?}, the device driver's device (the SDK under test), answer {what} with \
              no request showing, and through the driver protocol an SDK answers only the request it shows"
         ));
@@ -305,21 +322,23 @@ pub(crate) fn assert_driver_refused(
 ) {
     if refusal.code != code || refusal.error_type != error_type {
         if refusal.server_calls.as_ref().is_some_and(Vec::is_empty) {
-            crate::runner::not_applicable(format!(
+            crate::judgement::not_applicable(format!(
                 "expected {expected}, but the SDK under test refused by itself, without calling the server: \
                  {refusal}; the server's answer to that call cannot be checked through the driver protocol"
             ));
         }
-        panic!("expected {expected}, but {refusal}");
+        fail!("expected {expected}, but {refusal}");
     }
     let Some(calls) = &refusal.server_calls else { return };
     if let Some(call) = calls.iter().rev().find(|e| e.error_code == Some(code))
         && call.status != status
     {
-        panic!(
+        fail!(
             "expected {expected}, but the server answered {} {} with status {} (the device driver passed \
              on {code} {error_type}): {refusal}",
-            call.method, call.path, call.status
+            call.method,
+            call.path,
+            call.status
         );
     }
 }
@@ -338,7 +357,7 @@ async fn log_in(world: &mut ConformanceWorld, user: &str, device: &str) {
         .device_or_install(device)
         .log_in(&credentials.username, &credentials.password)
         .await
-        .unwrap_or_else(|e| panic!("expected {user:?} to log in on {device:?}, but {e}"));
+        .unwrap_or_else(|e| fail!("expected {user:?} to log in on {device:?}, but {e}"));
 }
 
 /// The driver's device enrolls: `enroll`, recorded as `{"re_enrolled"}` or the refusal.
@@ -452,7 +471,7 @@ async fn send_enrollment(world: &mut ConformanceWorld, token: Option<&str>, body
 fn token(world: &mut ConformanceWorld, device: &str) -> String {
     match world.simulated(device, "its access token, for a request of the scenario's making").access_token() {
         Some(token) => token.to_string(),
-        None => panic!("{device:?} has no user logged in"),
+        None => fail!("{device:?} has no user logged in"),
     }
 }
 
@@ -538,7 +557,7 @@ async fn enrolls_with(world: &mut ConformanceWorld, device: String, what: String
             let subject = [(rcgen::DnType::CommonName, own_id.as_str()), (second_cn, own_id.as_str())];
             (key.clone(), csr_with_subject(&key, &subject))
         }
-        other => panic!("no such CSR in this suite: {other:?}"),
+        other => fail!("no such CSR in this suite: {other:?}"),
     };
     enroll_device(world, &device, Some((key, csr))).await;
 }
@@ -561,7 +580,7 @@ async fn sends_enrollment_body(world: &mut ConformanceWorld, device: String, bod
         "an object whose device_id and CSR common name are in upper case" => with_id(id.to_uppercase()),
         "an object whose device_id and CSR common name have no hyphens" => with_id(id.replace('-', "")),
         "an object whose device_id and CSR common name are not a UUID" => with_id("not-a-uuid".into()),
-        other => panic!("no such enrollment body in this suite: {other:?}"),
+        other => fail!("no such enrollment body in this suite: {other:?}"),
     };
     let token = token(world, &device);
     send_enrollment(world, Some(&token), &body).await;
@@ -606,7 +625,7 @@ async fn enrolls_again_with_problems(world: &mut ConformanceWorld, device: Strin
                 let other = protocol::rng::uuid(world.rng()).to_string();
                 body["csr"] = json!(csr_for(&key, &other));
             }
-            other => panic!("no such enrollment problem in this suite: {other:?}"),
+            other => fail!("no such enrollment problem in this suite: {other:?}"),
         }
     }
     send_enrollment(world, token.as_deref(), &body).await;
@@ -632,7 +651,7 @@ async fn enrollment_created(world: &mut ConformanceWorld, user: String) {
     }
     let status = last_enrollment_status(world);
     let got = (status, value["user_id"].as_str(), value["re_enrolled"].as_bool());
-    assert_eq!(
+    ensure_eq!(
         got,
         (Some(201), Some(username.as_str()), Some(false)),
         "expected 201 with user_id {username:?} and re_enrolled false, got status {status:?} and {value}"
@@ -647,7 +666,7 @@ async fn driven_enrollment_created(
     user: &str,
     value: &Value,
 ) {
-    assert_eq!(
+    ensure_eq!(
         value["re_enrolled"].as_bool(),
         Some(false),
         "expected the device driver to answer enroll with re_enrolled false (a new enrollment), got {value}"
@@ -658,7 +677,7 @@ async fn driven_enrollment_created(
             .filter(|e| e.method == "POST" && e.path == paths::ENROLLMENTS)
             .map(|e| e.status)
             .collect();
-        assert_eq!(
+        ensure_eq!(
             statuses.last(),
             Some(&201),
             "expected the server to answer the SDK's enrollment with 201, its log shows {calls:?}"
@@ -667,9 +686,10 @@ async fn driven_enrollment_created(
     let username = world.username(user).to_string();
     let info = server_enrollment(world, &call.device)
         .await
-        .unwrap_or_else(|e| panic!("expected GET enrollment of {:?} to answer 200, but {e}", call.device));
-    assert_eq!(
-        info.user_id, username,
+        .unwrap_or_else(|e| fail!("expected GET enrollment of {:?} to answer 200, but {e}", call.device));
+    ensure_eq!(
+        info.user_id,
+        username,
         "expected the server to report the device driver's device as enrolled for {user:?}, got {info:?}"
     );
 }
@@ -678,7 +698,7 @@ async fn driven_enrollment_created(
 async fn enrollment_created_anew(world: &mut ConformanceWorld, user: String) {
     enrollment_created(world, user).await;
     if let Some(call) = world.last_driven.clone() {
-        crate::runner::not_applicable(format!(
+        crate::judgement::not_applicable(format!(
             "this step compares the enrollment_id of the server's enrollment answers to {:?}, the device \
              driver's device (the SDK under test), and an SDK does not pass the server's answer on through \
              the driver protocol",
@@ -687,14 +707,14 @@ async fn enrollment_created_anew(world: &mut ConformanceWorld, user: String) {
     }
     let value = world.last_ok("the enrollment to be created").clone();
     let Some((device, latest)) = world.notes.enrollments.last().cloned() else {
-        panic!("expected a new enrollment, got {value}");
+        fail!("expected a new enrollment, got {value}");
     };
     let earlier: Vec<Uuid> = world.notes.enrollments[..world.notes.enrollments.len() - 1]
         .iter()
         .filter(|(name, _)| *name == device)
         .map(|(_, e)| e.enrollment_id)
         .collect();
-    assert!(
+    ensure!(
         !earlier.is_empty() && !earlier.contains(&latest.enrollment_id),
         "expected {device:?} to get a new enrollment_id, not one of its earlier ones {earlier:?}: {value}"
     );
@@ -706,10 +726,10 @@ async fn enrollment_answer_names(world: &mut ConformanceWorld, device: String) {
     let device_id =
         world.simulated(&device, "the server's enrollment answer (its enrollment_id)").device_id();
     let response: EnrollmentResponse = serde_json::from_value(value.clone())
-        .unwrap_or_else(|e| panic!("expected an enrollment answer, got {value}: {e}"));
+        .unwrap_or_else(|e| fail!("expected an enrollment answer, got {value}: {e}"));
     let same_id =
         world.notes.enrollments.iter().filter(|(_, e)| e.enrollment_id == response.enrollment_id).count();
-    assert_eq!(
+    ensure_eq!(
         (response.device_id, same_id),
         (device_id, 1),
         "expected the answer to name the request's device_id {device_id} and an enrollment_id no other \
@@ -721,7 +741,7 @@ async fn enrollment_answer_names(world: &mut ConformanceWorld, device: String) {
 async fn re_enrolled(world: &mut ConformanceWorld, device: String) {
     let value = world.last_ok("the re-enrollment to succeed").clone();
     if world.is_driven(&device) {
-        assert_eq!(
+        ensure_eq!(
             value["re_enrolled"].as_bool(),
             Some(true),
             "expected the device driver to answer enroll with re_enrolled true, got {value}"
@@ -732,16 +752,16 @@ async fn re_enrolled(world: &mut ConformanceWorld, device: String) {
     let previous = world
         .previous_enrollments
         .get(&device)
-        .unwrap_or_else(|| panic!("{device:?} had no enrollment before"))
+        .unwrap_or_else(|| fail!("{device:?} had no enrollment before"))
         .clone();
     let got = (status, value["re_enrolled"].as_bool());
-    assert_eq!(
+    ensure_eq!(
         got,
         (Some(200), Some(true)),
         "expected 200 with re_enrolled true, got {status:?} and {value}"
     );
     let new_id = value["enrollment_id"].as_str().unwrap_or_default();
-    assert_ne!(
+    ensure_ne!(
         new_id,
         previous.response.enrollment_id.to_string(),
         "expected a new enrollment_id on re-enrollment, got the earlier one in {value}"
@@ -752,9 +772,9 @@ async fn re_enrolled(world: &mut ConformanceWorld, device: String) {
         .device(&device)
         .fetch_enrollment()
         .await
-        .unwrap_or_else(|e| panic!("expected GET enrollment of {device:?} to answer 200, but {e}"));
+        .unwrap_or_else(|e| fail!("expected GET enrollment of {device:?} to answer 200, but {e}"));
     if let Some(before) = before {
-        assert!(
+        ensure!(
             info.enrolled_at >= before,
             "expected enrolled_at after re-enrollment to be later or equal to {before}, got {}",
             info.enrolled_at
@@ -767,21 +787,21 @@ async fn certificate_for_own_key(world: &mut ConformanceWorld, device: &str) {
     let now = world.server_now().await;
     let device = world.device(device);
     let device_id = device.device_id();
-    let enrollment = device.enrollment().unwrap_or_else(|| panic!("{device_id} holds no enrollment"));
+    let enrollment = device.enrollment().unwrap_or_else(|| fail!("{device_id} holds no enrollment"));
     let anchor = TrustAnchor::from_pem(&enrollment.ca_certificate)
-        .unwrap_or_else(|e| panic!("expected ca_certificate to be a PEM CA certificate, but {e}"));
+        .unwrap_or_else(|e| fail!("expected ca_certificate to be a PEM CA certificate, but {e}"));
     let cert = anchor.verify(&enrollment.certificate, now).unwrap_or_else(|e| {
-        panic!("expected the certificate to be issued by ca_certificate and valid at {now}, but {e}")
+        fail!("expected the certificate to be issued by ca_certificate and valid at {now}, but {e}")
     });
-    assert!(
+    ensure!(
         cert.public_key == enrollment.key.public_key(),
         "expected the certificate to certify the key of the device's CSR, but it certifies another key"
     );
-    assert_eq!(cert.device_id, device_id, "expected the certificate's subject CN to be the device_id");
+    ensure_eq!(cert.device_id, device_id, "expected the certificate's subject CN to be the device_id");
     let parsed = parsed_certificate(&enrollment.certificate);
     let attributes: Vec<String> =
         parsed.tbs_certificate().subject().iter().map(|attribute| attribute.oid.to_string()).collect();
-    assert_eq!(
+    ensure_eq!(
         attributes,
         ["2.5.4.3"],
         "expected the certificate's subject to be a single CN, got the attribute types {attributes:?}"
@@ -800,9 +820,9 @@ async fn reports_enrolled(world: &mut ConformanceWorld, device: String, user: St
         // The certificate an SDK holds is not visible: the device and its user are compared.
         let device_id = driven_device_id(world, &device).await;
         let info = server_enrollment(world, &device).await.unwrap_or_else(|e| {
-            panic!("expected GET enrollment of {device:?} ({device_id}) to answer 200, but {e}")
+            fail!("expected GET enrollment of {device:?} ({device_id}) to answer 200, but {e}")
         });
-        assert_eq!(
+        ensure_eq!(
             (info.device_id, info.user_id.as_str()),
             (device_id, username.as_str()),
             "expected GET enrollment to report the device driver's device and its user, got {info:?}"
@@ -811,10 +831,10 @@ async fn reports_enrolled(world: &mut ConformanceWorld, device: String, user: St
     }
     let device = world.device(&device);
     let info = device.fetch_enrollment().await.unwrap_or_else(|e| {
-        panic!("expected GET enrollment of {} to answer 200, but {e}", device.device_id())
+        fail!("expected GET enrollment of {} to answer 200, but {e}", device.device_id())
     });
     let certificate = device.enrollment().map(|e| e.certificate.clone());
-    assert_eq!(
+    ensure_eq!(
         (info.device_id, info.user_id.as_str(), Some(info.certificate.clone())),
         (device.device_id(), username.as_str(), certificate),
         "expected GET enrollment to report the device, its user and the certificate issued, got {info:?}"
@@ -828,9 +848,9 @@ async fn reports_enrolled_at(world: &mut ConformanceWorld, device: String, user:
     reports_enrolled(world, device.clone(), user).await;
     let info = server_enrollment(world, &device)
         .await
-        .unwrap_or_else(|e| panic!("expected GET enrollment of {device:?} to answer 200, but {e}"));
+        .unwrap_or_else(|e| fail!("expected GET enrollment of {device:?} to answer 200, but {e}"));
     if let Some(Some((before, after))) = world.notes.enrolled_between.get(&device) {
-        assert!(
+        ensure!(
             *before <= info.enrolled_at && info.enrolled_at <= *after,
             "expected enrolled_at to be the server's time of the latest enrollment, between {before} and \
              {after}, got {}",
@@ -849,7 +869,7 @@ async fn reports_not_enrolled(world: &mut ConformanceWorld, device: String) {
 #[then(expr = "the enrollment gets {string}")]
 async fn enrollment_gets(world: &mut ConformanceWorld, expected: String) {
     assert_outcome("the enrollment", world.last(), &Expected::parse(&expected), |value| {
-        assert_eq!(value["re_enrolled"].as_bool(), Some(false), "expected a new enrollment, got {value}");
+        ensure_eq!(value["re_enrolled"].as_bool(), Some(false), "expected a new enrollment, got {value}");
     });
 }
 
@@ -858,13 +878,13 @@ async fn enrollment_gets(world: &mut ConformanceWorld, expected: String) {
 fn parsed_certificate(pem: &str) -> x509_cert::Certificate {
     use x509_cert::der::DecodePem as _;
     x509_cert::Certificate::from_pem(pem.as_bytes())
-        .unwrap_or_else(|e| panic!("expected a PEM X.509 certificate, but {e}: {pem}"))
+        .unwrap_or_else(|e| fail!("expected a PEM X.509 certificate, but {e}: {pem}"))
 }
 
 fn enrollment_of(world: &mut ConformanceWorld, device: &str) -> crate::device::DeviceEnrollment {
     match world.simulated(device, "the certificate the device was given").enrollment() {
         Some(enrollment) => enrollment.clone(),
-        None => panic!("{device:?} holds no enrollment"),
+        None => fail!("{device:?} holds no enrollment"),
     }
 }
 
@@ -876,8 +896,9 @@ fn serial(world: &mut ConformanceWorld, device: &str) -> Vec<u8> {
 #[then(expr = "the certificates of {string} and {string} have different serial numbers")]
 async fn serials_differ(world: &mut ConformanceWorld, first: String, second: String) {
     let (a, b) = (serial(world, &first), serial(world, &second));
-    assert_ne!(
-        a, b,
+    ensure_ne!(
+        a,
+        b,
         "expected the certificates of {first:?} and {second:?} to have different serial numbers"
     );
 }
@@ -891,27 +912,27 @@ async fn certificate_profile(world: &mut ConformanceWorld, device: String) {
         .device(&device)
         .fetch_enrollment()
         .await
-        .unwrap_or_else(|e| panic!("expected GET enrollment of {device:?} to answer 200, but {e}"));
+        .unwrap_or_else(|e| fail!("expected GET enrollment of {device:?} to answer 200, but {e}"));
     let cert = parsed_certificate(&pem);
     let tbs = cert.tbs_certificate();
     let not_before = OffsetDateTime::from(tbs.validity().not_before.to_system_time());
     let not_after = OffsetDateTime::from(tbs.validity().not_after.to_system_time());
-    assert!(
+    ensure!(
         not_before <= info.enrolled_at && info.enrolled_at <= not_after,
         "expected the certificate's validity {not_before} to {not_after} to contain enrolled_at {}",
         info.enrolled_at
     );
     let constraints = tbs
         .get_extension::<x509_cert::ext::pkix::BasicConstraints>()
-        .unwrap_or_else(|e| panic!("the certificate's basicConstraints do not parse: {e}"));
-    assert!(
+        .unwrap_or_else(|e| fail!("the certificate's basicConstraints do not parse: {e}"));
+    ensure!(
         !constraints.as_ref().is_some_and(|(_, bc)| bc.ca),
         "expected the device certificate not to be a CA certificate, got {constraints:?}"
     );
     let usage = tbs
         .get_extension::<x509_cert::ext::pkix::KeyUsage>()
-        .unwrap_or_else(|e| panic!("the certificate's keyUsage does not parse: {e}"));
-    assert!(
+        .unwrap_or_else(|e| fail!("the certificate's keyUsage does not parse: {e}"));
+    ensure!(
         usage.as_ref().is_some_and(|(_, ku)| ku.digital_signature()),
         "expected the certificate's keyUsage to include digitalSignature, got {usage:?}"
     );
@@ -924,7 +945,7 @@ fn ca_der(world: &mut ConformanceWorld, device: &str) -> String {
 #[then(expr = "{string} and {string} were given the same CA certificate")]
 async fn same_ca(world: &mut ConformanceWorld, first: String, second: String) {
     let (a, b) = (ca_der(world, &first), ca_der(world, &second));
-    assert!(a == b, "expected {first:?} and {second:?} to get the same ca_certificate");
+    ensure!(a == b, "expected {first:?} and {second:?} to get the same ca_certificate");
 }
 
 #[then(expr = "{string} was given the same CA certificate as {string}")]
@@ -997,7 +1018,7 @@ async fn deleted_204(world: &mut ConformanceWorld) {
         // The driver answers {}; the server's log tells the status. A 204 has no content (RFC
         // 9110, 15.3.5), so the status is the whole check here.
         let Some(calls) = &call.server_calls else {
-            crate::runner::not_applicable(format!(
+            crate::judgement::not_applicable(format!(
                 "this step reads the server's answer to the DELETE of {:?}, the device driver's device, \
                  which an SDK does not pass on through the driver protocol, and the target keeps no \
                  event log to read its status from",
@@ -1005,7 +1026,7 @@ async fn deleted_204(world: &mut ConformanceWorld) {
             ));
         };
         let deletes: Vec<&ServerEvent> = calls.iter().filter(|e| e.method == "DELETE").collect();
-        assert!(
+        ensure!(
             deletes.last().is_some_and(|e| e.status == 204),
             "expected the server to answer the SDK's DELETE enrollment with 204 (no content), its log \
              shows {calls:?}"
@@ -1014,7 +1035,7 @@ async fn deleted_204(world: &mut ConformanceWorld) {
     }
     let exchanges = world.target().transcript().exchanges();
     let delete = exchanges.iter().rev().find(|e| e.method == "DELETE").expect("a DELETE was sent");
-    assert_eq!(
+    ensure_eq!(
         (delete.status, delete.response_body.as_str()),
         (Some(204), ""),
         "expected DELETE enrollment to answer 204 with no body"
@@ -1029,7 +1050,7 @@ async fn removed_by_itself(world: &mut ConformanceWorld, device: String) {
     }
     delete_own(world, &device)
         .await
-        .unwrap_or_else(|e| panic!("expected {device:?} to delete its enrollment, but {e}"));
+        .unwrap_or_else(|e| fail!("expected {device:?} to delete its enrollment, but {e}"));
 }
 
 async fn remove_by_admin(world: &mut ConformanceWorld, device: &str) {
@@ -1038,7 +1059,7 @@ async fn remove_by_admin(world: &mut ConformanceWorld, device: &str) {
     admin(world)
         .delete_enrollment(&user, &device_id)
         .await
-        .unwrap_or_else(|e| panic!("expected the admin to remove the enrollment of {device:?}, but {e}"));
+        .or_fail(|e| format!("expected the admin to remove the enrollment of {device:?}, but {e}"));
 }
 
 #[given(expr = "{string} is removed by the admin")]
@@ -1069,7 +1090,7 @@ async fn nothing_happens(_world: &mut ConformanceWorld, _device: String) {}
 #[then(expr = "the device that replaced {string} answering a new OTP gets {string}")]
 async fn replacement_answers(world: &mut ConformanceWorld, device: String, expected: String) {
     let replacement = world.notes.replaced_by.get(&device).cloned();
-    let replacement = replacement.unwrap_or_else(|| panic!("no device replaced {device:?}"));
+    let replacement = replacement.unwrap_or_else(|| fail!("no device replaced {device:?}"));
     answering_new_otp(world, replacement, expected).await;
 }
 
@@ -1104,28 +1125,6 @@ async fn scans(world: &mut ConformanceWorld, device: String) {
     record_scan(world, &device, result);
 }
 
-#[when(
-    expr = "{string} scans the QR code through a camera that tilts it {int} degrees and adds {int} % noise"
-)]
-async fn scans_through_camera(
-    world: &mut ConformanceWorld,
-    device: String,
-    degrees: u32,
-    noise_percent: u32,
-) {
-    let otp = world.started_otp().response.otp.clone();
-    let img = protocol::qr::render_luma(&otp, &RenderOptions::default())
-        .unwrap_or_else(|e| panic!("the OTP {otp:?} does not render as a QR code: {e}"));
-    let seed = protocol::rng::derive_seed(world.seed, "camera");
-    let photo = camera::photograph(&img, f64::from(degrees), noise_percent, seed);
-    if world.is_driven(&device) {
-        world.notes.camera.insert(device, CameraImage { png: photo, otp });
-        return;
-    }
-    let result = world.device(&device).scan(&photo);
-    record_scan(world, &device, result);
-}
-
 #[then(expr = "{string} read the OTP the portal was given")]
 async fn read_the_otp(world: &mut ConformanceWorld, device: String) {
     if world.is_driven(&device) {
@@ -1134,7 +1133,7 @@ async fn read_the_otp(world: &mut ConformanceWorld, device: String) {
         // (`handle_driven` checks open_auth_otp's transaction_id against the OTP in the image).
         let camera = world.notes.camera.get(&device);
         let given = &world.started_otp().response.otp;
-        assert!(
+        ensure!(
             camera.is_some_and(|c| c.otp == *given),
             "expected {device:?} to have the portal's QR code in its camera"
         );
@@ -1143,7 +1142,7 @@ async fn read_the_otp(world: &mut ConformanceWorld, device: String) {
     world.last_ok("the QR code to decode");
     let given = &world.started_otp().response.otp;
     let read = world.scanned.get(&device);
-    assert_eq!(read, Some(given), "expected the QR code to hold exactly the OTP from authenticate/user");
+    ensure_eq!(read, Some(given), "expected the QR code to hold exactly the OTP from authenticate/user");
 }
 
 async fn handle(world: &mut ConformanceWorld, device: &str, otp: String) {
@@ -1168,7 +1167,7 @@ fn scanned(world: &ConformanceWorld, device: &str) -> String {
     };
     match read {
         Some(otp) => otp.clone(),
-        None => panic!("{device:?} must scan the QR code before it handles the OTP"),
+        None => fail!("{device:?} must scan the QR code before it handles the OTP"),
     }
 }
 
@@ -1177,7 +1176,7 @@ async fn handles(world: &mut ConformanceWorld, device: String) {
     if world.is_driven(&device) {
         // The SDK is given the image its camera saw, as an app hands a scan to it.
         let Some(camera) = world.notes.camera.get(&device).cloned() else {
-            panic!("{device:?} must scan the QR code before it handles the OTP");
+            fail!("{device:?} must scan the QR code before it handles the OTP");
         };
         return handle_driven(world, &device, OtpInput::Image(camera.png), &camera.otp).await;
     }
@@ -1222,12 +1221,15 @@ async fn handles_changed_version(world: &mut ConformanceWorld, device: String) {
 
 #[when(regex = r#"^"([^"]+)" handles the OTP with the (first|last) bit of its secret flipped$"#)]
 async fn handles_flipped_bit(world: &mut ConformanceWorld, device: String, which: String) {
-    let mut bytes = STANDARD.decode(scanned(world, &device)).expect("the scanned OTP is base64");
+    let scanned = scanned(world, &device);
+    let mut bytes = STANDARD
+        .decode(&scanned)
+        .unwrap_or_else(|e| fail!("expected the OTP to be standard base64 (OTP-001), got {scanned:?}: {e}"));
     // The secret is bytes 17 to 48.
     match (which.as_str(), bytes.len()) {
         ("first", 49) => bytes[17] ^= 0x80,
         (_, 49) => bytes[48] ^= 0x01,
-        (_, n) => panic!("the scanned OTP has {n} bytes, not 49"),
+        (_, n) => fail!("the scanned OTP has {n} bytes, not 49"),
     }
     handle(world, &device, STANDARD.encode(bytes)).await;
 }
@@ -1239,24 +1241,46 @@ async fn handles_unknown_transaction(world: &mut ConformanceWorld, device: Strin
     handle(world, &device, otp).await;
 }
 
+/// The default message is the server's to choose (contract section 6 writes it "..."): the
+/// expected text is read from the server's own configuration.
+#[then(expr = "{string} shows the default message of the OTP type {string}")]
+async fn shows_default_message(world: &mut ConformanceWorld, device: String, otp_type: String) {
+    let config = world
+        .target()
+        .admin_for(crate::target::Capability::Config)
+        .or_fail(|e| format!("cannot read the server's configuration: {e}"))
+        .config()
+        .await
+        .or_fail(|e| format!("cannot read the server's configuration: {e}"));
+    let message = config["otp_types"]
+        .as_array()
+        .and_then(|types| types.iter().find(|t| t["name"].as_str() == Some(otp_type.as_str())))
+        .and_then(|t| t["default_message"].as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            fail!("expected GET /_admin/v1/config to list the OTP type {otp_type:?} with a default_message, got {config}")
+        });
+    shows_message(world, device, message).await;
+}
+
 #[then(expr = "{string} shows the message {string}")]
 async fn shows_message(world: &mut ConformanceWorld, device: String, message: String) {
     world.last_ok("the request call to succeed");
     if world.is_driven(&device) {
         let shown = world.started_driven_device().and_then(DrivenDevice::shown).cloned();
-        let Some(shown) = shown else { panic!("{device:?} showed no request") };
+        let Some(shown) = shown else { fail!("{device:?} showed no request") };
         let expected_tx = world.started_otp().response.transaction_id.to_string();
-        assert_eq!(
+        ensure_eq!(
             (shown.transaction_id.as_str(), shown.message.as_str()),
             (expected_tx.as_str(), message.as_str()),
             "expected the device driver's open_auth_otp to show the portal's transaction and message"
         );
         return;
     }
-    let request = world.fetched.get(&device).unwrap_or_else(|| panic!("{device:?} fetched no request"));
-    assert_eq!(request.message, message, "expected the request call to answer the portal's message");
+    let request = world.fetched.get(&device).unwrap_or_else(|| fail!("{device:?} fetched no request"));
+    ensure_eq!(request.message, message, "expected the request call to answer the portal's message");
     let expected_tx = world.started_otp().response.transaction_id;
-    assert_eq!(request.transaction_id, expected_tx, "expected the request of the portal's transaction");
+    ensure_eq!(request.transaction_id, expected_tx, "expected the request of the portal's transaction");
 }
 
 #[then(expr = "{string} shows the request")]
@@ -1268,9 +1292,9 @@ async fn shows_request(world: &mut ConformanceWorld, device: String) {
 async fn given_request(world: &mut ConformanceWorld, device: String, otp_type: String, message: String) {
     world.last_ok("the request call to succeed");
     world.simulated(&device, "the server's answer to the request call (its type)");
-    let request = world.fetched.get(&device).unwrap_or_else(|| panic!("{device:?} fetched no request"));
+    let request = world.fetched.get(&device).unwrap_or_else(|| fail!("{device:?} fetched no request"));
     let expected_tx = world.started_otp().response.transaction_id;
-    assert_eq!(
+    ensure_eq!(
         (request.transaction_id, request.otp_type.as_str(), request.message.as_str()),
         (expected_tx, otp_type.as_str(), message.as_str()),
         "expected the request call to answer the transaction's id, type and message, got {request:?}"
@@ -1294,15 +1318,15 @@ async fn request_times(world: &mut ConformanceWorld, seconds: i64) {
         .await
         .transaction(&transaction_id)
         .await
-        .unwrap_or_else(|e| panic!("expected GET transaction to answer 200, but {e}"));
-    assert_eq!(
+        .unwrap_or_else(|e| fail!("expected GET transaction to answer 200, but {e}"));
+    ensure_eq!(
         (request.timestamp, request.expires_at),
         (status.timestamp, status.timestamp + time::Duration::seconds(seconds)),
         "expected the request's timestamp to be the transaction's creation time and expires_at that plus \
          the time to live"
     );
     if let Some((before, after)) = world.notes.started_between {
-        assert!(
+        ensure!(
             before <= request.timestamp && request.timestamp <= after,
             "expected the timestamp to be the creation time, between {before} and {after}, got {}",
             request.timestamp
@@ -1314,7 +1338,7 @@ async fn request_times(world: &mut ConformanceWorld, seconds: i64) {
 async fn challenge_shape(world: &mut ConformanceWorld) {
     let challenge = last_request(world).challenge;
     let bytes = STANDARD.decode(&challenge).unwrap_or_default();
-    assert!(
+    ensure!(
         challenge.len() == 44 && bytes.len() == 32 && STANDARD.encode(&bytes) == challenge,
         "expected the challenge to be 44 characters of canonical padded base64 of 32 bytes, got {challenge:?}"
     );
@@ -1326,9 +1350,9 @@ async fn new_challenge(world: &mut ConformanceWorld, device: String) {
     world.simulated(&device, "the challenges the server gave it");
     let fetches = world.notes.fetches.get(&device).cloned().unwrap_or_default();
     let Some((latest, earlier)) = fetches.split_last() else {
-        panic!("{device:?} fetched no request");
+        fail!("{device:?} fetched no request");
     };
-    assert!(
+    ensure!(
         !earlier.is_empty() && earlier.iter().all(|r| r.challenge != latest.challenge),
         "expected a request call to issue a new challenge, got {:?} again",
         latest.challenge
@@ -1376,14 +1400,14 @@ fn parse_answer(answer: &str) -> Answer {
     match answer {
         "accept" => Answer::Accept,
         "deny" => Answer::Deny,
-        other => panic!("a scenario answer is \"accept\" or \"deny\", not {other:?}"),
+        other => fail!("a scenario answer is \"accept\" or \"deny\", not {other:?}"),
     }
 }
 
 fn fetched(world: &ConformanceWorld, device: &str) -> OtpRequestResponse {
     match world.fetched.get(device) {
         Some(request) => request.clone(),
-        None => panic!("{device:?} must fetch the request before it answers"),
+        None => fail!("{device:?} must fetch the request before it answers"),
     }
 }
 
@@ -1401,7 +1425,7 @@ async fn answer_signed_by(world: &mut ConformanceWorld, device: &str, answer: &s
 fn current_key(world: &mut ConformanceWorld, device: &str) -> KeyPair {
     match world.simulated(device, "its key (to sign an answer of the scenario's making)").enrollment() {
         Some(enrollment) => enrollment.key.clone(),
-        None => panic!("{device:?} holds no key"),
+        None => fail!("{device:?} holds no key"),
     }
 }
 
@@ -1420,7 +1444,7 @@ async fn answers_current_key(world: &mut ConformanceWorld, device: String, answe
 async fn answers_previous_key(world: &mut ConformanceWorld, device: String, answer: String) {
     world.simulated(&device, "its previous key (to sign an answer of the scenario's making)");
     let Some(previous) = world.previous_enrollments.get(&device) else {
-        panic!("{device:?} was never re-enrolled, so it has no previous key");
+        fail!("{device:?} was never re-enrolled, so it has no previous key");
     };
     let key = previous.key.clone();
     answer_signed_by(world, &device, &answer, &key).await;
@@ -1445,7 +1469,7 @@ async fn answers_first_challenge(world: &mut ConformanceWorld, device: String, a
     world.simulated(&device, "an answer over a challenge it is no longer showing");
     let answer = parse_answer(&answer);
     let first = world.notes.fetches.get(&device).and_then(|f| f.first()).cloned();
-    let first = first.unwrap_or_else(|| panic!("{device:?} fetched no request"));
+    let first = first.unwrap_or_else(|| fail!("{device:?} fetched no request"));
     let key = current_key(world, &device);
     let device = world.device(&device);
     let signed = signing_string(first.transaction_id, &first.challenge, answer, device.device_id());
@@ -1462,6 +1486,27 @@ async fn answers_without_challenge(world: &mut ConformanceWorld, device: String,
     let key = current_key(world, &device);
     let device = world.device(&device);
     let signed = signing_string(transaction_id, "", answer, device.device_id());
+    let signature = STANDARD.encode(key.sign(signed.as_bytes()));
+    let result = device.answer_raw(transaction_id, answer.as_str(), &signature).await;
+    world.record(result);
+}
+
+#[when(expr = "{string} answers {string} signed over the challenge {string} was given")]
+async fn answers_over_anothers_challenge(
+    world: &mut ConformanceWorld,
+    device: String,
+    answer: String,
+    owner: String,
+) {
+    world.simulated(&device, "an answer call of the scenario's making (over another device's challenge)");
+    world.simulated(&owner, "the challenge a device was given, which an SDK keeps to itself");
+    let answer = parse_answer(&answer);
+    let challenge = fetched(world, &owner).challenge.clone();
+    let transaction_id = world.started_otp().response.transaction_id;
+    let key = current_key(world, &device);
+    let device = world.device(&device);
+    // Signed correctly with this device's own key and id: only the challenge is not its own.
+    let signed = signing_string(transaction_id, &challenge, answer, device.device_id());
     let signature = STANDARD.encode(key.sign(signed.as_bytes()));
     let result = device.answer_raw(transaction_id, answer.as_str(), &signature).await;
     world.record(result);
@@ -1518,7 +1563,7 @@ fn signature_for(world: &mut ConformanceWorld, device: &str, answer: Answer, wha
             der.push(0);
             der
         }
-        other => panic!("no such signature in this suite: {other:?}"),
+        other => fail!("no such signature in this suite: {other:?}"),
     };
     STANDARD.encode(der)
 }
@@ -1566,7 +1611,7 @@ async fn answer_with_what_it_has(world: &mut ConformanceWorld, device: &str, ans
 #[then(expr = "the answer is {string}")]
 async fn answer_is(world: &mut ConformanceWorld, status: String) {
     let value = world.last_ok(&format!("the answer call to be answered 200 with status {status:?}")).clone();
-    assert_eq!(
+    ensure_eq!(
         value["status"].as_str(),
         Some(status.as_str()),
         "expected the answer call to answer status {status:?}, got {value}"
@@ -1580,7 +1625,7 @@ async fn answer_is(world: &mut ConformanceWorld, status: String) {
             .flatten()
             .filter(|e| e.method == "POST" && e.path.ends_with("/answer"))
             .collect();
-        assert!(
+        ensure!(
             call.server_calls.is_none() || answers.last().is_some_and(|e| e.status == 200),
             "expected the server to answer the SDK's answer call with 200, its log shows {:?}",
             call.server_calls
@@ -1589,7 +1634,7 @@ async fn answer_is(world: &mut ConformanceWorld, status: String) {
     }
     if let Some(otp) = &world.otp {
         let transaction_id = otp.response.transaction_id.to_string();
-        assert_eq!(
+        ensure_eq!(
             value["transaction_id"].as_str(),
             Some(transaction_id.as_str()),
             "expected the answer call to name the transaction it answered, got {value}"
@@ -1600,7 +1645,7 @@ async fn answer_is(world: &mut ConformanceWorld, status: String) {
 #[then(expr = "the answer call gets {string}")]
 async fn answer_call_gets(world: &mut ConformanceWorld, reply: String) {
     assert_reply("the answer call", world.last(), &reply, |value| {
-        assert_eq!(value["status"].as_str(), Some(reply.as_str()), "expected status {reply:?}, got {value}");
+        ensure_eq!(value["status"].as_str(), Some(reply.as_str()), "expected status {reply:?}, got {value}");
     });
 }
 
@@ -1614,11 +1659,11 @@ async fn answering_new_otp(world: &mut ConformanceWorld, device: String, expecte
         }
         let what = format!("{device:?} handling an OTP");
         return assert_outcome(&what, world.last(), &Expected::parse(&expected), |value| {
-            assert_eq!(value["status"].as_str(), Some("accepted"), "expected status accepted, got {value}");
+            ensure_eq!(value["status"].as_str(), Some("accepted"), "expected status accepted, got {value}");
         });
     }
     let png = world.started_otp().qr_png.clone();
-    let otp = world.device(&device).scan(&png).unwrap_or_else(|e| panic!("the portal's QR code: {e}"));
+    let otp = world.device(&device).scan(&png).unwrap_or_else(|e| fail!("the portal's QR code: {e}"));
     let result = world.device(&device).handle_otp(&otp).await;
     if result.is_ok() {
         let result = world.device(&device).decide(Answer::Accept).await;
@@ -1631,7 +1676,7 @@ async fn answering_new_otp(world: &mut ConformanceWorld, device: String, expecte
         world.last(),
         &Expected::parse(&expected),
         |value| {
-            assert_eq!(value["status"].as_str(), Some("accepted"), "expected status accepted, got {value}");
+            ensure_eq!(value["status"].as_str(), Some("accepted"), "expected status accepted, got {value}");
         },
     );
 }
@@ -1640,7 +1685,9 @@ async fn answering_new_otp(world: &mut ConformanceWorld, device: String, expecte
 
 /// The scanned OTP's bytes, changed by `change`, as canonical base64.
 fn otp_changed(otp: &str, change: impl FnOnce(&mut Vec<u8>)) -> String {
-    let mut bytes = STANDARD.decode(otp).expect("the scanned OTP is base64");
+    let mut bytes = STANDARD
+        .decode(otp)
+        .unwrap_or_else(|e| fail!("expected the OTP to be standard base64 (OTP-001), got {otp:?}: {e}"));
     change(&mut bytes);
     STANDARD.encode(bytes)
 }
@@ -1651,9 +1698,11 @@ fn otp_with_unused_bits(otp: &str) -> String {
     let mut chars: Vec<u8> = otp.bytes().collect();
     // 49 bytes: 16 full groups, then two characters and "==": the 66th character holds two bits.
     let at = 65;
-    let value = ALPHABET.iter().position(|&c| c == chars[at]).expect("a base64 character");
+    let Some(value) = chars.get(at).and_then(|c| ALPHABET.iter().position(|a| a == c)) else {
+        fail!("expected a 68-character base64 OTP (OTP-001), got {otp:?}")
+    };
     chars[at] = ALPHABET[value | 0x01];
-    String::from_utf8(chars).expect("ASCII")
+    String::from_utf8(chars).expect("only ASCII base64 characters were put in")
 }
 
 async fn send_otp_request(world: &mut ConformanceWorld, device: &str, token: Option<&str>, body: &Value) {
@@ -1711,7 +1760,7 @@ async fn sends_request_call(world: &mut ConformanceWorld, device: String, what: 
         }
         "the OTP cut to 48 bytes" => json!({ "device_id": id, "otp": otp_changed(&otp, |b| b.truncate(48)) }),
         "the OTP with a 50th byte" => json!({ "device_id": id, "otp": otp_changed(&otp, |b| b.push(0)) }),
-        other => panic!("no such request call in this suite: {other:?}"),
+        other => fail!("no such request call in this suite: {other:?}"),
     };
     let token = token(world, &device);
     send_otp_request(world, &device, Some(&token), &body).await;
@@ -1747,7 +1796,7 @@ async fn sends_answer_call(world: &mut ConformanceWorld, device: String, what: S
         "its device id without hyphens" => {
             json!({ "device_id": id.replace('-', ""), "answer": "accept", "signature": signature })
         }
-        other => panic!("no such answer call in this suite: {other:?}"),
+        other => fail!("no such answer call in this suite: {other:?}"),
     };
     let token = token(world, &device);
     send_answer(world, Some(&token), request.transaction_id, &body).await;
@@ -1789,7 +1838,7 @@ impl Problems {
                 "unknown transaction" => &mut p.unknown_transaction,
                 "no live challenge" => &mut p.no_live_challenge,
                 "wrong signature" => &mut p.wrong_signature,
-                other => panic!("no such device-call problem in this suite: {other:?}"),
+                other => fail!("no such device-call problem in this suite: {other:?}"),
             };
             *flag = true;
         }
@@ -1808,7 +1857,7 @@ fn another_enrolled_device(world: &ConformanceWorld, device: &str) -> String {
     names.sort();
     match names.first() {
         Some(name) => (*name).clone(),
-        None => panic!("the scenario needs another enrolled device to answer the transaction"),
+        None => fail!("the scenario needs another enrolled device to answer the transaction"),
     }
 }
 
@@ -1817,7 +1866,7 @@ fn another_enrolled_device(world: &ConformanceWorld, device: &str) -> String {
 /// enrollment is removed or replaced, in that order, so each step still works.
 async fn set_up_problems(world: &mut ConformanceWorld, device: &str, p: &Problems, fetch: bool) -> String {
     let png = world.started_otp().qr_png.clone();
-    let otp = world.device(device).scan(&png).unwrap_or_else(|e| panic!("the portal's QR code: {e}"));
+    let otp = world.device(device).scan(&png).unwrap_or_else(|e| fail!("the portal's QR code: {e}"));
     world.scanned.insert(device.to_string(), otp.clone());
     if fetch {
         handle(world, device, otp.clone()).await;
@@ -1896,7 +1945,7 @@ async fn concurrent_answers(world: &mut ConformanceWorld, step: &Step) {
         .skip(1)
         .map(|row| match row.as_slice() {
             [device, answer] => (device.clone(), parse_answer(answer)),
-            other => panic!("expected | device | answer | rows, got {other:?}"),
+            other => fail!("expected | device | answer | rows, got {other:?}"),
         })
         .collect();
     for (device, _) in &rows {
@@ -1937,9 +1986,9 @@ async fn exactly_one_wins(world: &mut ConformanceWorld, status: u16, code: u32, 
     let outcomes = &world.notes.concurrent;
     let winners: Vec<&(String, Answer, Outcome)> = outcomes.iter().filter(|(_, _, o)| o.is_ok()).collect();
     let [(device, answer, Ok(value))] = winners.as_slice() else {
-        panic!("expected exactly one concurrent answer to be answered 200, got {outcomes:?}");
+        fail!("expected exactly one concurrent answer to be answered 200, got {outcomes:?}");
     };
-    assert_eq!(
+    ensure_eq!(
         value["status"].as_str(),
         Some(status_name(*answer)),
         "expected the winner's status to match its answer, got {value}"
@@ -1970,10 +2019,10 @@ mod der {
 
     /// `(r, s)` of `SEQUENCE { INTEGER r, INTEGER s }` (short-form lengths: at most 72 bytes).
     fn integers(der: &[u8]) -> ([u8; 32], [u8; 32]) {
-        assert_eq!(der.first(), Some(&0x30), "a DER signature is a SEQUENCE");
+        ensure_eq!(der.first(), Some(&0x30), "a DER signature is a SEQUENCE");
         let mut at = 2;
         let mut next = || {
-            assert_eq!(der.get(at), Some(&0x02), "a DER signature holds two INTEGERs");
+            ensure_eq!(der.get(at), Some(&0x02), "a DER signature holds two INTEGERs");
             let len = usize::from(der[at + 1]);
             let bytes = &der[at + 2..at + 2 + len];
             at += 2 + len;
@@ -2029,61 +2078,10 @@ mod der {
     }
 }
 
-/// A camera's view of a QR code: rotated, with salt-and-pepper noise, as PNG bytes.
-mod camera {
-    use std::io::Cursor;
-
-    use image::{DynamicImage, GrayImage, ImageFormat, Luma};
-    use rand_core::Rng as _;
-
-    /// Rotates `img` by `degrees` onto a white canvas with bilinear sampling, sets
-    /// `noise_percent` % of the pixels to black or white, and encodes the result as PNG.
-    pub(super) fn photograph(img: &GrayImage, degrees: f64, noise_percent: u32, seed: u64) -> Vec<u8> {
-        let (w, h) = (f64::from(img.width()), f64::from(img.height()));
-        let (sin, cos) = degrees.to_radians().sin_cos();
-        let nw = (w * cos.abs() + h * sin.abs()).ceil() + 16.0;
-        let nh = (w * sin.abs() + h * cos.abs()).ceil() + 16.0;
-        let px = |x: f64, y: f64| -> f64 {
-            let (x, y) = (x.clamp(0.0, w - 1.0) as u32, y.clamp(0.0, h - 1.0) as u32);
-            f64::from(img.get_pixel(x, y)[0])
-        };
-        let mut rng = protocol::rng::seeded(seed);
-        let mut out = GrayImage::new(nw as u32, nh as u32);
-        for (x, y, pixel) in out.enumerate_pixels_mut() {
-            let (dx, dy) = (f64::from(x) + 0.5 - nw / 2.0, f64::from(y) + 0.5 - nh / 2.0);
-            let sx = cos * dx - sin * dy + w / 2.0 - 0.5;
-            let sy = sin * dx + cos * dy + h / 2.0 - 0.5;
-            let value = if sx < 0.0 || sy < 0.0 || sx > w - 1.0 || sy > h - 1.0 {
-                255.0
-            } else {
-                let (x0, y0) = (sx.floor(), sy.floor());
-                let (fx, fy) = (sx - x0, sy - y0);
-                let top = px(x0, y0) * (1.0 - fx) + px(x0 + 1.0, y0) * fx;
-                let bottom = px(x0, y0 + 1.0) * (1.0 - fx) + px(x0 + 1.0, y0 + 1.0) * fx;
-                top * (1.0 - fy) + bottom * fy
-            };
-            let roll = rng.next_u32() % 10_000;
-            let value = if roll < noise_percent * 50 {
-                0.0
-            } else if roll < noise_percent * 100 {
-                255.0
-            } else {
-                value
-            };
-            *pixel = Luma([value.round().clamp(0.0, 255.0) as u8]);
-        }
-        let mut png = Vec::new();
-        DynamicImage::ImageLuma8(out)
-            .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
-            .expect("PNG encoding into memory cannot fail");
-        png
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runner::NotApplicable;
+    use crate::judgement::{Failure, NotApplicable};
 
     fn refusal(code: u32, error_type: &str, calls: Option<Vec<(u16, Option<u32>)>>) -> DriverRefusal {
         let event = |(status, error_code): (u16, Option<u32>)| ServerEvent {
@@ -2109,7 +2107,7 @@ mod tests {
         std::panic::catch_unwind(|| assert_driver_refused("the request", refusal, status, code, error_type))
             .map_err(|payload| match payload.downcast::<NotApplicable>() {
                 Ok(na) => format!("n/a: {}", na.0),
-                Err(payload) => payload.downcast::<String>().map(|s| *s).unwrap_or_default(),
+                Err(payload) => payload.downcast::<Failure>().map(|f| f.0).unwrap_or_default(),
             })
     }
 

@@ -2,8 +2,6 @@
 //! SDK under test through its driver program, line by line, and checks replies, events and
 //! their order. On the embedded default the program is the reference driver, `mobauth device-driver`.
 
-use std::time::Duration;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use cucumber::{given, then, when};
@@ -11,10 +9,8 @@ use protocol::driver::{Event, Line, Op, Reply};
 use serde_json::Value;
 
 use crate::driver::client::DriverProcess;
+use crate::target::OrFail as _;
 use crate::world::ConformanceWorld;
-
-/// How long the harness waits for any one line from a driver.
-pub const DRIVER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A driver program and what the scenario asked of it.
 #[derive(Debug)]
@@ -39,7 +35,7 @@ fn session(world: &mut ConformanceWorld) -> &mut DriverSession {
 }
 
 fn fail<T>(what: &str, error: impl std::fmt::Display) -> T {
-    panic!("expected the driver to {what}, but {error}")
+    fail!("expected the driver to {what}, but {error}")
 }
 
 /// Sends `op` and waits for its reply; an `unimplemented` reply ends the scenario as not
@@ -49,7 +45,7 @@ async fn request(world: &mut ConformanceWorld, op: Op) -> Reply {
     let reply =
         session(world).process().request(op).await.unwrap_or_else(|e| fail(&format!("answer {name}"), e));
     if matches!(reply, Reply::Unimplemented { .. }) {
-        crate::runner::not_implemented(name);
+        crate::judgement::not_implemented(name);
     }
     session(world).last = Some(reply.clone());
     reply
@@ -64,9 +60,10 @@ async fn a_device_driver(world: &mut ConformanceWorld) {
     let command = world
         .target()
         .driver_command()
-        .unwrap_or_else(|| panic!("this run has no device driver: give one with --device-driver"))
+        .unwrap_or_else(|| fail!("this run has no device driver: give one with --device-driver"))
         .to_string();
-    let process = DriverProcess::start(&command, DRIVER_TIMEOUT).unwrap_or_else(|e| fail("start", e));
+    let limits = world.target().driver_limits().clone();
+    let process = limits.start(&command).await.unwrap_or_else(|e| fail("start", e));
     world.driver = Some(DriverSession { process: Some(process), last: None, handling: None, finished: None });
     let reply = request(world, Op::Hello).await;
     check_hello(&reply);
@@ -74,15 +71,15 @@ async fn a_device_driver(world: &mut ConformanceWorld) {
 
 fn check_hello(reply: &Reply) {
     let Reply::Ok { fields, .. } = reply else {
-        panic!("expected hello to be answered ok, got {}", describe(reply));
+        fail!("expected hello to be answered ok, got {}", describe(reply));
     };
-    assert!(fields.get("name").is_some_and(Value::is_string), "hello needs a text name: {}", describe(reply));
-    assert!(
+    ensure!(fields.get("name").is_some_and(Value::is_string), "hello needs a text name: {}", describe(reply));
+    ensure!(
         fields.get("version").is_some_and(Value::is_string),
         "hello needs a text version: {}",
         describe(reply)
     );
-    assert_eq!(
+    ensure_eq!(
         fields.get("protocol"),
         Some(&Value::from(1)),
         "hello must say protocol 1: {}",
@@ -136,34 +133,29 @@ async fn enrolled(world: &mut ConformanceWorld, user: String) {
 #[when(expr = "the server removes {string}'s enrollment of the driver's device")]
 async fn server_removes(world: &mut ConformanceWorld, user: String) {
     let reply = request(world, Op::State).await;
-    let Reply::Ok { fields, .. } = &reply else { panic!("state never fails, got {}", describe(&reply)) };
+    let Reply::Ok { fields, .. } = &reply else { fail!("state never fails, got {}", describe(&reply)) };
     let device_id = fields.get("device_id").and_then(Value::as_str).unwrap_or_default().to_string();
     let username = world.username(&user).to_string();
-    let admin = world.target().admin().unwrap_or_else(|e| panic!("this scenario needs the admin API: {e}"));
+    let admin = world.target().admin().or_fail(|e| format!("this scenario needs the admin API: {e}"));
     admin
         .delete_enrollment(&username, &device_id)
         .await
-        .unwrap_or_else(|e| panic!("expected the admin to remove the enrollment, but {e}"));
+        .or_fail(|e| format!("expected the admin to remove the enrollment, but {e}"));
 }
 
 #[when(expr = "the server answers the device API with status {int} for a while")]
 async fn server_fails(world: &mut ConformanceWorld, status: u16) {
     let faults = serde_json::json!([{"path_prefix": "/mobile-auth/", "status": status}]);
-    let admin = world.target().admin().unwrap_or_else(|e| panic!("this scenario needs the admin API: {e}"));
-    admin
-        .set_faults(&faults, 0)
-        .await
-        .unwrap_or_else(|e| panic!("expected the faults to be installed, but {e}"));
+    let admin = world.target().admin().or_fail(|e| format!("this scenario needs the admin API: {e}"));
+    admin.set_faults(&faults, 0).await.or_fail(|e| format!("expected the faults to be installed, but {e}"));
 }
 
 #[then(expr = "the driver's enrollment reads {word} or {word}")]
 async fn stale_or_fresh(world: &mut ConformanceWorld, a: String, b: String) {
     let reply = request(world, Op::IsEnrolled).await;
-    let Reply::Ok { fields, .. } = &reply else {
-        panic!("is_enrolled never fails, got {}", describe(&reply))
-    };
+    let Reply::Ok { fields, .. } = &reply else { fail!("is_enrolled never fails, got {}", describe(&reply)) };
     let enrolled = fields.get("enrolled").and_then(Value::as_bool).map(|b| b.to_string()).unwrap_or_default();
-    assert!(
+    ensure!(
         enrolled == a || enrolled == b,
         "expected is_enrolled to be {a} or {b}, got {}",
         describe(&reply)
@@ -182,7 +174,7 @@ async fn asked(world: &mut ConformanceWorld, op: String) {
         "disenroll" => Op::Disenroll,
         "reset" => Op::Reset,
         "state" => Op::State,
-        other => panic!("the step names no argument-free op {other:?}"),
+        other => fail!("the step names no argument-free op {other:?}"),
     };
     request(world, op).await;
 }
@@ -220,6 +212,27 @@ async fn handles_qr(world: &mut ConformanceWorld) {
     start_handling(world, None, Some(png)).await;
 }
 
+#[when("the driver handles the portal's QR code drawn with transparent light modules")]
+async fn handles_transparent_qr(world: &mut ConformanceWorld) {
+    // The same symbol, its light pixels (quiet zone included) fully transparent, as a page
+    // overlay or an app asset may draw it: still a PNG with a QR code in it (contract section 9).
+    let img = image::load_from_memory(&world.started_otp().qr_png)
+        .unwrap_or_else(|e| panic!("the portal's own PNG decodes: {e}"))
+        .to_luma8();
+    let rgba = image::RgbaImage::from_fn(img.width(), img.height(), |x, y| {
+        if img.get_pixel(x, y)[0] < 128 {
+            image::Rgba([0, 0, 0, 255])
+        } else {
+            image::Rgba([255, 255, 255, 0])
+        }
+    });
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgba8(rgba)
+        .write_to(&mut bytes, image::ImageFormat::Png)
+        .unwrap_or_else(|e| panic!("an RGBA image encodes as PNG: {e}"));
+    start_handling(world, None, Some(STANDARD.encode(bytes.into_inner()))).await;
+}
+
 #[when(expr = "the driver handles the OTP {string}")]
 async fn handles_given_otp(world: &mut ConformanceWorld, otp: String) {
     start_handling(world, Some(otp), None).await;
@@ -242,7 +255,7 @@ async fn handles_blank_png(world: &mut ConformanceWorld) {
     let mut bytes = std::io::Cursor::new(Vec::new());
     blank
         .write_to(&mut bytes, image::ImageFormat::Png)
-        .unwrap_or_else(|e| panic!("a 64x64 grey image encodes as PNG: {e}"));
+        .unwrap_or_else(|e| fail!("a 64x64 grey image encodes as PNG: {e}"));
     start_handling(world, None, Some(STANDARD.encode(bytes.into_inner()))).await;
 }
 
@@ -254,7 +267,7 @@ async fn handling_reply(world: &mut ConformanceWorld) -> Reply {
         .await
         .unwrap_or_else(|e| fail("answer handle_otp", e));
     if matches!(reply, Reply::Unimplemented { .. }) {
-        crate::runner::not_implemented("handle_otp");
+        crate::judgement::not_implemented("handle_otp");
     }
     session(world).last = Some(reply.clone());
     reply
@@ -270,10 +283,10 @@ async fn shows_request(world: &mut ConformanceWorld) {
         .unwrap_or_else(|e| fail("show the request", e));
     match event {
         Event::OpenAuthOtp { transaction_id, message } => {
-            assert_eq!(transaction_id, expected_tx, "open_auth_otp must carry the server's transaction_id");
-            assert!(!message.is_empty(), "open_auth_otp must carry the server's message");
+            ensure_eq!(transaction_id, expected_tx, "open_auth_otp must carry the server's transaction_id");
+            ensure!(!message.is_empty(), "open_auth_otp must carry the server's message");
         }
-        other => panic!("expected open_auth_otp, got {other:?}"),
+        other => fail!("expected open_auth_otp, got {other:?}"),
     }
 }
 
@@ -288,6 +301,34 @@ async fn handling_answers(world: &mut ConformanceWorld, expected: String) {
 async fn handling_fails(world: &mut ConformanceWorld, code: u32, error_type: String) {
     let reply = handling_reply(world).await;
     expect_error(&reply, code, &error_type);
+}
+
+#[then("a reset gives the driver a device_id other than the one its state gave before")]
+async fn reset_gives_new_device_id(world: &mut ConformanceWorld) {
+    let device_id = |reply: &Reply| match reply {
+        Reply::Ok { fields, .. } => fields.get("device_id").and_then(Value::as_str).map(str::to_string),
+        _ => None,
+    };
+    let state = request(world, Op::State).await;
+    let Some(before) = device_id(&state) else {
+        fail!("expected state to answer {{\"device_id\", ...}}, got {}", describe(&state))
+    };
+    let reset = request(world, Op::Reset).await;
+    let Some(after) = device_id(&reset) else {
+        fail!("expected reset to answer {{\"device_id\"}}, got {}", describe(&reset))
+    };
+    ensure!(
+        uuid::Uuid::parse_str(&after).is_ok_and(|id| id.hyphenated().to_string() == after),
+        "expected reset's device_id to be a lowercase hyphenated UUID, got {after:?}"
+    );
+    ensure_ne!(after, before, "expected reset to make a new installation with a new device_id");
+    let state = request(world, Op::State).await;
+    ensure_eq!(
+        device_id(&state),
+        Some(after.clone()),
+        "expected state after the reset to answer the device_id the reset gave ({})",
+        describe(&state)
+    );
 }
 
 #[then(expr = "the driver answers {string}")]
@@ -307,7 +348,7 @@ async fn answers_error(world: &mut ConformanceWorld, code: u32, error_type: Stri
 async fn answers_error_null_id(world: &mut ConformanceWorld, code: u32, error_type: String) {
     let reply = session(world).last.clone().expect("a request was answered");
     expect_error(&reply, code, &error_type);
-    assert_eq!(
+    ensure_eq!(
         reply.id(),
         None,
         "a reply to a line without an integer id has \"id\": null: {}",
@@ -318,7 +359,7 @@ async fn answers_error_null_id(world: &mut ConformanceWorld, code: u32, error_ty
 #[then("the driver answers unimplemented")]
 async fn answers_unimplemented(world: &mut ConformanceWorld) {
     let reply = session(world).last.clone().expect("a request was answered");
-    assert!(
+    ensure!(
         matches!(reply, Reply::Unimplemented { .. }),
         "expected {{\"unimplemented\": true}}, got {}",
         describe(&reply)
@@ -329,25 +370,25 @@ async fn answers_unimplemented(world: &mut ConformanceWorld) {
 async fn hello_while_showing(world: &mut ConformanceWorld) {
     let reply = request(world, Op::Hello).await;
     check_hello(&reply);
-    assert!(session(world).handling.is_some(), "handle_otp must still wait for the decision");
+    ensure!(session(world).handling.is_some(), "handle_otp must still wait for the decision");
 }
 
 #[then(expr = "the driver's state says enrolled {word}")]
 async fn state_enrolled(world: &mut ConformanceWorld, enrolled: String) {
     let reply = request(world, Op::State).await;
-    let Reply::Ok { fields, .. } = &reply else { panic!("state never fails, got {}", describe(&reply)) };
+    let Reply::Ok { fields, .. } = &reply else { fail!("state never fails, got {}", describe(&reply)) };
     let id = fields.get("device_id").and_then(Value::as_str).unwrap_or_default();
-    assert!(
+    ensure!(
         protocol::wire::parse_id(id).is_some(),
         "state's device_id must be a lowercase UUID: {}",
         describe(&reply)
     );
-    assert!(
+    ensure!(
         fields.get("authenticated").is_some_and(Value::is_boolean),
         "state needs authenticated: {}",
         describe(&reply)
     );
-    assert_eq!(fields.get("enrolled"), Some(&Value::Bool(enrolled == "true")), "{}", describe(&reply));
+    ensure_eq!(fields.get("enrolled"), Some(&Value::Bool(enrolled == "true")), "{}", describe(&reply));
 }
 
 /// DRV-013: the decision's `{}`, then `close_auth_otp`, then handle_otp's reply, in that order.
@@ -361,13 +402,13 @@ async fn protocol_order(world: &mut ConformanceWorld) {
         })
         .expect("a decision was sent");
     let after: Vec<&String> = log[decision + 1..].iter().filter(|l| l.starts_with('<')).collect();
-    assert!(after.len() >= 3, "expected three lines after the decision, got {after:#?}");
-    assert!(
+    ensure!(after.len() >= 3, "expected three lines after the decision, got {after:#?}");
+    ensure!(
         after[0].contains("\"ok\":true") && !after[0].contains("status"),
         "first the decision's {{}}: {after:#?}"
     );
-    assert!(after[1].contains("close_auth_otp"), "then close_auth_otp: {after:#?}");
-    assert!(after[2].contains("\"status\""), "then handle_otp's reply: {after:#?}");
+    ensure!(after[1].contains("close_auth_otp"), "then close_auth_otp: {after:#?}");
+    ensure!(after[2].contains("\"status\""), "then handle_otp's reply: {after:#?}");
 }
 
 /// DRV-014: as many closes as opens, at most one each for one handle_otp.
@@ -377,7 +418,7 @@ async fn shown_and_closed(world: &mut ConformanceWorld, opened: usize, closed: u
     process.drain().unwrap_or_else(|e| fail("write only protocol lines", e));
     let log = process.log();
     let count = |needle: &str| log.iter().filter(|l| l.starts_with('<') && l.contains(needle)).count();
-    assert_eq!(
+    ensure_eq!(
         (count("open_auth_otp"), count("close_auth_otp")),
         (opened, closed),
         "open_auth_otp and close_auth_otp counts; the exchange was:\n{}",
@@ -395,7 +436,7 @@ async fn input_ends(world: &mut ConformanceWorld) {
 #[then("the driver exits with status 0")]
 async fn exits_zero(world: &mut ConformanceWorld) {
     let (code, _) = session(world).finished.as_ref().expect("the input ended");
-    assert_eq!(*code, Some(0), "a driver exits with status 0 at the end of its input");
+    ensure_eq!(*code, Some(0), "a driver exits with status 0 at the end of its input");
 }
 
 #[then(expr = "before exiting it closed the request and cancelled the OTP with error {int} {word}")]
@@ -409,7 +450,7 @@ async fn cancelled_at_exit(world: &mut ConformanceWorld, code: u32, error_type: 
             let Line::Reply(reply) = &lines[r] else { unreachable!("position matched a reply") };
             expect_error(reply, code, &error_type);
         }
-        _ => panic!("expected close_auth_otp then handle_otp's error, got {lines:?}"),
+        _ => fail!("expected close_auth_otp then handle_otp's error, got {lines:?}"),
     }
 }
 
@@ -420,22 +461,23 @@ async fn cancelled_by_reset(world: &mut ConformanceWorld, code: u32, error_type:
     let reset =
         log.iter().rposition(|l| l.starts_with('>') && l.contains("\"op\":\"reset\"")).expect("reset sent");
     let after: Vec<&String> = log[reset + 1..].iter().filter(|l| l.starts_with('<')).collect();
-    assert!(after.len() >= 3, "expected close, the cancel and the reset reply, got {after:#?}");
-    assert!(after[0].contains("close_auth_otp"), "first close_auth_otp: {after:#?}");
-    let cancelled = Line::parse(after[1].trim_start_matches("< ")).expect("a protocol line");
-    let Line::Reply(reply) = cancelled else { panic!("then handle_otp's reply: {after:#?}") };
-    assert_eq!(reply.id(), Some(handling), "the cancel answers the waiting handle_otp: {after:#?}");
+    ensure!(after.len() >= 3, "expected close, the cancel and the reset reply, got {after:#?}");
+    ensure!(after[0].contains("close_auth_otp"), "first close_auth_otp: {after:#?}");
+    let Ok(Line::Reply(reply)) = Line::parse(after[1].trim_start_matches("< ")) else {
+        fail!("then handle_otp's reply: {after:#?}")
+    };
+    ensure_eq!(reply.id(), Some(handling), "the cancel answers the waiting handle_otp: {after:#?}");
     expect_error(&reply, code, &error_type);
-    assert!(after[2].contains("device_id"), "then the reset reply: {after:#?}");
+    ensure!(after[2].contains("device_id"), "then the reset reply: {after:#?}");
 }
 
 fn expect_ok(reply: &Reply, expected: &Value) {
     let Reply::Ok { fields, .. } = reply else {
-        panic!("expected the driver to answer ok with {expected}, got {}", describe(reply));
+        fail!("expected the driver to answer ok with {expected}, got {}", describe(reply));
     };
-    let Value::Object(expected) = expected else { panic!("the step's expectation is an object") };
+    let Value::Object(expected) = expected else { fail!("the step's expectation is an object") };
     for (key, value) in expected {
-        assert_eq!(
+        ensure_eq!(
             fields.get(key),
             Some(value),
             "expected {key}: {value} in the driver's reply {}",
@@ -447,6 +489,6 @@ fn expect_ok(reply: &Reply, expected: &Value) {
 fn expect_error(reply: &Reply, code: u32, error_type: &str) {
     match reply {
         Reply::Error { error_code, error_type: t, .. } if *error_code == code && t == error_type => {}
-        other => panic!("expected the driver to answer error {code} {error_type}, got {}", describe(other)),
+        other => fail!("expected the driver to answer error {code} {error_type}, got {}", describe(other)),
     }
 }

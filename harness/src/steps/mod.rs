@@ -26,12 +26,23 @@ pub enum Expected {
 }
 
 impl Expected {
-    /// Parses `accepted`, `created` or `409 9016 DEVICE_ALREADY_ENROLLED`.
+    /// Parses `accepted`, `created` or `409 9016 DEVICE_ALREADY_ENROLLED`. A text that starts with
+    /// a status must be a refusal whose code and type are a pair of the error table: a mistyped one
+    /// is a defect of the suite, never read as a success.
     pub fn parse(text: &str) -> Self {
         let parts: Vec<&str> = text.split_whitespace().collect();
-        if let [status, code, error_type] = parts.as_slice()
-            && let (Ok(status), Ok(code)) = (status.parse(), code.parse())
-        {
+        if parts.first().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit())) {
+            let [status, code, error_type] = parts.as_slice() else {
+                panic!("an expected refusal is written \"<status> <code> <TYPE>\", not {text:?}")
+            };
+            let (Ok(status), Ok(code)) = (status.parse::<u16>(), code.parse::<u32>()) else {
+                panic!("an expected refusal is written \"<status> <code> <TYPE>\", not {text:?}")
+            };
+            if protocol::error::ErrorCode::from_code(code).map(protocol::error::ErrorCode::type_name)
+                != Some(*error_type)
+            {
+                panic!("the suite names {code} {error_type}, which is not a pair of the error table");
+            }
             return Expected::Refused(status, code, (*error_type).to_string());
         }
         Expected::Success(text.trim().to_string())
@@ -40,18 +51,23 @@ impl Expected {
 
 /// Checks an outcome against a refusal; panics with what was expected and what came.
 pub fn assert_refused(what: &str, outcome: &Outcome, status: u16, code: u32, error_type: &str) {
+    if protocol::error::ErrorCode::from_code(code).map(protocol::error::ErrorCode::type_name)
+        != Some(error_type)
+    {
+        panic!("the suite names {code} {error_type}, which is not a pair of the error table");
+    }
     let expected = format!("{what} to be refused with status {status}, error {code} {error_type}");
     match outcome {
-        Ok(value) => panic!("expected {expected}, but it succeeded with {value}"),
+        Ok(value) => fail!("expected {expected}, but it succeeded with {value}"),
         Err(DeviceError::Peer(peer)) => {
             if peer.api_error() != Some((status, code, error_type)) {
-                panic!("expected {expected}, but the server {peer}");
+                fail!("expected {expected}, but the server {peer}");
             }
         }
         Err(DeviceError::Driver(refusal)) => {
             device::assert_driver_refused(&expected, refusal, status, code, error_type);
         }
-        Err(other) => panic!("expected {expected}, but the device failed locally: {other}"),
+        Err(other) => fail!("expected {expected}, but the device failed locally: {other}"),
     }
 }
 
@@ -68,7 +84,7 @@ pub fn assert_outcome(
         }
         Expected::Success(name) => match outcome {
             Ok(value) => success(value),
-            Err(e) => panic!("expected {what} to be {name}, but {e}"),
+            Err(e) => fail!("expected {what} to be {name}, but {e}"),
         },
     }
 }

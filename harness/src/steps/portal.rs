@@ -7,7 +7,6 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use cucumber::{given, then, when};
-use protocol::qr::EcLevel;
 use protocol::wire::{AuthenticateUserResponse, TransactionStatus, TransactionStatusResponse, paths};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -15,8 +14,10 @@ use serde_json::{Value, json};
 use super::server::{admin, assert_reply, set_config_key};
 use crate::http::{Auth, Payload};
 use crate::portal::{CallbackAttempt, CallbackReply, REDIRECT_PATH, SimulatedPortal};
+use crate::target::Capability;
+use crate::target::OrFail as _;
 use crate::target::UserCredentials;
-use crate::world::{CALLBACK_WAIT, ConformanceWorld};
+use crate::world::{CALLBACK_QUIET, CALLBACK_WAIT, ConformanceWorld};
 
 /// The OTP type every server file of the suite configures.
 const QR_TYPE: &str = "qr-code";
@@ -264,7 +265,7 @@ async fn sends_authenticate_user(world: &mut ConformanceWorld, how: String) {
             let authorization = basic_header(id, secret);
             send_raw_form(world, Some(authorization), body).await;
         }
-        other => panic!("no such way to send authenticate/user: {other:?}"),
+        other => fail!("no such way to send authenticate/user: {other:?}"),
     }
 }
 
@@ -301,7 +302,7 @@ async fn send_with_problems(world: &mut ConformanceWorld, problems: &str) {
             }
             "a message that is too long" => set(&mut fields, "message", too_long_message()),
             "an invalid language code" => set(&mut fields, "language_code", "english".into()),
-            other => panic!("no such authenticate/user problem: {other:?}"),
+            other => fail!("no such authenticate/user problem: {other:?}"),
         }
     }
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -311,11 +312,11 @@ async fn send_with_problems(world: &mut ConformanceWorld, problems: &str) {
 #[then(expr = "the portal's request gets {string}")]
 async fn portal_request_gets(world: &mut ConformanceWorld, reply: String) {
     assert_reply("the portal's request", world.last(), &reply, |value| match reply.as_str() {
-        "started" => assert!(
+        "started" => ensure!(
             value["transaction_id"].is_string() && value["otp"].is_string(),
             "expected authenticate/user to answer 200 {{\"transaction_id\", \"auth_method\", \"time_to_live\", \"otp\"}}, got {value}"
         ),
-        _ => assert!(value.is_object() || value.is_array(), "expected {reply}, got {value}"),
+        _ => ensure!(value.is_object() || value.is_array(), "expected {reply}, got {value}"),
     });
 }
 
@@ -323,7 +324,7 @@ async fn portal_request_gets(world: &mut ConformanceWorld, reply: String) {
 async fn otp_lives(world: &mut ConformanceWorld, seconds: u64) {
     world.last_ok("authenticate/user to answer 200 with an OTP");
     let response = &world.started_otp().response;
-    assert_eq!(
+    ensure_eq!(
         (response.auth_method.as_str(), response.time_to_live),
         ("OTP", seconds * 1000),
         "expected auth_method \"OTP\" and time_to_live {} ms from authenticate/user, got {:?}",
@@ -339,8 +340,16 @@ async fn create_api_client(world: &mut ConformanceWorld, id: &str, secret: &str)
     let (status, text) = admin(world)
         .send(Method::POST, "/api-clients", Some(&body))
         .await
-        .unwrap_or_else(|e| panic!("cannot register the API client {id:?}: {e}"));
-    assert!(
+        .or_fail(|e| format!("cannot register the API client {id:?}: {e}"));
+    if (400..500).contains(&status) {
+        // What ids and secrets a server's test-control API takes is the server's business (the
+        // contract fixes only the call): a refusal leaves this setup, not a rule, undone.
+        crate::judgement::not_applicable(format!(
+            "the scenario needs an API client {id:?}, and the target's test-control API refused to \
+             create it: {status} {text}"
+        ));
+    }
+    ensure!(
         matches!(status, 200 | 201),
         "expected the API client {id:?} to be registered, got {status} {text}"
     );
@@ -366,7 +375,7 @@ async fn another_api_client(world: &mut ConformanceWorld, id: String) {
     let target = world.target();
     let portal = SimulatedPortal::start(target.http(), &id, &secret, target.callback_listen())
         .await
-        .unwrap_or_else(|e| panic!("the portal of {id:?} did not start: {e}"));
+        .unwrap_or_else(|e| fail!("the portal of {id:?} did not start: {e}"));
     world.notes.portals.insert(id, portal);
 }
 
@@ -374,7 +383,7 @@ async fn another_api_client(world: &mut ConformanceWorld, id: String) {
 async fn other_client_reads(world: &mut ConformanceWorld, id: String) {
     let transaction_id = world.started_otp().response.transaction_id.to_string();
     let portal =
-        world.notes.portals.get(&id).unwrap_or_else(|| panic!("no API client {id:?} in this scenario"));
+        world.notes.portals.get(&id).unwrap_or_else(|| fail!("no API client {id:?} in this scenario"));
     let result = portal.transaction(&transaction_id).await;
     world.record(result);
 }
@@ -390,19 +399,13 @@ async fn reads_unknown_transaction(world: &mut ConformanceWorld) {
 
 #[given(expr = "{string} is a user whose username holds a space, an @ and an é")]
 async fn user_with_odd_name(world: &mut ConformanceWorld, name: String) {
-    let base = world
-        .target_mut()
-        .new_user()
-        .await
-        .unwrap_or_else(|e| panic!("cannot create a user on the target: {e}"));
+    let base =
+        world.target_mut().new_user().await.or_fail(|e| format!("cannot create a user on the target: {e}"));
     let user = UserCredentials {
         username: format!("{} smith@example.com é", base.username),
         password: base.password.clone(),
     };
-    admin(world)
-        .create_user(&user)
-        .await
-        .unwrap_or_else(|e| panic!("cannot create {:?}: {e}", user.username));
+    admin(world).create_user(&user).await.or_fail(|e| format!("cannot create {:?}: {e}", user.username));
     world.users.insert(name, user);
 }
 
@@ -421,9 +424,8 @@ async fn asks_enabled(world: &mut ConformanceWorld, user: String) {
 
 fn told_types(world: &ConformanceWorld, expected: &[&str]) {
     let value = world.last_ok("GET enabled to answer 200");
-    let entries = value
-        .as_array()
-        .unwrap_or_else(|| panic!("expected GET enabled to answer a JSON array, got {value}"));
+    let entries =
+        value.as_array().unwrap_or_else(|| fail!("expected GET enabled to answer a JSON array, got {value}"));
     let mut got: Vec<(&str, &str)> = entries
         .iter()
         .map(|e| (e["type"].as_str().unwrap_or("?"), e["method"].as_str().unwrap_or("?")))
@@ -431,8 +433,9 @@ fn told_types(world: &ConformanceWorld, expected: &[&str]) {
     got.sort_unstable();
     let mut want: Vec<(&str, &str)> = expected.iter().map(|t| (*t, "OTP")).collect();
     want.sort_unstable();
-    assert_eq!(
-        got, want,
+    ensure_eq!(
+        got,
+        want,
         "expected GET enabled to list one {{\"type\", \"method\": \"OTP\"}} per OTP type, got {value}"
     );
 }
@@ -461,7 +464,7 @@ async fn transaction(world: &mut ConformanceWorld) -> TransactionStatusResponse 
         .await
         .transaction(&transaction_id)
         .await
-        .unwrap_or_else(|e| panic!("expected GET transaction {transaction_id} to answer 200, but it was {e}"))
+        .unwrap_or_else(|e| fail!("expected GET transaction {transaction_id} to answer 200, but it was {e}"))
 }
 
 fn check(
@@ -474,8 +477,9 @@ fn check(
         status.user_id.as_deref(),
         status.not_authenticated_reason.as_ref().map(|r| r.reason.as_str()),
     );
-    assert_eq!(
-        got, expected,
+    ensure_eq!(
+        got,
+        expected,
         "expected the transaction to read as (status, is_authenticated, user_id, not_authenticated_reason) \
          {expected:?}, got {got:?} in {status:?}"
     );
@@ -514,7 +518,7 @@ async fn reads_as_given(world: &mut ConformanceWorld) {
     let status = transaction(world).await;
     let given = world.notes.callback_uri.clone().expect("the portal started an OTP");
     let transaction_id = world.started_otp().response.transaction_id;
-    assert_eq!(
+    ensure_eq!(
         (status.transaction_id, status.callback_uri.as_str(), status.authentication_method.as_str()),
         (transaction_id, given.as_str(), "OTP"),
         "expected GET transaction to give the transaction's id, its callback_uri exactly as given and \
@@ -522,7 +526,7 @@ async fn reads_as_given(world: &mut ConformanceWorld) {
     );
     check(&status, (TransactionStatus::Pending, false, None, None));
     if let Some((before, after)) = world.notes.started_between {
-        assert!(
+        ensure!(
             before <= status.timestamp && status.timestamp <= after,
             "expected the timestamp to be the creation time, between {before} and {after} on the server's \
              clock, got {}",
@@ -549,16 +553,14 @@ async fn reads_as_winner(world: &mut ConformanceWorld) {
 // ------------------------------------------------------------------ the OTP and its QR code
 
 fn otp_bytes(otp: &str) -> Vec<u8> {
-    STANDARD
-        .decode(otp)
-        .unwrap_or_else(|e| panic!("expected the OTP to be standard base64, got {otp:?}: {e}"))
+    STANDARD.decode(otp).unwrap_or_else(|e| fail!("expected the OTP to be standard base64, got {otp:?}: {e}"))
 }
 
 #[then("the portal's OTP is 68 characters of canonical standard padded base64 of 49 bytes")]
 async fn otp_shape(world: &mut ConformanceWorld) {
     let otp = world.started_otp().response.otp.clone();
     let bytes = otp_bytes(&otp);
-    assert_eq!(
+    ensure_eq!(
         (otp.chars().count(), bytes.len(), STANDARD.encode(&bytes) == otp),
         (68, 49, true),
         "expected the OTP to be 68 characters of canonical padded base64 of 49 bytes, got {otp:?}"
@@ -569,8 +571,8 @@ async fn otp_shape(world: &mut ConformanceWorld) {
 async fn otp_layout(world: &mut ConformanceWorld) {
     let response = world.started_otp().response.clone();
     let bytes = otp_bytes(&response.otp);
-    assert_eq!(bytes.first(), Some(&0x01), "expected the OTP's first byte to be the format version 0x01");
-    assert_eq!(
+    ensure_eq!(bytes.first(), Some(&0x01), "expected the OTP's first byte to be the format version 0x01");
+    ensure_eq!(
         bytes.get(1..17),
         Some(&response.transaction_id.as_bytes()[..]),
         "expected bytes 1 to 16 of the OTP to be the transaction id {} in RFC 4122 order",
@@ -581,12 +583,12 @@ async fn otp_layout(world: &mut ConformanceWorld) {
 #[then("the secrets of the portal's two OTPs differ")]
 async fn secrets_differ(world: &mut ConformanceWorld) {
     let started = &world.notes.started;
-    assert!(started.len() >= 2, "the portal must start two OTPs first");
+    ensure!(started.len() >= 2, "the portal must start two OTPs first");
     let secret =
         |i: usize| otp_bytes(&started[i].response.otp).get(17..).map(<[u8]>::to_vec).unwrap_or_default();
     let (a, b) = (secret(started.len() - 2), secret(started.len() - 1));
-    assert_ne!(a, b, "expected the secrets of two OTPs to differ");
-    assert!(
+    ensure_ne!(a, b, "expected the secrets of two OTPs to differ");
+    ensure!(
         a.iter().any(|&x| x != 0) && b.iter().any(|&x| x != 0),
         "expected random secrets, got one of all zero bytes"
     );
@@ -609,132 +611,16 @@ async fn nothing_gives_the_otp_back(world: &mut ConformanceWorld) {
             continue;
         }
         if let Some(needle) = needles.iter().find(|n| exchange.response_body.contains(n.as_str())) {
-            panic!(
+            fail!(
                 "expected no answer but authenticate/user's to hold an OTP or its secret, but {} {} answered \
                  {needle:?} in {}",
-                exchange.method, exchange.url, exchange.response_body
+                exchange.method,
+                exchange.url,
+                exchange.response_body
             );
         }
     }
 }
-
-fn portal_image(world: &ConformanceWorld) -> image::GrayImage {
-    let png = &world.started_otp().qr_png;
-    assert_eq!(
-        image::guess_format(png).ok(),
-        Some(image::ImageFormat::Png),
-        "expected the QR code to be a PNG"
-    );
-    image::load_from_memory(png)
-        .unwrap_or_else(|e| panic!("the portal's PNG does not decode: {e}"))
-        .to_luma8()
-}
-
-fn portal_qr_info(world: &ConformanceWorld) -> protocol::qr::QrInfo {
-    protocol::qr::inspect(&world.started_otp().qr_png)
-        .unwrap_or_else(|e| panic!("the portal's QR code does not decode: {e}"))
-}
-
-/// The dark modules' bounding box: `(left, top, side in pixels)`.
-fn symbol_box(img: &image::GrayImage) -> (u32, u32, u32) {
-    let dark: Vec<(u32, u32)> =
-        img.enumerate_pixels().filter(|(_, _, p)| p[0] < 128).map(|(x, y, _)| (x, y)).collect();
-    let left = dark.iter().map(|d| d.0).min().unwrap_or(0);
-    let right = dark.iter().map(|d| d.0).max().unwrap_or(0);
-    let top = dark.iter().map(|d| d.1).min().unwrap_or(0);
-    (left, top, right + 1 - left)
-}
-
-#[then("the portal's QR code holds exactly the portal's OTP as a single byte-mode segment")]
-async fn qr_byte_mode(world: &mut ConformanceWorld) {
-    let otp = world.started_otp().response.otp.clone();
-    let info = portal_qr_info(world);
-    assert_eq!(info.payload, otp, "expected the QR code to hold exactly the OTP");
-    // Rebuild the symbol from a single byte-mode segment of the OTP at the version, level and mask
-    // the picture has, and compare it module by module with the picture.
-    let img = portal_image(world);
-    let modules = info.side_modules();
-    let (left, top, side) = symbol_box(&img);
-    assert_eq!(side % modules, 0, "expected whole pixels per module ({side} px for {modules} modules)");
-    let px = side / modules;
-    let seen: Vec<bool> = (0..modules)
-        .flat_map(|my| (0..modules).map(move |mx| (mx, my)))
-        .map(|(mx, my)| img.get_pixel(left + mx * px + px / 2, top + my * px + px / 2)[0] < 128)
-        .collect();
-    let Some(expected) = protocol::qr::byte_mode_symbol(&otp, &info) else {
-        panic!(
-            "expected the QR code's version {} at level {} to hold the OTP in byte mode, but it is too small",
-            info.version, info.ec_level
-        );
-    };
-    assert!(
-        seen == expected,
-        "expected the QR code to be the OTP as one byte-mode segment (version {}, level {}, mask {}), but \
-         its modules differ",
-        info.version,
-        info.ec_level,
-        info.mask
-    );
-}
-
-#[then("the portal's QR code is a PNG of black and white pixels only")]
-async fn qr_black_and_white(world: &mut ConformanceWorld) {
-    let png = &world.started_otp().qr_png;
-    let img =
-        image::load_from_memory(png).unwrap_or_else(|e| panic!("the portal's PNG does not decode: {e}"));
-    let odd = img.to_rgba8().pixels().find(|p| p.0 != [0, 0, 0, 255] && p.0 != [255, 255, 255, 255]).copied();
-    assert!(odd.is_none(), "expected only opaque black and white pixels, found {odd:?}");
-    let grey = portal_image(world);
-    let (left, top, _) = symbol_box(&grey);
-    assert_eq!(grey.get_pixel(0, 0)[0], 255, "expected a white background around the code");
-    assert_eq!(grey.get_pixel(left, top)[0], 0, "expected black modules (the finder pattern's corner)");
-}
-
-#[then("the portal's QR code has error-correction level M")]
-async fn qr_level_m(world: &mut ConformanceWorld) {
-    let info = portal_qr_info(world);
-    assert_eq!(info.ec_level, EcLevel::M, "expected error-correction level M, got {}", info.ec_level);
-}
-
-#[then(expr = "the portal's QR code has {int} pixels a module and a quiet zone of {int} modules")]
-async fn qr_geometry(world: &mut ConformanceWorld, module_px: u32, quiet: u32) {
-    let info = portal_qr_info(world);
-    let img = portal_image(world);
-    let modules = info.side_modules();
-    let (left, top, side) = symbol_box(&img);
-    let expected_side = (modules + 2 * quiet) * module_px;
-    assert_eq!(
-        (side, left, top, img.width(), img.height()),
-        (modules * module_px, quiet * module_px, quiet * module_px, expected_side, expected_side),
-        "expected {modules} modules of {module_px} px with a {quiet}-module quiet zone on every side \
-         (symbol side, left, top, image width, height)"
-    );
-}
-
-#[then("the portal's SVG of the OTP has the size of its PNG and is black on white")]
-async fn qr_svg(world: &mut ConformanceWorld) {
-    let svg = world.started_otp().qr_svg().unwrap_or_else(|e| panic!("the portal cannot render SVG: {e}"));
-    let side = portal_image(world).width();
-    let attribute = |name: &str| {
-        let start = svg.find(&format!(" {name}=\"")).map(|i| i + name.len() + 3)?;
-        svg[start..].split('"').next()?.parse::<u32>().ok()
-    };
-    assert_eq!(
-        (attribute("width"), attribute("height")),
-        (Some(side), Some(side)),
-        "expected the SVG to be {side} x {side} like the PNG: {svg:.200}"
-    );
-    let colours: Vec<&str> =
-        svg.match_indices('#').map(|(i, _)| svg.get(i + 1..i + 7).unwrap_or("")).collect();
-    assert!(
-        colours.contains(&"000000")
-            && colours.contains(&"ffffff")
-            && colours.iter().all(|c| *c == "000000" || *c == "ffffff"),
-        "expected the SVG to draw black (#000000) on white (#ffffff) only, got the colours {colours:?}"
-    );
-}
-
-// ------------------------------------------------------------------ callbacks
 
 #[then("the portal receives a callback for the transaction")]
 async fn callback_arrives(world: &mut ConformanceWorld) {
@@ -751,12 +637,12 @@ async fn callback_within(world: &mut ConformanceWorld, wait: Duration) {
     let expected_uri = world.notes.callback_uri.clone().unwrap_or_default();
     let portal = world.portal().await;
     let Some(callback) = portal.next_callback(wait).await else {
-        panic!(
+        fail!(
             "expected the server to POST {{\"callback_uri\", \"transaction_id\": \"{transaction_id}\"}} to \
              {expected_uri} within {wait:?}, but no callback came"
         );
     };
-    assert_eq!(
+    ensure_eq!(
         (callback.transaction_id, callback.callback_uri.as_str()),
         (transaction_id, expected_uri.as_str()),
         "expected a callback for transaction {transaction_id} holding the callback_uri as given, got {callback:?}"
@@ -770,14 +656,14 @@ fn parse_script(text: &str) -> Vec<CallbackReply> {
         let item = item.strip_prefix("answers ").unwrap_or(item);
         if let Some(status) = item.strip_suffix(" with a Location on itself") {
             return CallbackReply::Redirect(
-                status.parse().unwrap_or_else(|_| panic!("{status:?} is no status")),
+                status.parse().unwrap_or_else(|_| fail!("{status:?} is no status")),
             );
         }
         match item {
             "closes the connection without answering" => CallbackReply::Drop,
             "does not answer" => CallbackReply::Hang,
             status => CallbackReply::Status(
-                status.parse().unwrap_or_else(|_| panic!("no such callback receiver behaviour: {item:?}")),
+                status.parse().unwrap_or_else(|_| fail!("no such callback receiver behaviour: {item:?}")),
             ),
         }
     };
@@ -790,7 +676,7 @@ async fn scripted_receiver(world: &mut ConformanceWorld, behaviour: String) {
         .strip_prefix("answers every callback with ")
         .or_else(|| behaviour.strip_prefix("answers ").and_then(|s| s.strip_suffix(" to every callback")))
     {
-        vec![CallbackReply::Status(status.parse().unwrap_or_else(|_| panic!("{status:?} is no status")))]
+        vec![CallbackReply::Status(status.parse().unwrap_or_else(|_| fail!("{status:?} is no status")))]
     } else if behaviour == "holds every callback until it is let go" {
         vec![CallbackReply::Hold]
     } else {
@@ -801,16 +687,16 @@ async fn scripted_receiver(world: &mut ConformanceWorld, behaviour: String) {
     let portal =
         SimulatedPortal::start_with_script(target.http(), id, secret, script, target.callback_listen())
             .await
-            .unwrap_or_else(|e| panic!("the portal's callback receiver did not start: {e}"));
+            .unwrap_or_else(|e| fail!("the portal's callback receiver did not start: {e}"));
     world.portal = Some(portal);
 }
 
 /// The next delivery attempt (skipping none), failing the step if none comes in time.
 async fn next_attempt(world: &mut ConformanceWorld, wait: Duration) -> CallbackAttempt {
     let portal = world.portal().await;
-    assert!(portal.is_scripted(), "the scenario must give the portal a scripted callback receiver first");
+    ensure!(portal.is_scripted(), "the scenario must give the portal a scripted callback receiver first");
     let Some(attempt) = portal.next_attempt(wait).await else {
-        panic!("expected a callback delivery attempt within {wait:?}, but none came");
+        fail!("expected a callback delivery attempt within {wait:?}, but none came");
     };
     world.notes.attempts.push(attempt.clone());
     attempt
@@ -824,7 +710,7 @@ fn check_attempt_is_for_transaction(world: &ConformanceWorld, attempt: &Callback
     let transaction_id = world.started_otp().response.transaction_id;
     let given = world.notes.callback_uri.clone().unwrap_or_default();
     let callback = attempt.callback();
-    assert!(
+    ensure!(
         attempt.method == "POST"
             && callback.as_ref().map(|c| (c.transaction_id, c.callback_uri.as_str()))
                 == Some((transaction_id, given.as_str())),
@@ -847,7 +733,7 @@ async fn receiver_gets_json(world: &mut ConformanceWorld) {
         .as_deref()
         .and_then(|c| c.split(';').next())
         .map(|m| m.trim().to_ascii_lowercase());
-    assert_eq!(
+    ensure_eq!(
         media_type.as_deref(),
         Some("application/json"),
         "expected the callback to be sent with Content-Type: application/json, got {:?}",
@@ -855,8 +741,9 @@ async fn receiver_gets_json(world: &mut ConformanceWorld) {
     );
     let given = world.notes.callback_uri.clone().unwrap_or_default();
     let path_and_query = given.splitn(4, '/').nth(3).map(|rest| format!("/{rest}")).unwrap_or_default();
-    assert_eq!(
-        attempt.target, path_and_query,
+    ensure_eq!(
+        attempt.target,
+        path_and_query,
         "expected the callback to be POSTed to the callback_uri as given"
     );
 }
@@ -877,20 +764,103 @@ async fn receiver_gets_attempts(world: &mut ConformanceWorld, count: usize) {
     while let Some(attempt) = world.portal().await.next_attempt(Duration::ZERO).await {
         world.notes.attempts.push(attempt);
     }
-    assert_eq!(counted(world), count, "expected {count} delivery attempts, got {:?}", world.notes.attempts);
+    ensure_eq!(counted(world), count, "expected {count} delivery attempts, got {:?}", world.notes.attempts);
+}
+
+/// Bounds the rounds of a delivery the receiver watches (the contract's default is 4 attempts).
+const MAX_DELIVERY_ROUNDS: usize = 32;
+
+/// How far each nudge moves the server's clock: past the contract's longest backoff of a default
+/// delivery (800 ms), and small enough that the nudges of a quiet spell leave a pending
+/// transaction of the default 300-second TTL pending.
+const NUDGE_MS: i64 = 1_000;
+/// How often the receiver nudges the clock while it listens.
+const NUDGE_EVERY: Duration = Duration::from_millis(100);
+
+/// Moves the server's clock on by [`NUDGE_MS`], where the target lets the harness move it: a
+/// server whose backoff runs on its own clock then sends what that made due; one whose backoff
+/// runs on real time is not held up by it.
+async fn nudge_clock(world: &ConformanceWorld) {
+    if world.target().offers(Capability::Clock) {
+        super::server::advance(world, NUDGE_MS).await;
+    }
+}
+
+/// The next attempt the receiver gets within [`CALLBACK_QUIET`], nudging the server's clock every
+/// [`NUDGE_EVERY`] meanwhile (a server may log a failed attempt's end only after the receiver
+/// answered, so one nudge right after an attempt can come too early to make its retry due).
+async fn next_attempt_nudging(world: &mut ConformanceWorld) -> Option<CallbackAttempt> {
+    let mut listened = Duration::ZERO;
+    while listened < CALLBACK_QUIET {
+        nudge_clock(world).await;
+        if let Some(attempt) = world.portal().await.next_attempt(NUDGE_EVERY).await {
+            return Some(attempt);
+        }
+        listened += NUDGE_EVERY;
+    }
+    None
+}
+
+/// Lets a delivery run to its end as the receiver sees it: the receiver takes attempt after
+/// attempt, nudging the server's clock on while it listens (where the target offers that), until
+/// none comes within [`CALLBACK_QUIET`]. Every attempt is counted where it arrives, at the
+/// portal's own receiver, whichever clock the server's backoff reads.
+#[when("the callback deliveries run their course")]
+async fn deliveries_run(world: &mut ConformanceWorld) {
+    let portal_is_scripted = world.portal().await.is_scripted();
+    ensure!(portal_is_scripted, "the scenario must give the portal a scripted callback receiver first");
+    for _ in 0..MAX_DELIVERY_ROUNDS {
+        match next_attempt_nudging(world).await {
+            Some(attempt) => world.notes.attempts.push(attempt),
+            None => return,
+        }
+    }
+    fail!(
+        "expected a delivery to end after 1 + callback_retries attempts, but the receiver got more than \
+         {MAX_DELIVERY_ROUNDS}: {:?}",
+        world.notes.attempts
+    );
+}
+
+/// A bounded listen for an attempt that must not come yet: the contract's backoff starts at 200 ms,
+/// on whichever clock, and the harness does not move the server's clock meanwhile.
+#[then(
+    regex = r"^the portal's receiver gets no further attempt within (\d+) ms while the server's clock is not moved$"
+)]
+async fn no_attempt_yet(world: &mut ConformanceWorld, ms: u64) {
+    let early = world.portal().await.next_attempt(Duration::from_millis(ms)).await;
+    if let Some(attempt) = early {
+        world.notes.attempts.push(attempt.clone());
+        fail!(
+            "expected the retry to back off (200 ms first, doubling), but it came within {ms} ms of the \
+             failed attempt, with the server's clock not moved: {attempt:?}"
+        );
+    }
+}
+
+#[then("the portal receives no other callback for the transaction")]
+async fn no_other_callback(world: &mut ConformanceWorld) {
+    let mut again = None;
+    let mut listened = Duration::ZERO;
+    while again.is_none() && listened < CALLBACK_QUIET {
+        nudge_clock(world).await;
+        again = world.portal().await.next_callback(NUDGE_EVERY).await;
+        listened += NUDGE_EVERY;
+    }
+    ensure!(again.is_none(), "expected one callback for the transaction, but another came: {again:?}");
 }
 
 #[then("the portal's receiver is holding a callback for the transaction")]
 async fn receiver_holds(world: &mut ConformanceWorld) {
     let attempt = next_attempt(world, CALLBACK_WAIT).await;
     check_attempt_is_for_transaction(world, &attempt);
-    assert_eq!(attempt.reply, CallbackReply::Hold, "expected the receiver to hold the attempt");
+    ensure_eq!(attempt.reply, CallbackReply::Hold, "expected the receiver to hold the attempt");
 }
 
 #[when(expr = "the portal's receiver lets the held callback go with {int}")]
 async fn receiver_lets_go(world: &mut ConformanceWorld, status: u16) {
     let released = world.portal().await.release_held(status);
-    assert!(released, "the portal's callback receiver holds nothing");
+    ensure!(released, "the portal's callback receiver holds nothing");
 }
 
 #[then("the portal's receiver was never asked for its redirect location")]
@@ -900,7 +870,7 @@ async fn never_redirected(world: &mut ConformanceWorld) {
     }
     let followed: Vec<&CallbackAttempt> =
         world.notes.attempts.iter().filter(|a| is_redirect_target(a)).collect();
-    assert!(
+    ensure!(
         followed.is_empty(),
         "expected the server not to follow the callback's redirect, but it did: {followed:?}"
     );
