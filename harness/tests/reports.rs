@@ -23,31 +23,31 @@ const GATE_FEATURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures
 const MINI_SPEC: &str = "\
 ## ENR: enrollment
 
-| ID | Level | Requirement |
-| --- | --- | --- |
-| ENR-001 | MUST | Enrolling answers 201 with a certificate. |
-| ENR-002 | MUST | The certificate's key is the CSR's. |
-| ENR-003 | SHOULD | Serial numbers are unique. |
+| ID | Level | Contract | Requirement |
+| --- | --- | --- | --- |
+| ENR-001 | MUST | §3 | Enrolling answers 201 with a certificate. |
+| ENR-002 | MUST | §3 | The certificate's key is the CSR's. |
+| ENR-003 | SHOULD | — | Serial numbers are unique. |
 
 ## OTP: one-time passwords
 
-| ID | Level | Requirement |
-| --- | --- | --- |
-| OTP-001 | MUST | The QR code holds the OTP exactly. |
-| OTP-002 | SHOULD | The QR code uses level M. |
+| ID | Level | Contract | Requirement |
+| --- | --- | --- | --- |
+| OTP-001 | MUST | §3 | The QR code holds the OTP exactly. |
+| OTP-002 | SHOULD | — | The QR code uses level M. |
 
 ## ADM: test-control API
 
-| ID | Level | Requirement |
-| --- | --- | --- |
-| ADM-001 | MUST | The admin API moves the clock. |
-| ADM-002 | MUST | The admin API resets the server. |
+| ID | Level | Contract | Requirement |
+| --- | --- | --- | --- |
+| ADM-001 | MUST | §3 | The admin API moves the clock. |
+| ADM-002 | MUST | §3 | The admin API resets the server. |
 
 ## DRV: device driver
 
-| ID | Level | Requirement |
-| --- | --- | --- |
-| DRV-001 | MUST | The driver answers hello. |
+| ID | Level | Contract | Requirement |
+| --- | --- | --- | --- |
+| DRV-001 | MUST | §3 | The driver answers hello. |
 ";
 
 fn step(keyword: &str, text: &str, line: usize, status: StepStatus, error: Option<&str>) -> StepResult {
