@@ -65,6 +65,36 @@ pub enum CsrError {
     },
 }
 
+/// How the PEM text around a CSR is read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PemReading {
+    /// As leniently as OpenSSL: lines of any width, the `NEW CERTIFICATE REQUEST` label, text
+    /// around the block.
+    #[default]
+    Lax,
+    /// RFC 7468's strict form only: the `CERTIFICATE REQUEST` label, 64-character lines.
+    Strict,
+}
+
+/// How the CSR's CN is compared with the device id.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CommonNameReading {
+    /// The CN is the device id's lowercase hyphenated spelling.
+    #[default]
+    Lowercase,
+    /// The CN is the device id in any UUID spelling (upper case, no hyphens, ...).
+    AnySpelling,
+}
+
+/// The readings a server takes where the contract leaves a CSR's form open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CsrReading {
+    /// The PEM form.
+    pub pem: PemReading,
+    /// The CN comparison.
+    pub common_name: CommonNameReading,
+}
+
 /// A CSR that passed every check for `device_id`.
 #[derive(Debug, Clone)]
 pub struct VerifiedCsr {
@@ -80,18 +110,33 @@ impl VerifiedCsr {
     /// Devices differ here (Android wraps base64 at 76 columns, iOS and Java not at all); what
     /// matters for the profile is the DER inside.
     pub fn from_pem(pem: &str, device_id: Uuid) -> Result<Self, CsrError> {
-        let der =
-            pem_block(pem, &["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"]).map_err(CsrError::NotPem)?;
-        Self::from_der(&der, device_id)
+        Self::read(pem, device_id, CsrReading::default())
+    }
+
+    /// Parses and checks a PEM CSR for `device_id` as `reading` says where the contract leaves
+    /// room (a server may take either reading; docs/PROTOCOL.md ENR-004 and ENR-005).
+    pub fn read(pem: &str, device_id: Uuid, reading: CsrReading) -> Result<Self, CsrError> {
+        let req = match reading.pem {
+            PemReading::Lax => {
+                let der = pem_block(pem, &["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"])
+                    .map_err(CsrError::NotPem)?;
+                CertReq::from_der(&der).map_err(|e| CsrError::Malformed(e.to_string()))?
+            }
+            PemReading::Strict => {
+                use der::DecodePem as _;
+                CertReq::from_pem(pem.as_bytes()).map_err(|e| CsrError::NotPem(e.to_string()))?
+            }
+        };
+        Self::check(&req, device_id, reading.common_name)
     }
 
     /// Parses and checks a DER CSR for `device_id`.
     pub fn from_der(bytes: &[u8], device_id: Uuid) -> Result<Self, CsrError> {
         let req = CertReq::from_der(bytes).map_err(|e| CsrError::Malformed(e.to_string()))?;
-        Self::check(&req, device_id)
+        Self::check(&req, device_id, CommonNameReading::Lowercase)
     }
 
-    fn check(req: &CertReq, device_id: Uuid) -> Result<Self, CsrError> {
+    fn check(req: &CertReq, device_id: Uuid, cn: CommonNameReading) -> Result<Self, CsrError> {
         let public_key = p256_key(&req.info.public_key)?;
         if req.algorithm.oid != ECDSA_WITH_SHA256 {
             return Err(CsrError::UnsupportedSignatureAlgorithm(req.algorithm.oid.to_string()));
@@ -104,7 +149,11 @@ impl VerifiedCsr {
             .ok_or(CsrError::BadSignature)?;
         public_key.verify(&signed, &signature).map_err(|_| CsrError::BadSignature)?;
         let found = single_common_name(&req.info.subject)?;
-        if found != device_id.to_string() {
+        let matches = match cn {
+            CommonNameReading::Lowercase => found == device_id.to_string(),
+            CommonNameReading::AnySpelling => Uuid::parse_str(&found).is_ok_and(|id| id == device_id),
+        };
+        if !matches {
             return Err(CsrError::CommonNameMismatch { expected: device_id, found });
         }
         Ok(Self {
@@ -228,5 +277,41 @@ mod tests {
             VerifiedCsr::from_pem(&pem, other).map(|_| ()),
             Err(CsrError::CommonNameMismatch { expected: other, found: device.to_string() })
         );
+    }
+
+    #[test]
+    fn readings_of_pem_form_and_cn_spelling() {
+        let mut rng = seeded(6);
+        let key = KeyPair::generate(&mut rng);
+        let device = crate::rng::uuid(&mut rng);
+        let strict_pem = create_csr(&key, &device.to_string()).expect("rcgen builds a CSR");
+        let upper = create_csr(&key, &device.to_string().to_uppercase()).expect("rcgen builds a CSR");
+        let body: String = strict_pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let one_line =
+            format!("-----BEGIN CERTIFICATE REQUEST-----\n{body}\n-----END CERTIFICATE REQUEST-----\n");
+        let new_label = strict_pem.replace("CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST");
+        let strict = CsrReading { pem: PemReading::Strict, ..CsrReading::default() };
+        let any = CsrReading { common_name: CommonNameReading::AnySpelling, ..CsrReading::default() };
+        // (pem, reading, accepted)
+        let cases = [
+            (&strict_pem, CsrReading::default(), true),
+            (&strict_pem, strict, true),
+            (&one_line, CsrReading::default(), true),
+            (&one_line, strict, false),
+            (&new_label, CsrReading::default(), true),
+            (&new_label, strict, false),
+            (&upper, CsrReading::default(), false),
+            (&upper, any, true),
+        ];
+        for (i, (pem, reading, accepted)) in cases.into_iter().enumerate() {
+            let got = VerifiedCsr::read(pem, device, reading);
+            assert_eq!(got.is_ok(), accepted, "case {i}: {got:?}");
+            if let Err(e) = got {
+                assert!(
+                    matches!(e, CsrError::NotPem(_) | CsrError::CommonNameMismatch { .. }),
+                    "case {i}: {e:?}"
+                );
+            }
+        }
     }
 }

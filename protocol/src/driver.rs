@@ -214,7 +214,9 @@ impl Line {
         let id = match map.remove("id") {
             Some(Value::Null) | None => None,
             Some(Value::Number(n)) => n.as_i64(),
-            Some(other) => return Err(LineError::NotProtocol(format!("id {other} is not an integer"))),
+            // The harness sends only integer ids, so any other id answers no request of its; a
+            // driver may echo a malformed request's id as it found it (DRV-019), e.g. "seven".
+            Some(_) => None,
         };
         if map.get("unimplemented") == Some(&Value::Bool(true)) {
             return Ok(Line::Reply(Reply::Unimplemented { id }));
@@ -297,5 +299,12 @@ mod tests {
         assert!(matches!(Line::parse("hello"), Err(LineError::NotJson(_))));
         assert!(matches!(Line::parse(r#"{"id":1}"#), Err(LineError::NotProtocol(_))));
         assert!(matches!(Line::parse(r#"{"id":1,"ok":false}"#), Err(LineError::NotProtocol(_))));
+        // A malformed request's id echoed as found (DRV-019) answers no request of ours.
+        let echoed = r#"{"id":"seven","ok":false,"error_code":8009,"error_type":"PARAMETERS_NOT_CORRECT"}"#;
+        assert!(matches!(
+            Line::parse(echoed),
+            Ok(Line::Reply(Reply::Error { id: None, error_code: 8009, .. }))
+        ));
+        assert!(matches!(Line::parse(r#"{"id":"seven","ok":true}"#), Err(LineError::NotProtocol(_))));
     }
 }

@@ -89,10 +89,12 @@ impl KeyPair {
         &self.point
     }
 
-    /// A DER ECDSA P-256 SHA-256 signature of `message`.
+    /// A DER ECDSA P-256 SHA-256 signature of `message`, always in low-S form: the contract
+    /// does not say whether a verifier takes high-S, and a server that refuses it is legal
+    /// (docs/PROTOCOL.md OTP-010), so our devices never send it.
     pub fn sign(&self, message: &[u8]) -> Vec<u8> {
         let signature: Signature = self.signing.sign(message);
-        signature.to_der().as_bytes().to_vec()
+        signature.normalize_s().to_der().as_bytes().to_vec()
     }
 }
 
@@ -127,6 +129,12 @@ impl PublicKey {
         let signature = Signature::from_der(der_signature).map_err(|_| SignatureError::Malformed)?;
         self.0.verify(message, &signature).map_err(|_| SignatureError::Mismatch)
     }
+}
+
+/// Whether a DER ECDSA P-256 signature has a high `s` (above n/2), the form that low-S rules
+/// refuse; `false` for bytes that are not a DER signature.
+pub fn is_high_s(der_signature: &[u8]) -> bool {
+    Signature::from_der(der_signature).is_ok_and(|s| s.normalize_s() != s)
 }
 
 /// The exact bytes a device signs to answer a transaction (contract section 3.2):
@@ -164,6 +172,20 @@ mod tests {
         let back = KeyPair::from_pkcs8_pem(&pem).expect("our own PEM reads back");
         assert_eq!(back.public_key(), key.public_key());
         assert!(matches!(KeyPair::from_pkcs8_pem("nope"), Err(KeyError::InvalidPrivateKey(_))));
+    }
+
+    #[test]
+    fn high_s_is_told_from_low_s() {
+        let key = KeyPair::generate(&mut seeded(12));
+        let low = Signature::from_der(&key.sign(b"hello")).expect("our own DER");
+        assert_eq!(low.normalize_s(), low, "we sign in low-S form");
+        let (r, s) = low.split_scalars();
+        let high = Signature::from_scalars(r, -s).expect("r and n - s are a signature");
+        let (low, high) = (low.to_der().as_bytes().to_vec(), high.to_der().as_bytes().to_vec());
+        assert!(!is_high_s(&low));
+        assert!(is_high_s(&high));
+        assert!(!is_high_s(b"not DER"));
+        assert_eq!(key.public_key().verify(b"hello", &high), Ok(()), "verify itself takes both forms");
     }
 
     #[test]
