@@ -23,19 +23,12 @@ Feature: Enrollment
     And the enrollment answer names "laptop" and an enrollment id not seen before
 
   @ENR-003 @should
-  Scenario: Certificates have unique serial numbers, suit a device key, and come from one CA for the server's life
+  Scenario: Issued certificates follow the end-entity profile, with serial numbers of their own
     Given the server's enrollment mode is "multiple_devices"
     And "Alice" has enrolled the device "phone"
     And "Alice" has enrolled the device "tablet"
     Then the certificates of "phone" and "tablet" have different serial numbers
     And the certificate of "phone" is valid at its enrolled_at, is not a CA certificate and allows digital signatures
-    And "phone" and "tablet" were given the same CA certificate
-    When the server is reset
-    And "Bob" is logged in on the device "laptop"
-    And "laptop" enrolls
-    Then the enrollment is created for "Bob"
-    And "laptop" was given the same CA certificate as "phone"
-    And the certificates of "phone" and "laptop" have different serial numbers
 
   @AUTH-008 @must
   Scenario: A device without an access token cannot enroll
@@ -51,16 +44,33 @@ Feature: Enrollment
 
     @ENR-004 @must
     Examples:
-      | body                                                           |
-      | a JSON array of its device id and CSR                          |
-      | a JSON string                                                  |
-      | an object without device_id                                    |
-      | an object without csr                                          |
-      | an object whose device_id is a number                          |
-      | an object whose csr is a number                                |
-      | an object whose device_id and CSR common name are in upper case |
-      | an object whose device_id and CSR common name have no hyphens  |
-      | an object whose device_id and CSR common name are not a UUID   |
+      | body                                                         |
+      | a JSON array of its device id and CSR                        |
+      | a JSON string                                                |
+      | an object without device_id                                  |
+      | an object without csr                                        |
+      | an object whose device_id is a number                        |
+      | an object whose csr is a number                              |
+      | an object whose device_id and CSR common name are not a UUID |
+      | an object whose device_id and CSR common name are empty      |
+
+  # The contract spells ids lowercase and hyphenated, but a server may read another spelling of a
+  # UUID as that UUID (see "The spelling of device_id" in docs/PROTOCOL.md).
+  Scenario Outline: An enrollment naming its device in another spelling of a UUID is taken or refused with 10015: <spelling>
+    Given "Alice" is logged in on the device "phone"
+    When <request>
+    Then the enrollment of "phone" is created for "Alice" or refused with status 400, error 10015 INVALID_REQUEST
+
+    @ENR-004 @must
+    Examples: the body's device_id, with the CSR's common name alike
+      | spelling        | request                                                                                                  |
+      | upper case      | "phone" sends an enrollment body that is an object whose device_id and CSR common name are in upper case |
+      | without hyphens | "phone" sends an enrollment body that is an object whose device_id and CSR common name have no hyphens   |
+
+    @ENR-007 @must
+    Examples: the CSR's common name only
+      | spelling            | request                                                                     |
+      | upper case, CN only | "phone" enrolls with a CSR whose common name is its device id in upper case |
 
   Scenario Outline: A CSR that is not a PEM certificate request for a P-256 key is refused: <csr>
     Given "Alice" is logged in on the device "phone" whose id is the one of the OpenSSL-made CSRs
@@ -70,13 +80,35 @@ Feature: Enrollment
 
     @ENR-005 @must
     Examples:
-      | csr                                                        |
-      | the text "this is not a certificate request"               |
-      | its CSR in a PEM block labelled CERTIFICATE                 |
-      | a PEM certificate request whose content is not base64      |
-      | a PEM certificate request holding half of its CSR          |
-      | the OpenSSL-made CSR "csr-p384.pem" for a P-384 key         |
-      | the OpenSSL-made CSR "csr-rsa2048.pem" for an RSA key       |
+      | csr                                                   |
+      | the text "this is not a certificate request"          |
+      | its CSR in a PEM block labelled CERTIFICATE           |
+      | a PEM certificate request whose content is not base64 |
+      | a PEM certificate request holding half of its CSR     |
+      | the OpenSSL-made CSR "csr-p384.pem" for a P-384 key   |
+      | the OpenSSL-made CSR "csr-rsa2048.pem" for an RSA key |
+
+  @ENR-005 @must
+  Scenario: A CSR in RFC 7468's strict form is read
+    Given "Alice" is logged in on the device "phone"
+    When "phone" enrolls with its CSR in RFC 7468's strict form
+    Then the enrollment is created for "Alice"
+    And "phone" holds a certificate for its own key issued by the server's CA
+
+  # OpenSSL reads these forms, and Android, iOS and Java send some of them; RFC 7468 lets a parser
+  # refuse them (see "Lax PEM" in docs/PROTOCOL.md).
+  Scenario Outline: A CSR in a lax PEM form is read or refused with 10015: <form>
+    Given "Alice" is logged in on the device "phone"
+    When "phone" enrolls with its CSR <form>
+    Then the enrollment of "phone" is created for "Alice" or refused with status 400, error 10015 INVALID_REQUEST
+
+    @ENR-005 @must
+    Examples:
+      | form                                     |
+      | with base64 lines of 76 characters       |
+      | with its base64 on one line              |
+      | labelled NEW CERTIFICATE REQUEST         |
+      | with text before and after its PEM block |
 
   @ENR-006 @must
   Scenario: A CSR whose self-signature does not verify is refused
@@ -101,25 +133,18 @@ Feature: Enrollment
 
     @ENR-007 @must
     Examples:
-      | csr                                                  |
-      | a CSR whose common name is another device's id       |
-      | a CSR whose common name is its device id in upper case |
+      | csr                                                         |
+      | a CSR whose common name is another device's id              |
       | a CSR with its device id as organisation and no common name |
-      | a CSR with its device id as common name twice        |
+      | a CSR with its device id as common name twice               |
 
   @ENR-008 @must
-  Scenario: While enrollment is disabled, enrolling is refused and existing enrollments keep working
-    Given "Alice" has enrolled the device "phone"
-    And "Bob" is logged in on the device "tablet"
+  Scenario: While enrollment is disabled, enrolling is refused
+    Given "Alice" is logged in on the device "phone"
     And enrollment is disabled on the server
-    When "tablet" enrolls
+    When "phone" enrolls
     Then the request is refused with status 403, error 9017 ENROLLMENT_NOT_AVAILABLE
-    And the server reports "tablet" as not enrolled
-    When the portal starts a QR-code OTP
-    And "phone" scans the QR code and handles the OTP
-    And "phone" accepts
-    Then the answer is "accepted"
-    And the transaction is accepted for "Alice"
+    And the server reports "phone" as not enrolled
 
   @ENR-008 @must
   Scenario: While mobile authentication is disabled, enrolling is refused
@@ -138,15 +163,15 @@ Feature: Enrollment
     # "phone" is already enrolled, so every row also breaks the single_device rule (9016).
     @ENR-009 @must
     Examples:
-      | problems                                                  | reply                           |
-      | no access token, enrollment disabled, a CSR that is not PEM | 401 9010 USER_NOT_AUTHENTICATED |
-      | enrollment disabled, a CSR that is not PEM                | 403 9017 ENROLLMENT_NOT_AVAILABLE |
+      | problems                                                     | reply                             |
+      | no access token, enrollment disabled, a CSR that is not PEM  | 401 9010 USER_NOT_AUTHENTICATED   |
+      | enrollment disabled, a CSR that is not PEM                   | 403 9017 ENROLLMENT_NOT_AVAILABLE |
       | mobile authentication disabled, a body that is not an object | 403 9017 ENROLLMENT_NOT_AVAILABLE |
-      | a body that is not an object                              | 400 10015 INVALID_REQUEST       |
-      | a device_id that is not a UUID                            | 400 10015 INVALID_REQUEST       |
-      | a CSR that is not PEM                                     | 400 10015 INVALID_REQUEST       |
-      | a CSR for another device id                               | 400 10015 INVALID_REQUEST       |
-      | nothing else                                              | 409 9016 DEVICE_ALREADY_ENROLLED |
+      | a body that is not an object                                 | 400 10015 INVALID_REQUEST         |
+      | a device_id that is not a UUID                               | 400 10015 INVALID_REQUEST         |
+      | a CSR that is not PEM                                        | 400 10015 INVALID_REQUEST         |
+      | a CSR for another device id                                  | 400 10015 INVALID_REQUEST         |
+      | nothing else                                                 | 409 9016 DEVICE_ALREADY_ENROLLED  |
 
   @ENR-010 @must
   Scenario: Reading an enrollment gives the time and the certificate of the latest enrollment
@@ -179,11 +204,11 @@ Feature: Enrollment
 
     @ENR-011 @must
     Examples:
-      | situation                                          | caller | afterwards            |
-      | "phone" is removed by its own request               | Alice  | not enrolled          |
-      | "phone" is removed by the admin                     | Alice  | not enrolled          |
-      | "phone" is disenrolled by another device of its user | Alice  | not enrolled          |
-      | nothing happens to "phone"                          | Bob    | enrolled for "Alice"  |
+      | situation                                            | caller | afterwards           |
+      | "phone" is removed by its own request                | Alice  | not enrolled         |
+      | "phone" is removed by the admin                      | Alice  | not enrolled         |
+      | "phone" is disenrolled by another device of its user | Alice  | not enrolled         |
+      | nothing happens to "phone"                           | Bob    | enrolled for "Alice" |
 
   @ENR-012 @must
   Scenario: A device deletes its own enrollment, and is then not enrolled on every call

@@ -16,28 +16,31 @@ Feature: The relying-party API
     When the portal tries to start a QR-code OTP with the message "Log in?"
     Then the request is refused with status 404, error 1000 MOBILE_AUTHENTICATION_DISABLED
 
-  Scenario Outline: The type is required: <case>
-    When the portal tries to start an OTP <case>
+  @RP-004 @must
+  Scenario: The type is required
+    When the portal tries to start an OTP without a type
     Then the request is refused with status 400, error 1003 INVALID_PARAMETER
 
-    @RP-004 @must
-    Examples:
-      | case              |
-      | without a type    |
-      | with an empty type |
+  # An empty type is a missing type (1003) or the name of no configured type (3005): the contract
+  # leaves the reading open, and every reading refuses it.
+  @RP-004 @RP-005 @must
+  Scenario: An empty type is refused as a missing type or as a type that is not found
+    When the portal tries to start an OTP with an empty type
+    Then the portal's request gets "400 1003 INVALID_PARAMETER or 404 3005 AUTHENTICATION_TYPE_NOT_FOUND"
 
+  # Whether type names are compared case-sensitively the contract does not say, so these names
+  # differ from "qr-code" in more than case.
   Scenario Outline: A type that names no configured OTP type is not found: "<type>"
     When the portal tries to start an OTP of type "<type>"
     Then the request is refused with status 404, error 3005 AUTHENTICATION_TYPE_NOT_FOUND
 
     @RP-005 @must
     Examples:
-      | type      |
-      | QR-CODE   |
-      | Qr-Code   |
-      | qrcode    |
-      | qr-code-2 |
-      | qr_code   |
+      | type         |
+      | qrcode       |
+      | qr-code-2    |
+      | qr_code      |
+      | no-such-type |
 
   Scenario Outline: The portal cannot name a user for an OTP: user_id "<user>"
     When the portal tries to start a QR-code OTP for the user "<user>"
@@ -58,6 +61,8 @@ Feature: The relying-party API
     When the portal tries to start a QR-code OTP with the callback_uri "<callback_uri>"
     Then the portal's request gets "<reply>"
 
+    # Every URL here is one that RFC 3986 and the WHATWG URL standard read alike (which one a
+    # server follows the contract does not say), in lowercase normal form.
     @RP-007 @must
     Examples: refused
       | callback_uri               | reply                      |
@@ -66,7 +71,6 @@ Feature: The relying-party API
       | portal.example/callback    | 400 1003 INVALID_PARAMETER |
       | ftp://portal.example/cb    | 400 1003 INVALID_PARAMETER |
       | mailto:portal@example.com  | 400 1003 INVALID_PARAMETER |
-      | http:///callback           | 400 1003 INVALID_PARAMETER |
       | https://                   | 400 1003 INVALID_PARAMETER |
       | javascript:alert(1)        | 400 1003 INVALID_PARAMETER |
 
@@ -75,8 +79,7 @@ Feature: The relying-party API
       | callback_uri                          | reply   |
       | http://portal.example/callback        | started |
       | https://portal.example/callback?x=1   | started |
-      | HTTPS://portal.example/callback       | started |
-      | hTtP://portal.example:8443/cb         | started |
+      | http://portal.example:8443/cb         | started |
 
   Scenario Outline: The callback whitelist allows exact entries and, for entries ending in /, prefixes: <whitelist> and <callback_uri>
     Given the server's callback whitelist is "<whitelist>"
@@ -89,10 +92,7 @@ Feature: The relying-party API
       | https://portal.example/cb                          | https://portal.example/cb/         | 400 1003 INVALID_PARAMETER |
       | https://portal.example/cb                          | https://portal.example/cb?x=1      | 400 1003 INVALID_PARAMETER |
       | https://portal.example/cb                          | https://portal.example/c           | 400 1003 INVALID_PARAMETER |
-      | https://portal.example/cb                          | HTTPS://portal.example/cb          | 400 1003 INVALID_PARAMETER |
-      | https://portal.example/cb                          | https://PORTAL.example/cb          | 400 1003 INVALID_PARAMETER |
       | https://portal.example/                            | https://portal.example.evil.example/ | 400 1003 INVALID_PARAMETER |
-      | https://portal.example/                            | https://portal.example             | 400 1003 INVALID_PARAMETER |
       | https://portal.example/                            | http://portal.example/cb           | 400 1003 INVALID_PARAMETER |
       | https://portal.example/cb/                         | https://portal.example/cbx         | 400 1003 INVALID_PARAMETER |
 
@@ -144,27 +144,30 @@ Feature: The relying-party API
     When the portal tries to start a QR-code OTP with a message of 10 characters "é"
     Then the portal gets an OTP that lives 300 seconds
 
-  Scenario Outline: A language code is two letters, optionally followed by - or _ and two letters: "<language_code>"
+  # Which language codes a server takes the contract does not say, only that "en" is one and that
+  # a refusal for the language code is 1003.
+  Scenario Outline: A language code is optional, "en" is taken, and a refused one is 1003: "<language_code>"
     When the portal tries to start a QR-code OTP with the language code "<language_code>"
     Then the portal's request gets "<reply>"
 
     @RP-011 @must
-    Examples: valid, or empty and so absent
+    Examples: taken
       | language_code | reply   |
       | en            | started |
-      | nl-NL         | started |
-      | en_GB         | started |
-      | EN            | started |
-      |               | started |
 
-  @RP-011 @must
-  Scenario: A valid language code changes nothing else
-    Given "Alice" has enrolled the device "phone"
-    When the portal starts a QR-code OTP with the message "Log in?" and the language code "nl-NL"
-    Then the portal gets an OTP that lives 300 seconds
-    When "phone" scans the QR code and handles the OTP
-    Then "phone" was given the request of type "qr-code" with the message "Log in?"
+    @RP-011 @must
+    Examples: taken or refused with 1003
+      | language_code | reply                                 |
+      | nl-NL         | started or 400 1003 INVALID_PARAMETER |
+      | en_GB         | started or 400 1003 INVALID_PARAMETER |
+      | EN            | started or 400 1003 INVALID_PARAMETER |
+      |               | started or 400 1003 INVALID_PARAMETER |
+      | english       | started or 400 1003 INVALID_PARAMETER |
+      | e1            | started or 400 1003 INVALID_PARAMETER |
 
+  # A body over 64 KiB may be refused at the body step or before every check (GEN-006), so it
+  # comes only with problems of later steps; a wrong Content-Type may be refused or parsed anyway,
+  # so no row sends one.
   Scenario Outline: The earliest failing check of authenticate/user gives the reply: <problems>
     When the portal sends authenticate/user with these problems: <problems>
     Then the portal's request gets "<reply>"
@@ -172,26 +175,26 @@ Feature: The relying-party API
     @RP-012 @must
     Examples:
       | problems                                                         | reply                             |
-      | a wrong client secret, mobile authentication disabled, a body over 64 KiB | 401 invalid_client       |
-      | mobile authentication disabled, a body over 64 KiB, no type       | 404 1000 MOBILE_AUTHENTICATION_DISABLED |
+      | a wrong client secret, mobile authentication disabled, no type    | 401 invalid_client                |
+      | mobile authentication disabled, no type, a user_id                | 404 1000 MOBILE_AUTHENTICATION_DISABLED |
       | a body over 64 KiB, an unknown type                                | 413 1003 INVALID_PARAMETER        |
-      | a JSON body, an unknown type                                       | 400 1003 INVALID_PARAMETER        |
       | no type, a message that is too long                                | 400 1003 INVALID_PARAMETER        |
       | an unknown type, a user_id, a callback_uri that is not http        | 404 3005 AUTHENTICATION_TYPE_NOT_FOUND |
       | a user_id, a message that is too long                              | 400 1003 INVALID_PARAMETER        |
       | a callback_uri that is not http, a message that is too long        | 400 1003 INVALID_PARAMETER        |
       | a callback_uri that the whitelist does not allow, a message that is too long | 400 1003 INVALID_PARAMETER |
+      | a message that is too long, an invalid language code               | 400 1005 MESSAGE_TOO_LONG         |
 
   Scenario Outline: Basic credentials are form-url-decoded before they are compared: "<user-id>" and "<password>"
-    Given an API client "a:b" with the secret "s p"
+    Given an API client "app one" with the secret "s p&q"
     When that API client starts a QR-code OTP with the Basic user-id "<user-id>" and password "<password>"
     Then the portal's request gets "started"
 
     @RP-013 @must
     Examples:
-      | user-id | password |
-      | a%3Ab   | s+p      |
-      | a%3ab   | s%20p    |
+      | user-id   | password  |
+      | app+one   | s+p%26q   |
+      | app%20one | s%20p%26q |
 
   Scenario Outline: Basic credentials are form-url-decoded before they are compared: "<user-id>" and "<password>" for "a b"
     Given an API client "a b" with the secret "s:p"
@@ -236,19 +239,21 @@ Feature: The relying-party API
     Then the portal's request gets "404 3004 INVALID_TRANSACTION_ID"
     And the transaction is still pending
 
+  # Which of the configured types a server lists, and how many, is its choice.
   @RP-018 @must
-  Scenario: An enrolled user can use every configured OTP type
+  Scenario: An enrolled user is told configured OTP types
     Given the server's OTP types are "qr-code" and "push-code"
     And "Alice" has enrolled the device "phone"
     When the portal asks whether "Alice" can use mobile authentication
-    Then the portal is told the OTP types "qr-code" and "push-code"
+    Then the portal is told some of the OTP types "qr-code" and "push-code"
 
   @RP-018 @must
-  Scenario: The user_id of the enabled call is percent-decoded
-    Given "Carol" is a user whose username holds a space, an @ and an é
+  Scenario: The user_id of the enabled call is the username, also one with a space, an @ and an é
+    Given the server's OTP types are "qr-code" and "push-code"
+    And "Carol" is a user whose username holds a space, an @ and an é
     And "Carol" has enrolled the device "tablet"
     When the portal asks whether "Carol" can use mobile authentication
-    Then the portal is told the OTP types "qr-code"
+    Then the portal is told some of the OTP types "qr-code" and "push-code"
 
   Scenario Outline: A user without an enrolled device, or while mobile authentication is off, can use nothing: <situation>
     Given "Alice" has enrolled the device "phone"

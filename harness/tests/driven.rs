@@ -159,7 +159,9 @@ fn the_whole_suite_through_the_reference_driver_is_conformant() {
 /// The reference driver taking, wherever the driver protocol leaves a choice, another legal
 /// reading than its default (it reads only clean QR images, ends the session on a failed login,
 /// lets the server answer an enroll without a session, keeps its key when the server answers a
-/// disenroll with 9021, other texts ...): the suite must judge it conformant too.
+/// disenroll with 9021, probes the server at configure, answers a state while a decision is in
+/// flight, checks an OTP before 8056, writes the reset reply before the cancel, echoes a
+/// malformed id, other texts ...): the suite must judge it conformant too.
 #[test]
 fn the_whole_suite_through_the_alternative_readings_driver_is_conformant() {
     let driver = format!("{} --alternative-readings", reference_driver());
@@ -340,6 +342,22 @@ enum Act {
     OtherDeviceEnrolls,
     /// The device-API calls the server logged so far, as (method, path, status).
     ServerLogged(&'static [(&'static str, &'static str, u16)]),
+    /// How many requests to this exact path the server logged so far.
+    ServerLoggedAt(&'static str, usize),
+    /// A line sent exactly as given, and its reply, whose `id` must be this JSON (no integer id
+    /// to wait for: the reply must be the next line).
+    Raw(&'static str, Want, &'static str),
+    /// The server holds every answer call for this many milliseconds (an injected latency).
+    SlowAnswers(u64),
+    /// The decision `op` on the showing request, its `{}`, then `request` (as [`Act::Ask`]) sent
+    /// at once; `request`'s reply comes before `close_auth_otp` if the bool says so, else after
+    /// `handle_otp`'s reply. `handle_otp`'s reply must be the first `Want`, `request`'s the second.
+    DecidesThenAsks(&'static str, Want, &'static str, Want, bool),
+    /// A `reset` with a request showing: its reply first if the bool says so, else after
+    /// `close_auth_otp` and `handle_otp`'s 9006.
+    ResetsWhileShowing(bool),
+    /// A server that answers every request 404 with a plain-text body: sets `$PLAIN`.
+    PlainServer,
 }
 
 /// A case of the table.
@@ -364,6 +382,9 @@ const NOT_ENROLLED: Want = Want::Ok(r#"{"enrolled": false}"#);
 const ENROLLS: Want = Want::Ok(r#"{"re_enrolled": false}"#);
 const ACCEPTED: Want = Want::Ok(r#"{"status": "accepted"}"#);
 const NOT_ENROLLED_9021: Want = Want::Err(9021, "MOBILE_AUTHENTICATION_NOT_ENROLLED");
+const NOT_IN_PROGRESS: Want = Want::Err(8053, "NOT_IN_PROGRESS_OTP_AUTHENTICATION");
+const ALREADY_IN_PROGRESS: Want = Want::Err(8056, "ALREADY_IN_PROGRESS_MOBILE_AUTH");
+const MALFORMED: Want = Want::Err(8009, "PARAMETERS_NOT_CORRECT");
 
 /// An enrolled alice on the default server.
 const ALICE_ENROLLED: [Act; 3] =
@@ -372,7 +393,10 @@ const ALICE_ENROLLED: [Act; 3] =
 /// Every error message of the alternative driver begins so, and none of the default's does.
 const ALTERNATIVE_TEXT: &str = "the SDK could not do this";
 
-use Act::{AdminDeletes, Ask, Decides, Garbage, OtherDeviceEnrolls, ServerLogged, Shows, StartsOtp};
+use Act::{
+    AdminDeletes, Ask, Decides, DecidesThenAsks, Garbage, OtherDeviceEnrolls, PlainServer, Raw,
+    ResetsWhileShowing, ServerLogged, ServerLoggedAt, Shows, SlowAnswers, StartsOtp,
+};
 const DEFAULT: Readings = Readings::Default;
 const ALTERNATIVE: Readings = Readings::Alternative;
 
@@ -598,14 +622,14 @@ const CASES: &[Case] = &[
         ],
     },
     // 5. enroll without a session: the default answers 9010 itself, the alternative asks the
-    // server (no bearer token) and passes its 9010 through; not configured is 10001 locally in
-    // both.
+    // server (no bearer token) and passes its 9010 through; not configured is 10001 locally by
+    // default, 9001 under the alternative (see 10).
     Case {
         name: "enroll without a session: the alternative passes the server's 9010 through",
         readings: ALTERNATIVE,
         server: Some("default"),
         acts: &[
-            Ask(ENROLL, Want::Err(10001, "CONFIGURATION_ERROR")),
+            Ask(ENROLL, Want::Err(9001, "SERVER_NOT_REACHABLE")),
             Ask(CONFIGURE, OK),
             Ask(ENROLL, Want::Err(9010, "USER_NOT_AUTHENTICATED")),
             ServerLogged(&[("POST", "/mobile-auth/v1/enrollments", 401)]),
@@ -687,6 +711,218 @@ const CASES: &[Case] = &[
                 Want::Err(10000, "GENERAL_ERROR"),
             ),
             Ask(LOG_IN_ALICE, OK),
+        ],
+    },
+    // 9. configure: the default makes no call, the alternative probes the base URL (and
+    // answers {} whatever it finds, also with no server there).
+    Case {
+        name: "configure: the alternative probes the server",
+        readings: ALTERNATIVE,
+        server: Some("default"),
+        acts: &[
+            Ask(CONFIGURE, OK),
+            ServerLoggedAt("/", 1),
+            Ask(
+                r#"{"op": "configure", "server_url": "http://127.0.0.1:9", "app_client_id": "mobauth-app"}"#,
+                OK,
+            ),
+        ],
+    },
+    Case {
+        name: "configure: the default makes no call",
+        readings: DEFAULT,
+        server: Some("default"),
+        acts: &[Ask(CONFIGURE, OK), ServerLoggedAt("/", 0)],
+    },
+    // 10. authenticate and enroll before any configure: 10001 by default, 9001 under the
+    // alternative; handle_otp's 10001 is fixed (section 9) and the same in both.
+    Case {
+        name: "unconfigured, the alternative has no server to reach",
+        readings: ALTERNATIVE,
+        server: None,
+        acts: &[
+            Ask(LOG_IN_ALICE, Want::Err(9001, "SERVER_NOT_REACHABLE")),
+            Ask(ENROLL, Want::Err(9001, "SERVER_NOT_REACHABLE")),
+            Ask(r#"{"op": "handle_otp", "otp": "x"}"#, Want::Err(10001, "CONFIGURATION_ERROR")),
+        ],
+    },
+    Case {
+        name: "unconfigured, the default is a configuration error",
+        readings: DEFAULT,
+        server: None,
+        acts: &[
+            Ask(LOG_IN_ALICE, Want::Err(10001, "CONFIGURATION_ERROR")),
+            Ask(ENROLL, Want::Err(10001, "CONFIGURATION_ERROR")),
+            Ask(r#"{"op": "handle_otp", "otp": "x"}"#, Want::Err(10001, "CONFIGURATION_ERROR")),
+        ],
+    },
+    // 11. A request right after a decision whose answer the server holds: the alternative answers
+    // a state at once, before close_auth_otp, and holds anything else (here a second accept,
+    // then 8053) until the decision lands; the default answers both after handle_otp's reply.
+    Case {
+        name: "the alternative answers a state while the decision is in flight",
+        readings: ALTERNATIVE,
+        server: Some("default"),
+        acts: &[
+            ALICE_ENROLLED[0],
+            ALICE_ENROLLED[1],
+            ALICE_ENROLLED[2],
+            SlowAnswers(1500),
+            StartsOtp,
+            Shows(HANDLE_OTP),
+            DecidesThenAsks(
+                "accept",
+                ACCEPTED,
+                STATE,
+                Want::Ok(r#"{"authenticated": true, "enrolled": true}"#),
+                true,
+            ),
+            StartsOtp,
+            Shows(HANDLE_OTP),
+            DecidesThenAsks(
+                "deny",
+                Want::Ok(r#"{"status": "denied"}"#),
+                r#"{"op": "accept"}"#,
+                NOT_IN_PROGRESS,
+                false,
+            ),
+        ],
+    },
+    Case {
+        name: "the default finishes the decision before the next request",
+        readings: DEFAULT,
+        server: Some("default"),
+        acts: &[
+            ALICE_ENROLLED[0],
+            ALICE_ENROLLED[1],
+            ALICE_ENROLLED[2],
+            SlowAnswers(1500),
+            StartsOtp,
+            Shows(HANDLE_OTP),
+            DecidesThenAsks(
+                "accept",
+                ACCEPTED,
+                STATE,
+                Want::Ok(r#"{"authenticated": true, "enrolled": true}"#),
+                false,
+            ),
+            StartsOtp,
+            Shows(HANDLE_OTP),
+            DecidesThenAsks(
+                "deny",
+                Want::Ok(r#"{"status": "denied"}"#),
+                r#"{"op": "accept"}"#,
+                NOT_IN_PROGRESS,
+                false,
+            ),
+        ],
+    },
+    // 12. A second handle_otp while one shows: the default answers 8056 before its local
+    // checks, the alternative after them (a malformed OTP is 10015 then); the showing request
+    // goes on in both.
+    Case {
+        name: "a second handle_otp: the alternative checks the OTP before 8056",
+        readings: ALTERNATIVE,
+        server: Some("default"),
+        acts: &[
+            ALICE_ENROLLED[0],
+            ALICE_ENROLLED[1],
+            ALICE_ENROLLED[2],
+            StartsOtp,
+            Shows(HANDLE_OTP),
+            Ask(r#"{"op": "handle_otp", "otp": "AQ=="}"#, Want::Err(10015, "INVALID_REQUEST")),
+            Ask(HANDLE_OTP, ALREADY_IN_PROGRESS),
+            Decides("accept", ACCEPTED),
+        ],
+    },
+    Case {
+        name: "a second handle_otp: the default answers 8056 first",
+        readings: DEFAULT,
+        server: Some("default"),
+        acts: &[
+            ALICE_ENROLLED[0],
+            ALICE_ENROLLED[1],
+            ALICE_ENROLLED[2],
+            StartsOtp,
+            Shows(HANDLE_OTP),
+            Ask(r#"{"op": "handle_otp", "otp": "AQ=="}"#, ALREADY_IN_PROGRESS),
+            Ask(HANDLE_OTP, ALREADY_IN_PROGRESS),
+            Decides("accept", ACCEPTED),
+        ],
+    },
+    // 13. A reset while a request shows: the alternative's reply comes first, the default's after
+    // close_auth_otp and the 9006.
+    Case {
+        name: "a reset while showing: the alternative replies first",
+        readings: ALTERNATIVE,
+        server: Some("default"),
+        acts: &[
+            ALICE_ENROLLED[0],
+            ALICE_ENROLLED[1],
+            ALICE_ENROLLED[2],
+            StartsOtp,
+            Shows(HANDLE_OTP),
+            ResetsWhileShowing(true),
+            Ask(STATE, Want::Ok(r#"{"authenticated": false, "enrolled": false}"#)),
+        ],
+    },
+    Case {
+        name: "a reset while showing: the default replies last",
+        readings: DEFAULT,
+        server: Some("default"),
+        acts: &[
+            ALICE_ENROLLED[0],
+            ALICE_ENROLLED[1],
+            ALICE_ENROLLED[2],
+            StartsOtp,
+            Shows(HANDLE_OTP),
+            ResetsWhileShowing(false),
+            Ask(STATE, Want::Ok(r#"{"authenticated": false, "enrolled": false}"#)),
+        ],
+    },
+    // 14. A request whose id is not an integer: 8009 with "id": null by default, with the id as
+    // found under the alternative; a line that is not JSON is null in both (section 9).
+    Case {
+        name: "a malformed id: the alternative echoes it",
+        readings: ALTERNATIVE,
+        server: None,
+        acts: &[
+            Raw(r#"{"id": "seven", "op": "state"}"#, MALFORMED, r#""seven""#),
+            Raw(r#"{"id": 2.5, "op": "state"}"#, MALFORMED, "2.5"),
+            Raw(r#"{"op": "state"}"#, MALFORMED, "null"),
+            Raw(r#"{"id": 3, "op": "state""#, MALFORMED, "null"),
+        ],
+    },
+    Case {
+        name: "a malformed id: the default answers null",
+        readings: DEFAULT,
+        server: None,
+        acts: &[
+            Raw(r#"{"id": "seven", "op": "state"}"#, MALFORMED, "null"),
+            Raw(r#"{"id": 2.5, "op": "state"}"#, MALFORMED, "null"),
+            Raw(r#"{"op": "state"}"#, MALFORMED, "null"),
+            Raw(r#"{"id": 3, "op": "state""#, MALFORMED, "null"),
+        ],
+    },
+    // 15. A 4xx without an error body of any API: 10000 by default, 10001 under the alternative.
+    Case {
+        name: "a plain 404: a configuration error to the alternative",
+        readings: ALTERNATIVE,
+        server: None,
+        acts: &[
+            PlainServer,
+            Ask(r#"{"op": "configure", "server_url": "$PLAIN", "app_client_id": "mobauth-app"}"#, OK),
+            Ask(LOG_IN_ALICE, Want::Err(10001, "CONFIGURATION_ERROR")),
+        ],
+    },
+    Case {
+        name: "a plain 404: a general error to the default",
+        readings: DEFAULT,
+        server: None,
+        acts: &[
+            PlainServer,
+            Ask(r#"{"op": "configure", "server_url": "$PLAIN", "app_client_id": "mobauth-app"}"#, OK),
+            Ask(LOG_IN_ALICE, Want::Err(10000, "GENERAL_ERROR")),
         ],
     },
 ];
@@ -953,20 +1189,95 @@ impl World<'_> {
                     })
                     .map_err(|e| format!("the other device's enrollment: {e}"))
             }
-            Act::ServerLogged(want) => {
+            Act::ServerLoggedAt(path, want) => {
+                let got =
+                    self.server_events()?.iter().filter(|e| e.kind == "request" && e.path == *path).count();
+                if got == *want {
+                    Ok(())
+                } else {
+                    Err(format!("the server logged {got} requests to {path}, expected {want}"))
+                }
+            }
+            Act::Raw(line, want, id) => {
+                self.driver.write(line)?;
+                let reply = self.driver.next(line)?;
+                let id: Value = serde_json::from_str(id).map_err(|e| format!("bad case JSON {id}: {e}"))?;
+                if reply.get("event").is_some() || reply.get("id") != Some(&id) {
+                    return Err(format!("expected the reply to {line} with id {id}, got {reply}"));
+                }
+                self.expect(&reply, want, line)
+            }
+            Act::SlowAnswers(ms) => {
+                let faults = json!([{"method": "POST", "path_prefix": "/mobile-auth/v1/otp/requests/", "latency_ms": ms}]);
                 let (http, token) = (self.http()?, self.server()?.admin_token().to_string());
-                let (_, events): (_, protocol::wire::EventsResponse) = self
+                let (status, body) = self
                     .runtime
-                    .block_on(http.call(
-                        reqwest::Method::GET,
-                        "/_admin/v1/events?since=0",
+                    .block_on(http.send(
+                        reqwest::Method::PUT,
+                        "/_admin/v1/faults",
                         Auth::Bearer(&token),
-                        Payload::Empty,
-                        &[200],
+                        Payload::Json(&faults),
                     ))
-                    .map_err(|e| format!("the server's events: {e}"))?;
-                let got: Vec<(String, String, u16)> = events
-                    .events
+                    .map_err(|e| format!("the faults: {e}"))?;
+                if (200..300).contains(&status) {
+                    Ok(())
+                } else {
+                    Err(format!("PUT faults answered {status}: {body}"))
+                }
+            }
+            Act::DecidesThenAsks(op, want, request, request_want, request_first) => {
+                let showing = self.showing.take().ok_or("the case decides with no request showing")?;
+                let id = self.driver.send(json!({"op": op}))?;
+                let reply = self.driver.reply(Some(id), op)?;
+                self.expect(&reply, &OK, op)?;
+                let request: Value = serde_json::from_str(&self.fill(request))
+                    .map_err(|e| format!("the case's request {request} is not JSON: {e}"))?;
+                let asked = self.driver.send(request.clone())?;
+                let what = request.to_string();
+                if *request_first {
+                    let reply = self.driver.reply(Some(asked), &what)?;
+                    self.expect(&reply, request_want, &what)?;
+                }
+                self.driver.event("close_auth_otp")?;
+                let reply = self.driver.reply(Some(showing), "the showing handle_otp")?;
+                self.expect(&reply, want, "handle_otp after the decision")?;
+                if !*request_first {
+                    let reply = self.driver.reply(Some(asked), &what)?;
+                    self.expect(&reply, request_want, &what)?;
+                }
+                Ok(())
+            }
+            Act::ResetsWhileShowing(reply_first) => {
+                let showing = self.showing.take().ok_or("the case resets with no request showing")?;
+                let id = self.driver.send(json!({"op": "reset"}))?;
+                let reset = |world: &Self| -> Result<(), String> {
+                    let reply = world.driver.reply(Some(id), "reset")?;
+                    world.expect(&reply, &Want::Ok("{}"), "reset")?;
+                    reply
+                        .get("device_id")
+                        .and_then(Value::as_str)
+                        .map(drop)
+                        .ok_or(format!("no device_id: {reply}"))
+                };
+                if *reply_first {
+                    reset(self)?;
+                }
+                self.driver.event("close_auth_otp")?;
+                let reply = self.driver.reply(Some(showing), "the showing handle_otp")?;
+                self.expect(&reply, &Want::Err(9006, "ACTION_CANCELED"), "handle_otp at the reset")?;
+                if !*reply_first {
+                    reset(self)?;
+                }
+                Ok(())
+            }
+            Act::PlainServer => {
+                let url = plain_404_server()?;
+                self.vars.push(("$PLAIN", url));
+                Ok(())
+            }
+            Act::ServerLogged(want) => {
+                let got: Vec<(String, String, u16)> = self
+                    .server_events()?
                     .iter()
                     .filter(|e| e.kind == "request" && e.path.starts_with("/mobile-auth/"))
                     .map(|e| (e.method.clone(), e.path.clone(), e.status))
@@ -980,6 +1291,22 @@ impl World<'_> {
                 }
             }
         }
+    }
+
+    /// Every event the server logged so far.
+    fn server_events(&self) -> Result<Vec<protocol::wire::ServerEvent>, String> {
+        let (http, token) = (self.http()?, self.server()?.admin_token().to_string());
+        let (_, events): (_, protocol::wire::EventsResponse) = self
+            .runtime
+            .block_on(http.call(
+                reqwest::Method::GET,
+                "/_admin/v1/events?since=0",
+                Auth::Bearer(&token),
+                Payload::Empty,
+                &[200],
+            ))
+            .map_err(|e| format!("the server's events: {e}"))?;
+        Ok(events.events)
     }
 
     /// The portal starts an OTP; the images of its QR code are made from the OTP.
@@ -1033,6 +1360,48 @@ fn qr_images(otp: &str) -> [(&'static str, Vec<u8>); 3] {
         .encode()
         .expect("JPEG encodes");
     [("$QR_TRANSPARENT", transparent), ("$QR_NOISY", noisy), ("$QR_JPEG", jpeg)]
+}
+
+/// A server on loopback that answers every request 404 with a plain-text body (no error body
+/// of any API), for as long as the test runs; its base URL.
+fn plain_404_server() -> Result<String, String> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(|e| format!("a listener: {e}"))?;
+    let url = format!("http://{}", listener.local_addr().map_err(|e| format!("its address: {e}"))?);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            // The whole request first (headers, then Content-Length bytes of body), so that
+            // closing the connection cannot reset it before the client reads the answer.
+            let mut request = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let complete = |request: &[u8]| {
+                let text = String::from_utf8_lossy(request);
+                let Some(end) = text.find("\r\n\r\n") else { return false };
+                let length = text[..end]
+                    .lines()
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                request.len() >= end + 4 + length
+            };
+            while !complete(&request) {
+                match stream.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let body = "no such page\n";
+            let answer = format!(
+                "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    Ok(url)
 }
 
 /// Runs `case` against a fresh driver (and server).

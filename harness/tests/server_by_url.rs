@@ -2,7 +2,9 @@
 //! its own process and `mobauth run --server URL` (or `--target FILE`) pointed at it, over real
 //! sockets, with real TLS where the target file asks for it.
 //!
-//! - the whole suite against the override-enabled fixture is conformant;
+//! - the whole suite against the override-enabled fixture is conformant, and against the
+//!   alternative-readings fixture too, by URL and with the alternative-readings driver as its SDK;
+//! - error messages that repeat the harness's own words change no verdict;
 //! - a server that breaks a rule (fixtures/servers/faulty.toml) fails with that rule's ID;
 //! - a target without the test-control API, or with a fixed enrollment mode, reports the
 //!   scenarios it cannot run as not applicable, naming what is missing;
@@ -157,6 +159,38 @@ fn the_whole_suite_by_url_against_the_alternative_readings_server_is_conformant(
     assert_eq!(unexplained, Vec::<String>::new(), "not applicable only for what the reading cannot give");
     let ran: usize = report.scenarios.iter().filter(|s| s.verdict == Verdict::Passed).count();
     assert!(ran * 10 >= report.scenarios.len() * 9, "at least 90 % of the suite still judges it: {ran}");
+}
+
+/// Both alternatives at once, as an independent server and an independent SDK would meet: the
+/// alternative-readings server by URL, its devices played by the alternative-readings reference
+/// driver. Nothing may fail; what a driver cannot show (the server's own answers) is not
+/// applicable.
+#[test]
+fn the_whole_suite_through_the_alternative_driver_against_the_alternative_server_is_conformant() {
+    let server = ServeProcess::start("fixtures/servers/alternative-readings.toml");
+    let driver = format!("{} device-driver --alternative-readings", env!("CARGO_BIN_EXE_mobauth"));
+    let (code, report) =
+        run_process("both-alternatives", &["--server", &server.url, "--device-driver", &driver]);
+    let broken: Vec<String> = report
+        .scenarios
+        .iter()
+        .filter(|s| matches!(s.verdict, Verdict::Failed | Verdict::HarnessError))
+        .map(|s| format!("{} {}: {}", s.id, s.name, s.message.as_deref().unwrap_or("")))
+        .collect();
+    assert_eq!(broken, Vec::<String>::new(), "no scenario may fail or break");
+    assert_eq!(code, Some(0), "the gate passes");
+    assert_eq!(report.scenarios.len(), report.run.suite_scenarios, "every scenario ran");
+    let drv: Vec<&str> = report
+        .scenarios
+        .iter()
+        .filter(|s| s.requirements.iter().any(|r| r.starts_with("DRV-")))
+        .map(|s| s.id.as_str())
+        .collect();
+    let passed = report.scenarios.iter().filter(|s| s.verdict == Verdict::Passed).count();
+    assert!(
+        !drv.is_empty() && passed * 3 >= report.scenarios.len(),
+        "a third or more still judges: {passed}"
+    );
 }
 
 #[test]

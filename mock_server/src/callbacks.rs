@@ -32,7 +32,7 @@ use tokio::sync::{Notify, oneshot};
 use crate::clock::ServerClock;
 use crate::core::CallbackJob;
 use crate::http::Shared;
-use crate::readings::CallbackTiming;
+use crate::readings::{CallbackRedirects, CallbackTiming};
 
 /// How long an attempt may wait for the receiver's answer, on the server's clock (CB-005).
 pub(crate) const ATTEMPT_TIMEOUT: time::Duration = time::Duration::seconds(5);
@@ -316,5 +316,19 @@ pub(crate) async fn run_timer(shared: Arc<Shared>) {
             }
             None => changed.await,
         }
+    }
+}
+
+/// What a callback delivery does with a 3xx answer: it fails the attempt, or under
+/// [`CallbackRedirects::Follow`] is followed at most 3 times and only on the callback's own
+/// host, so a receiver cannot send the mock's POSTs anywhere else.
+pub(crate) fn redirect_policy(redirects: CallbackRedirects) -> reqwest::redirect::Policy {
+    match redirects {
+        CallbackRedirects::Fail => reqwest::redirect::Policy::none(),
+        CallbackRedirects::Follow => reqwest::redirect::Policy::custom(|attempt| {
+            let same_host =
+                attempt.previous().first().map(reqwest::Url::host_str) == Some(attempt.url().host_str());
+            if attempt.previous().len() > 3 || !same_host { attempt.stop() } else { attempt.follow() }
+        }),
     }
 }

@@ -8,27 +8,27 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use protocol::ca::{CertificateAuthority, IssueError};
 use protocol::csr::VerifiedCsr;
 use protocol::error::{ErrorBody, ErrorCode, OAuthErrorBody, OAuthErrorKind};
-use protocol::keys::{PublicKey, signing_string};
-use protocol::otp::{Otp, SecretDigest};
+use protocol::keys::PublicKey;
+use protocol::otp::SecretDigest;
 use protocol::rng::SeededRng;
 use protocol::wire::{
-    AUTH_METHOD_OTP, Answer, AnswerResponse, AuthenticateUserForm, AuthenticateUserResponse, EnabledMethod,
-    EnrollmentInfo, EnrollmentMode, EnrollmentRequest, EnrollmentResponse, NotAuthenticatedReason,
-    OtpRequestResponse, ServerConfig, TokenResponse, TransactionStatus, TransactionStatusResponse, parse_id,
+    EnrollmentInfo, EnrollmentMode, EnrollmentRequest, EnrollmentResponse, ServerConfig, TokenResponse,
+    TransactionStatus, parse_id,
 };
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use self::fields::{is_absolute_http_url, is_language_code, whitelisted};
 use crate::readings::{
-    AdminDeleteMissing, AdminEmptySecrets, ApiClientIdColon, LanguageCode, PathId, Readings,
+    AdminDeleteMissing, AdminEmptySecrets, ApiClientIdColon, CaAtReset, OAuthDescription, PathId, Readings,
 };
 
 mod fields;
+mod otp;
+mod relying_party;
 
 /// A refusal: the HTTP status and the body to answer with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -282,8 +282,14 @@ impl TokenServer {
         self.app_clients = self.seed.app_clients.iter().cloned().collect();
     }
 
-    /// Back to the start configuration; every user-made state is gone. The CA is kept.
-    pub fn reset(&mut self) {
+    /// Back to the start configuration; every user-made state is gone. The CA is kept, or under
+    /// [`CaAtReset::New`] a new one is made (the old one stays if that fails).
+    pub fn reset(&mut self, now: OffsetDateTime) {
+        if self.readings.ca_at_reset == CaAtReset::New
+            && let Ok(ca) = CertificateAuthority::generate(CA_NAME, &mut self.rng, now)
+        {
+            self.ca = ca;
+        }
         self.tokens.clear();
         self.enrollments.clear();
         self.replaced.clear();
@@ -356,8 +362,17 @@ impl TokenServer {
                 (field("username")?, field("password")?)
             }
         };
-        if self.users.get(username).map(String::as_str) != Some(password) {
-            return Err(ApiError::oauth(OAuthErrorKind::InvalidGrant, "wrong username or password"));
+        match self.users.get(username) {
+            Some(known) if known == password => {}
+            // AUTH-002: both are invalid_grant; only the sparse reading's text tells them apart.
+            found => {
+                let why = match (readings.oauth_error_description, found) {
+                    (OAuthDescription::Always, _) => "wrong username or password",
+                    (OAuthDescription::Sparse, None) => "unknown user",
+                    (OAuthDescription::Sparse, Some(_)) => "wrong password",
+                };
+                return Err(ApiError::oauth(OAuthErrorKind::InvalidGrant, why));
+            }
         }
         let access_token = URL_SAFE_NO_PAD.encode(protocol::rng::bytes::<32>(&mut self.rng));
         let ttl = self.config.access_token_ttl_s;
@@ -371,7 +386,7 @@ impl TokenServer {
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer".into(),
-            expires_in: ttl,
+            expires_in: readings.expires_in(ttl),
             scope: "mobile_auth".into(),
         })
     }
@@ -404,8 +419,8 @@ impl TokenServer {
             ));
         }
         let body = body.map_err(|e| e.into_api(ErrorCode::InvalidRequest))?;
-        let device_id = body_device_id(&body.device_id)?;
-        let csr = VerifiedCsr::from_pem(&body.csr, device_id)
+        let device_id = self.readings.body_device_id(&body.device_id)?;
+        let csr = VerifiedCsr::read(&body.csr, device_id, self.readings.csr_reading())
             .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.to_string()))?;
 
         let mode = self.config.enrollment_mode;
@@ -539,279 +554,6 @@ impl TokenServer {
         Ok(())
     }
 
-    // ------------------------------------------------------------ device API: OTP
-
-    /// The device's current enrollment for `user`, or 9023 / 9021 (403).
-    fn enrolled_key(&self, user: &str, device_id: Uuid) -> Result<PublicKey> {
-        match self.enrollments.get(&device_id) {
-            Some(e) if e.user == user => Ok(e.key),
-            _ if self.replaced.get(&device_id).is_some_and(|u| u == user) => Err(ApiError::new(
-                ErrorCode::MobileAuthenticationDisenrolled,
-                "this device's enrollment was replaced by another device",
-            )),
-            _ => Err(ApiError::new(
-                ErrorCode::MobileAuthenticationNotEnrolled,
-                "this device is not enrolled for mobile authentication for this user",
-            )),
-        }
-    }
-
-    fn not_found() -> ApiError {
-        ApiError::new(ErrorCode::MobileAuthRequestNotFound, "no such mobile authentication request")
-    }
-
-    /// The 9029 / 10020 checks shared by both OTP calls.
-    fn check_open(tx: &Transaction, now: OffsetDateTime) -> Result<()> {
-        match tx.status {
-            TransactionStatus::Accepted | TransactionStatus::Denied => {
-                Err(ApiError::new(ErrorCode::AlreadyHandled, "the transaction was already answered"))
-            }
-            TransactionStatus::Expired => Err(Self::expired()),
-            TransactionStatus::Pending if now >= tx.expires_at() => Err(Self::expired()),
-            TransactionStatus::Pending => Ok(()),
-        }
-    }
-
-    fn expired() -> ApiError {
-        ApiError::new(ErrorCode::MobileAuthRequestExpired, "the transaction's time to live has passed")
-    }
-
-    /// `POST /mobile-auth/v1/otp/requests`.
-    pub fn otp_request(
-        &mut self,
-        bearer: Option<&str>,
-        body: Body<protocol::wire::OtpRequestBody>,
-        now: OffsetDateTime,
-    ) -> Result<OtpRequestResponse> {
-        self.sweep(now);
-        let user = self.authenticate(bearer, now)?;
-        let body = body.map_err(|e| e.into_api(ErrorCode::InvalidRequest))?;
-        let device_id = body_device_id(&body.device_id)?;
-        let otp =
-            Otp::decode(&body.otp).map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.to_string()))?;
-        self.enrolled_key(&user, device_id)?;
-        let tx = self
-            .transactions
-            .get(&otp.transaction_id)
-            .filter(|tx| tx.secret.matches(&otp))
-            .ok_or_else(Self::not_found)?;
-        Self::check_open(tx, now)?;
-        let challenge = STANDARD.encode(protocol::rng::bytes::<32>(&mut self.rng));
-        let tx = self.transactions.get_mut(&otp.transaction_id).ok_or_else(Self::not_found)?;
-        tx.challenges.insert(device_id, challenge.clone());
-        Ok(OtpRequestResponse {
-            transaction_id: otp.transaction_id,
-            otp_type: tx.otp_type.clone(),
-            message: tx.message.clone(),
-            timestamp: tx.created,
-            expires_at: tx.expires_at(),
-            challenge,
-        })
-    }
-
-    /// `POST /mobile-auth/v1/otp/requests/{transaction_id}/answer`.
-    pub fn otp_answer(
-        &mut self,
-        bearer: Option<&str>,
-        transaction: &str,
-        body: Body<protocol::wire::AnswerBody>,
-        now: OffsetDateTime,
-    ) -> Result<AnswerResponse> {
-        self.sweep(now);
-        let user = self.authenticate(bearer, now)?;
-        let body = body.map_err(|e| e.into_api(ErrorCode::InvalidRequest))?;
-        let device_id = body_device_id(&body.device_id)?;
-        let answer = match body.answer.as_str() {
-            "accept" => Answer::Accept,
-            "deny" => Answer::Deny,
-            other => {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidRequest,
-                    format!("answer must be \"accept\" or \"deny\", not {other:?}"),
-                ));
-            }
-        };
-        let signature = STANDARD
-            .decode(&body.signature)
-            .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("signature is not base64: {e}")))?;
-        let transaction_id = self.path_id(transaction, Api::Device)?;
-        let key = self.enrolled_key(&user, device_id)?;
-        let transaction_id = transaction_id.ok_or_else(Self::not_found)?;
-        let tx = self.transactions.get(&transaction_id).ok_or_else(Self::not_found)?;
-        let challenge = tx.challenges.get(&device_id).ok_or_else(Self::not_found)?;
-        Self::check_open(tx, now)?;
-        let signed = signing_string(transaction_id, challenge, answer, device_id);
-        key.verify(signed.as_bytes(), &signature).map_err(|e| {
-            ApiError::new(ErrorCode::InvalidSignature, format!("{e} (signed string must be {signed:?})"))
-        })?;
-
-        let tx = self.transactions.get_mut(&transaction_id).ok_or_else(Self::not_found)?;
-        tx.status = match answer {
-            Answer::Accept => TransactionStatus::Accepted,
-            Answer::Deny => TransactionStatus::Denied,
-        };
-        tx.answered_by = Some(user);
-        self.deadlines.remove(&(tx.expires_at(), transaction_id));
-        self.outbox.push(CallbackJob {
-            callback_uri: tx.callback_uri.clone(),
-            transaction_id,
-            retries: self.config.callback_retries,
-        });
-        Ok(AnswerResponse { transaction_id, status: answer.outcome() })
-    }
-
-    // ------------------------------------------------------------ relying-party API
-
-    /// Checks HTTP Basic credentials (already decoded) of an API client.
-    pub fn api_client(&self, credentials: Option<(String, String)>) -> Result<String> {
-        match credentials {
-            Some((id, secret)) if self.api_clients.get(&id) == Some(&secret) => Ok(id),
-            _ => Err(ApiError::oauth(OAuthErrorKind::InvalidClient, "bad or missing API client credentials")),
-        }
-    }
-
-    /// `POST /oauth/api/v4/authenticate/user`.
-    pub fn authenticate_user(
-        &mut self,
-        client: Option<(String, String)>,
-        form: Body<AuthenticateUserForm>,
-        now: OffsetDateTime,
-    ) -> Result<AuthenticateUserResponse> {
-        let client_id = self.api_client(client)?;
-        if !self.config.mobile_auth_enabled {
-            return Err(ApiError::new(
-                ErrorCode::MobileAuthenticationDisabled,
-                "mobile authentication is disabled",
-            ));
-        }
-        let invalid = |m: String| ApiError::new(ErrorCode::InvalidParameter, m);
-        let form = form.map_err(|e| e.into_api(ErrorCode::InvalidParameter))?;
-        let type_name = form
-            .otp_type
-            .as_deref()
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| invalid("type is required".into()))?;
-        let otp_type = self.config.otp_types.iter().find(|t| t.name == type_name).ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::AuthenticationTypeNotFound,
-                format!("no authentication type {type_name:?}"),
-            )
-        })?;
-        if form.user_id.is_some() {
-            return Err(invalid("user_id must be absent for an OTP type".into()));
-        }
-        let callback_uri = form
-            .callback_uri
-            .as_deref()
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| invalid("callback_uri is required".into()))?;
-        if !is_absolute_http_url(callback_uri) {
-            return Err(invalid(format!("callback_uri {callback_uri:?} is not an absolute http(s) URL")));
-        }
-        if !whitelisted(&self.config.callback_whitelist, callback_uri) {
-            return Err(invalid(format!("callback_uri {callback_uri:?} is not allowed by the whitelist")));
-        }
-        let message = match form.message.as_deref().filter(|m| !m.is_empty()) {
-            Some(m) => m.to_string(),
-            None => otp_type
-                .default_message
-                .clone()
-                .ok_or_else(|| invalid("message is required: the type has no default".into()))?,
-        };
-        let length = message.chars().count();
-        if length > self.config.message_max_length as usize {
-            return Err(ApiError::new(
-                ErrorCode::MessageTooLong,
-                format!(
-                    "the message has {length} characters; at most {} are allowed",
-                    self.config.message_max_length
-                ),
-            ));
-        }
-        if let Some(lang) = form.language_code.as_deref().filter(|l| !l.is_empty())
-            && self.readings.language_code == LanguageCode::Checked
-            && !is_language_code(lang)
-        {
-            return Err(invalid(format!("language_code {lang:?} is not a language tag")));
-        }
-
-        let transaction_id = protocol::rng::uuid(&mut self.rng);
-        let otp = Otp::generate(transaction_id, &mut self.rng);
-        let ttl_ms = otp_type.expires_in_s.saturating_mul(1000);
-        let ttl = Duration::milliseconds(i64::try_from(ttl_ms).unwrap_or(i64::MAX));
-        let tx = Transaction {
-            client_id,
-            otp_type: otp_type.name.clone(),
-            message,
-            secret: otp.secret_digest(),
-            created: now,
-            ttl,
-            callback_uri: callback_uri.to_string(),
-            status: TransactionStatus::Pending,
-            answered_by: None,
-            challenges: HashMap::new(),
-        };
-        self.deadlines.insert((tx.expires_at(), transaction_id));
-        self.transactions.insert(transaction_id, tx);
-        Ok(AuthenticateUserResponse {
-            transaction_id,
-            auth_method: AUTH_METHOD_OTP.into(),
-            time_to_live: ttl_ms,
-            otp: otp.encode(),
-        })
-    }
-
-    /// `GET /oauth/api/v4/authenticate/transaction/{id}`.
-    pub fn transaction_status(
-        &mut self,
-        client: Option<(String, String)>,
-        transaction: &str,
-        now: OffsetDateTime,
-    ) -> Result<TransactionStatusResponse> {
-        self.sweep(now);
-        let client_id = self.api_client(client)?;
-        let not_found =
-            || ApiError::new(ErrorCode::InvalidTransactionId, "no such transaction for this client");
-        let id = self.path_id(transaction, Api::RelyingParty)?.ok_or_else(not_found)?;
-        let tx = self.transactions.get(&id).filter(|tx| tx.client_id == client_id).ok_or_else(not_found)?;
-        let reason = match tx.status {
-            TransactionStatus::Denied => Some(NotAuthenticatedReason {
-                reason: "not_accepted".into(),
-                description: "the user denied the request".into(),
-            }),
-            TransactionStatus::Expired => Some(NotAuthenticatedReason {
-                reason: "expired".into(),
-                description: "the request expired before an answer came".into(),
-            }),
-            TransactionStatus::Pending | TransactionStatus::Accepted => None,
-        };
-        Ok(TransactionStatusResponse {
-            transaction_id: id,
-            callback_uri: tx.callback_uri.clone(),
-            timestamp: tx.created,
-            status: tx.status,
-            is_authenticated: tx.status == TransactionStatus::Accepted,
-            authentication_method: AUTH_METHOD_OTP.into(),
-            user_id: tx.answered_by.clone(),
-            not_authenticated_reason: reason,
-        })
-    }
-
-    /// `GET /oauth/api/v4/authenticate/user/{user_id}/enabled`.
-    pub fn enabled(&self, client: Option<(String, String)>, user: &str) -> Result<Vec<EnabledMethod>> {
-        self.api_client(client)?;
-        let enrolled = self.enrollments.values().any(|e| e.user == user);
-        if !self.config.mobile_auth_enabled || !enrolled {
-            return Ok(Vec::new());
-        }
-        Ok(self
-            .config
-            .otp_types
-            .iter()
-            .map(|t| EnabledMethod { otp_type: t.name.clone(), method: AUTH_METHOD_OTP.into() })
-            .collect())
-    }
-
     // ------------------------------------------------------------ admin API
 
     /// The current settings.
@@ -878,11 +620,4 @@ impl TokenServer {
         }
         Ok(self.app_clients.insert(client_id))
     }
-}
-
-/// A body's `device_id`, which must be a lowercase hyphenated UUID (10015 otherwise).
-fn body_device_id(text: &str) -> Result<Uuid> {
-    parse_id(text).ok_or_else(|| {
-        ApiError::new(ErrorCode::InvalidRequest, "device_id is not a lowercase hyphenated UUID")
-    })
 }

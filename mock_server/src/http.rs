@@ -31,8 +31,8 @@ use crate::clock::ServerClock;
 use crate::core::{Api, ApiError, BodyError, TokenServer};
 use crate::faults::Faults;
 use crate::readings::{
-    self, AdminCreateReply, ClockReply, EventLogStyle, FaultsReply, MinimalEvents, NegativeAdvance,
-    PutConfigReply, Readings, UnknownRoute,
+    self, AdminCreateReply, BearerScheme, ClockReply, ClockSetBackwards, EventLogStyle, EventSeq,
+    FaultsReply, MinimalEvents, NegativeAdvance, PutConfigReply, Readings, UnknownRoute,
 };
 
 /// Largest accepted request body (contract 8: larger is 413).
@@ -59,11 +59,20 @@ pub struct Shared {
 pub struct EventLog {
     last_seq: u64,
     events: VecDeque<ServerEvent>,
+    seq: EventSeq,
 }
 
 impl EventLog {
+    /// An empty log numbering its events as `seq` says.
+    pub(crate) fn new(seq: EventSeq) -> Self {
+        EventLog { seq, ..EventLog::default() }
+    }
+
     pub(crate) fn push(&mut self, mut event: ServerEvent) {
-        self.last_seq += 1;
+        self.last_seq += match self.seq {
+            EventSeq::ExclusiveByOne => 1,
+            EventSeq::InclusiveByTwo => 2,
+        };
         event.seq = self.last_seq;
         if self.events.len() == EVENT_CAPACITY {
             self.events.pop_front();
@@ -78,7 +87,15 @@ impl EventLog {
 
     fn since(&self, seq: u64) -> EventsResponse {
         EventsResponse {
-            events: self.events.iter().filter(|e| e.seq > seq).cloned().collect(),
+            events: self
+                .events
+                .iter()
+                .filter(|e| match self.seq {
+                    EventSeq::ExclusiveByOne => e.seq > seq,
+                    EventSeq::InclusiveByTwo => e.seq >= seq,
+                })
+                .cloned()
+                .collect(),
             last_seq: self.last_seq,
         }
     }
@@ -141,6 +158,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let code = self.code();
+        let error = self.clone();
         let mut response = match self {
             ApiError::Api { body, .. } => (status, axum::Json(body)).into_response(),
             ApiError::OAuth { body, .. } => (status, axum::Json(body)).into_response(),
@@ -148,8 +166,31 @@ impl IntoResponse for ApiError {
         if let Some(code) = code {
             response.extensions_mut().insert(AnsweredCode(code));
         }
+        response.extensions_mut().insert(AnsweredError(error));
         response
     }
+}
+
+/// The error a response answers, for the readings that write error bodies their own way.
+#[derive(Debug, Clone)]
+struct AnsweredError(ApiError);
+
+/// `response` with its error body as the readings write it.
+fn rewrite_error(readings: &crate::readings::Readings, mut response: Response) -> Response {
+    let Some(rewritten) =
+        response.extensions().get::<AnsweredError>().and_then(|e| readings.rewrite_error(&e.0))
+    else {
+        return response;
+    };
+    let bytes = match &rewritten {
+        ApiError::Api { body, .. } => serde_json::to_vec(body),
+        ApiError::OAuth { body, .. } => serde_json::to_vec(body),
+    };
+    if let Ok(bytes) = bytes {
+        response.headers_mut().remove(header::CONTENT_LENGTH);
+        *response.body_mut() = axum::body::Body::from(bytes);
+    }
+    response
 }
 
 /// A request body read within [`BODY_LIMIT`], with its content type. An oversize body is kept
@@ -274,10 +315,15 @@ fn form_decode(part: &str) -> Result<String, String> {
         .map_err(|_| format!("{part:?} does not decode to UTF-8"))
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+/// The bearer token of `Authorization`, its scheme name compared as the readings say.
+fn bearer<'h>(s: &Shared, headers: &'h HeaderMap) -> Option<&'h str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    let scheme_ok = match s.readings.bearer_scheme {
+        BearerScheme::AnyCase => scheme.eq_ignore_ascii_case("bearer"),
+        BearerScheme::ExactCase => scheme == "Bearer",
+    };
+    scheme_ok.then(|| token.trim())
 }
 
 /// HTTP Basic credentials, each part form-url-decoded (RFC 6749 §2.3.1).
@@ -323,30 +369,30 @@ async fn token(State(s): Shared_, body: RawBody) -> Answer {
 
 async fn enroll(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
     let parsed = body.object();
-    let (created, reply) = s.with_server(|srv, now| srv.enroll(bearer(&headers), parsed, now))?;
+    let (created, reply) = s.with_server(|srv, now| srv.enroll(bearer(&s, &headers), parsed, now))?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok(s.reply(status, reply))
 }
 
 async fn get_enrollment(State(s): Shared_, headers: HeaderMap, Id(device): Id<String>) -> Answer {
-    let reply = s.with_server(|srv, now| srv.enrollment(bearer(&headers), &device, now))?;
+    let reply = s.with_server(|srv, now| srv.enrollment(bearer(&s, &headers), &device, now))?;
     Ok(s.reply(StatusCode::OK, reply))
 }
 
 async fn delete_enrollment(State(s): Shared_, headers: HeaderMap, Id(device): Id<String>) -> Answer {
-    s.with_server(|srv, now| srv.disenroll(bearer(&headers), &device, now))?;
+    s.with_server(|srv, now| srv.disenroll(bearer(&s, &headers), &device, now))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn otp_request(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
     let parsed = body.object();
-    let reply = s.with_server(|srv, now| srv.otp_request(bearer(&headers), parsed, now))?;
+    let reply = s.with_server(|srv, now| srv.otp_request(bearer(&s, &headers), parsed, now))?;
     Ok(s.reply(StatusCode::OK, reply))
 }
 
 async fn otp_answer(State(s): Shared_, headers: HeaderMap, Id(tx): Id<String>, body: RawBody) -> Answer {
     let parsed = body.object();
-    let reply = s.with_server(|srv, now| srv.otp_answer(bearer(&headers), &tx, parsed, now))?;
+    let reply = s.with_server(|srv, now| srv.otp_answer(bearer(&s, &headers), &tx, parsed, now))?;
     Ok(s.reply(StatusCode::OK, reply))
 }
 
@@ -371,7 +417,7 @@ async fn enabled(State(s): Shared_, headers: HeaderMap, Id(user): Id<String>) ->
 // ---------------------------------------------------------------- admin API
 
 fn admin(s: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
-    match bearer(headers) {
+    match bearer(s, headers) {
         Some(t) if t == s.admin_token => Ok(()),
         _ => Err(ApiError::new(ErrorCode::AdminUnauthorized, "missing or wrong admin token")),
     }
@@ -408,6 +454,11 @@ async fn post_clock(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Ans
                 .map_err(|e| Api::Admin.invalid(400, e.to_string()))?;
         }
         (Some(_), None) => return Err(Api::Admin.invalid(400, "advance_ms must be 0 or more")),
+        (None, Some(at))
+            if at < s.clock.now() && s.readings.clock_set_backwards == ClockSetBackwards::Refuse =>
+        {
+            return Err(Api::Admin.invalid(400, "set must not be earlier than the clock's reading"));
+        }
         (None, Some(at)) => s.clock.set(at),
         _ => return Err(Api::Admin.invalid(400, "give exactly one of advance_ms and set")),
     }
@@ -497,7 +548,7 @@ async fn reset(State(s): Shared_, headers: HeaderMap, body: RawBody) -> Answer {
     if !matches!(&body.bytes, Ok(bytes) if bytes.is_empty()) {
         let _: ResetBody = body.admin_json(readings::keys::RESET)?;
     }
-    s.with_server(|srv, _| srv.reset());
+    s.with_server(|srv, now| srv.reset(now));
     lock(&s.faults).reset();
     s.deliveries.reset();
     s.clock.reset();
@@ -617,7 +668,7 @@ pub(crate) async fn handle(
             // axum lists a route's methods on its fallback's answer; this reading has no 405.
             response.headers_mut().remove(header::ALLOW);
         }
-        response
+        rewrite_error(&shared.readings, response)
     };
     let code = response.extensions().get::<AnsweredCode>().map(|c| c.0);
     if logged {

@@ -150,7 +150,7 @@ pub async fn serve(options: ServeOptions) -> Result<RunningServer, ServeError> {
     let tls = platform_tls().map_err(ServeError::Tls)?;
     let client = reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
-        .redirect(reqwest::redirect::Policy::none())
+        .redirect(callbacks::redirect_policy(readings.callback_redirects))
         .build()
         .map_err(|e| ServeError::Tls(e.to_string()))?;
     let deliveries = callbacks::Deliveries::new(
@@ -166,7 +166,7 @@ pub async fn serve(options: ServeOptions) -> Result<RunningServer, ServeError> {
         clock,
         admin_token: admin_token.clone(),
         faults: Mutex::new(faults),
-        events: Mutex::new(EventLog::default()),
+        events: Mutex::new(EventLog::new(readings.event_seq)),
         deliveries,
         readings,
     });

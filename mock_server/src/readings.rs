@@ -11,15 +11,11 @@
 //! reads); [`crate::core`], [`crate::http`], [`crate::clock`], [`crate::callbacks`] and
 //! [`crate::faults`] ask them at each point of choice.
 
-use protocol::error::{ErrorBody, ErrorCode, OAuthErrorKind};
-use protocol::wire::{OtpType, ServerConfig};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
-use crate::core::{Api, ApiError};
+mod apply;
+
+pub(crate) use apply::MinimalEvents;
 
 /// One point of choice: an enum of two readings, the first being the default (today's).
 macro_rules! reading {
@@ -301,6 +297,178 @@ reading! {
     }
 }
 
+reading! {
+    /// The `error_message` of an error body.
+    ErrorMessage {
+        /// A text for a person saying what was wrong (GEN-002).
+        Written,
+        /// Always `""`: the contract asks for a text, not for a non-empty one.
+        Empty,
+    }
+}
+
+reading! {
+    /// The `error_description` of RFC 6749 errors.
+    OAuthDescription {
+        /// Always present, the same text for an unknown user and a wrong password.
+        Always,
+        /// Absent, except for `invalid_grant`, where it tells an unknown user from a wrong
+        /// password.
+        Sparse,
+    }
+}
+
+reading! {
+    /// The `expires_in` of a token reply.
+    TokenExpiresIn {
+        /// The configured `access_token_ttl_s`, the token's whole lifetime.
+        Ttl,
+        /// One second less than the lifetime (a cautious server leaves room for the trip).
+        OneSecondShort,
+    }
+}
+
+reading! {
+    /// The scheme name of `Authorization: Bearer`.
+    BearerScheme {
+        /// Compared case-insensitively (RFC 9110 §11.1).
+        AnyCase,
+        /// Only `Bearer` exactly: `bearer` is refused as a missing token.
+        ExactCase,
+    }
+}
+
+reading! {
+    /// An answer's ECDSA signature with a high `s`.
+    HighS {
+        /// Verified like any other.
+        Accept,
+        /// Refused with 403 10019, as low-S rules do.
+        Refuse,
+    }
+}
+
+reading! {
+    /// How a challenge's 32 bytes are written.
+    ChallengeEncoding {
+        /// Standard base64 with padding: 44 characters.
+        Padded,
+        /// Standard base64 without padding: 43 characters.
+        Unpadded,
+    }
+}
+
+reading! {
+    /// How an OTP's base64 is decoded.
+    OtpBase64 {
+        /// Canonically: padding required, no stray trailing bits.
+        Canonical,
+        /// Leniently: padding optional and trailing bits ignored.
+        Lenient,
+    }
+}
+
+reading! {
+    /// A `device_id` in a body that is a UUID in another spelling (upper case, no hyphens, ...).
+    DeviceIdSpelling {
+        /// Refused with 400 10015: only the lowercase hyphenated spelling.
+        Lowercase,
+        /// Read as that UUID (a CSR's CN may then be any spelling of it too).
+        AnyUuid,
+    }
+}
+
+reading! {
+    /// The PEM form of an enrollment's CSR.
+    CsrPem {
+        /// Read as laxly as OpenSSL reads it (ENR-005).
+        Lax,
+        /// RFC 7468's strict form only; anything else is 400 10015.
+        Strict,
+    }
+}
+
+reading! {
+    /// The mobile-authentication CA at a reset.
+    CaAtReset {
+        /// Kept.
+        Kept,
+        /// A new CA is made.
+        New,
+    }
+}
+
+reading! {
+    /// An empty `type` on `authenticate/user`.
+    EmptyType {
+        /// A missing type: 400 1003.
+        Missing,
+        /// A type that names nothing: 404 3005.
+        Unknown,
+    }
+}
+
+reading! {
+    /// How a `type` is matched with the configured OTP types' names.
+    TypeNames {
+        /// Exactly.
+        Exact,
+        /// Case-insensitively (ASCII).
+        CaseInsensitive,
+    }
+}
+
+reading! {
+    /// The list that `enabled` answers for an enrolled user.
+    EnabledList {
+        /// One entry per configured OTP type.
+        EveryType,
+        /// Only the first configured type.
+        FirstType,
+    }
+}
+
+reading! {
+    /// Unknown keys inside an OTP type of a PUT config (unknown top-level keys are refused in
+    /// every reading, as the contract says).
+    NestedConfigKeys {
+        /// Refused with 400 20001.
+        Refuse,
+        /// Ignored.
+        Ignore,
+    }
+}
+
+reading! {
+    /// A clock `set` to an instant before the clock's reading.
+    ClockSetBackwards {
+        /// Accepted: the clock goes back.
+        Accept,
+        /// Refused with 400 20001: the clock only moves forward.
+        Refuse,
+    }
+}
+
+reading! {
+    /// Event sequence numbers and `since`.
+    EventSeq {
+        /// 1, 2, 3, ...; `since=N` gives the events after N.
+        ExclusiveByOne,
+        /// 2, 4, 6, ...; `since=N` gives the events from N on (N itself included).
+        InclusiveByTwo,
+    }
+}
+
+reading! {
+    /// A 3xx answer to a callback delivery.
+    CallbackRedirects {
+        /// A failed attempt: redirects are not followed.
+        Fail,
+        /// Followed (at most 3 times, on the same host); the attempt is judged by the last answer.
+        Follow,
+    }
+}
+
 /// The default OTP type's `default_message` under [`DefaultOtpMessage::Alternative`].
 pub const ALTERNATIVE_DEFAULT_MESSAGE: &str = "Please confirm this request.";
 
@@ -359,9 +527,43 @@ pub struct Readings {
     pub callback_timing: CallbackTiming,
     /// Admin DELETE of an enrollment that does not exist.
     pub admin_delete_missing: AdminDeleteMissing,
+    /// The `error_message` of error bodies.
+    pub error_message: ErrorMessage,
+    /// The `error_description` of RFC 6749 errors.
+    pub oauth_error_description: OAuthDescription,
+    /// The `expires_in` of a token reply.
+    pub token_expires_in: TokenExpiresIn,
+    /// The bearer scheme's case.
+    pub bearer_scheme: BearerScheme,
+    /// High-S answer signatures.
+    pub high_s: HighS,
+    /// How challenges are written.
+    pub challenge_encoding: ChallengeEncoding,
+    /// How OTP base64 is decoded.
+    pub otp_base64: OtpBase64,
+    /// Other spellings of a body's `device_id`.
+    pub device_id_spelling: DeviceIdSpelling,
+    /// The PEM form of a CSR.
+    pub csr_pem: CsrPem,
+    /// The CA at a reset.
+    pub ca_at_reset: CaAtReset,
+    /// An empty `type`.
+    pub empty_type: EmptyType,
+    /// How `type` is matched.
+    pub type_names: TypeNames,
+    /// The `enabled` list.
+    pub enabled_list: EnabledList,
+    /// Unknown keys inside an OTP type of a PUT config.
+    pub nested_config_keys: NestedConfigKeys,
+    /// A clock `set` backwards.
+    pub clock_set_backwards: ClockSetBackwards,
+    /// Event sequence numbers and `since`.
+    pub event_seq: EventSeq,
+    /// A 3xx answer to a callback.
+    pub callback_redirects: CallbackRedirects,
 }
 
-/// The members of each admin body, for [`AdminUnknownKeys::Ignore`].
+/// The members of each admin body, for [`AdminUnknownKeys::Ignore`] and [`NestedConfigKeys::Ignore`].
 pub(crate) mod keys {
     /// `POST /_admin/v1/users`.
     pub(crate) const USER: &[&str] = &["username", "password"];
@@ -376,289 +578,6 @@ pub(crate) mod keys {
         &["method", "path_prefix", "latency_ms", "status", "drop_connection", "probability", "count"];
     /// `POST /_admin/v1/reset`.
     pub(crate) const RESET: &[&str] = &[];
-}
-
-/// Keys whose string values are times, in every answer body.
-const TIME_KEYS: &[&str] = &["timestamp", "expires_at", "enrolled_at", "now", "time", "at"];
-
-impl Readings {
-    // ------------------------------------------------------------ times
-
-    /// `t` cut to the clock's resolution: milliseconds, or microseconds.
-    pub fn truncate(&self, t: OffsetDateTime) -> OffsetDateTime {
-        let unit = match self.time_format {
-            TimeFormat::MillisZ => 1_000_000,
-            TimeFormat::MicrosOffset => 1_000,
-        };
-        t - time::Duration::nanoseconds(i64::from(t.nanosecond() % unit))
-    }
-
-    /// Rewrites every time in an answer body to this reading's format; `None` when the default
-    /// format stands (the body is then serialised as it is).
-    pub(crate) fn rewrite_times<T: Serialize>(&self, body: &T) -> Option<Value> {
-        if self.time_format == TimeFormat::MillisZ {
-            return None;
-        }
-        let mut value = serde_json::to_value(body).ok()?;
-        rewrite_time_keys(&mut value);
-        Some(value)
-    }
-
-    // ------------------------------------------------------------ configuration
-
-    /// The OTP types of a configuration that names none.
-    pub fn default_otp_types(&self) -> Vec<OtpType> {
-        let mut types = ServerConfig::default().otp_types;
-        if self.default_otp_message == DefaultOtpMessage::Alternative {
-            for t in &mut types {
-                t.default_message = Some(ALTERNATIVE_DEFAULT_MESSAGE.to_string());
-            }
-        }
-        types
-    }
-
-    /// A PUT config body (already known to be a JSON object) under the configuration readings.
-    /// Unknown keys are refused in every reading, as the contract says.
-    pub(crate) fn server_config(&self, bytes: &[u8]) -> Result<ServerConfig, String> {
-        let not_expected = |e: serde_json::Error| format!("the body is not the expected JSON: {e}");
-        if self.default_otp_message == DefaultOtpMessage::Standard
-            && self.otp_type_expires_in_s == OtpTypeExpiresInS::DefaultsTo300
-        {
-            return serde_json::from_slice(bytes).map_err(not_expected);
-        }
-        let value: Value = serde_json::from_slice(bytes).map_err(not_expected)?;
-        let types = value.get("otp_types");
-        if self.otp_type_expires_in_s == OtpTypeExpiresInS::Required
-            && let Some(Value::Array(types)) = types
-            && let Some(i) = types.iter().position(|t| t.get("expires_in_s").is_none())
-        {
-            return Err(format!("otp_types[{i}]: expires_in_s is required"));
-        }
-        let named_types = types.is_some();
-        let mut config: ServerConfig = serde_json::from_value(value).map_err(not_expected)?;
-        if !named_types {
-            config.otp_types = self.default_otp_types();
-        }
-        Ok(config)
-    }
-
-    // ------------------------------------------------------------ bodies
-
-    /// Whether a request without `Content-Type` is read as the endpoint's type on `api`.
-    pub(crate) fn takes_missing_content_type(&self, api: Api) -> bool {
-        self.missing_content_type == MissingContentType::Accept && api != Api::Admin
-    }
-
-    /// An admin JSON body of type `T` whose members are `known`, under [`AdminUnknownKeys`]:
-    /// other members are refused by `T` itself, or dropped first. An array body has the members of
-    /// each of its objects dropped.
-    pub(crate) fn admin_body<T: DeserializeOwned>(&self, bytes: &[u8], known: &[&str]) -> Result<T, String> {
-        let not_expected = |e: serde_json::Error| format!("the body is not the expected JSON: {e}");
-        if self.admin_unknown_keys == AdminUnknownKeys::Refuse {
-            return serde_json::from_slice(bytes).map_err(not_expected);
-        }
-        let mut value: Value = serde_json::from_slice(bytes).map_err(not_expected)?;
-        let keep = |map: &mut serde_json::Map<String, Value>| map.retain(|k, _| known.contains(&k.as_str()));
-        match &mut value {
-            Value::Object(map) => keep(map),
-            Value::Array(items) => items.iter_mut().filter_map(Value::as_object_mut).for_each(keep),
-            _ => {}
-        }
-        serde_json::from_value(value).map_err(not_expected)
-    }
-
-    /// The relying-party form's pairs as the JSON object its type is read from: a repeated field
-    /// is refused, or its first value wins.
-    pub(crate) fn rp_form(&self, pairs: Vec<(String, String)>) -> Result<Value, String> {
-        let mut object = serde_json::Map::new();
-        for (k, v) in pairs {
-            if object.contains_key(&k) {
-                match self.rp_repeated_field {
-                    RpRepeatedField::Refuse => return Err(format!("the form has {k:?} more than once")),
-                    RpRepeatedField::FirstWins => continue,
-                }
-            }
-            object.insert(k, Value::String(v));
-        }
-        Ok(Value::Object(object))
-    }
-
-    /// One token form field: absent, empty or repeated is `invalid_request` by default; under the
-    /// readings a repeat takes the last value, and an empty `credential` (username, password) is a
-    /// value like any other (so a wrong user or password).
-    pub(crate) fn token_field<'a>(
-        &self,
-        form: &'a [(String, String)],
-        name: &str,
-        credential: bool,
-    ) -> Result<&'a str, ApiError> {
-        let mut values = form.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
-        let value = match values.next() {
-            None => None,
-            Some(first) => match self.token_repeated_field {
-                TokenRepeatedField::LastWins => Some(values.next_back().unwrap_or(first)),
-                TokenRepeatedField::Refuse if values.next().is_some() => {
-                    return Err(ApiError::oauth(
-                        OAuthErrorKind::InvalidRequest,
-                        format!("field {name} is repeated"),
-                    ));
-                }
-                TokenRepeatedField::Refuse => Some(first),
-            },
-        };
-        let empty_is_value = credential && self.token_empty_field == TokenEmptyField::WrongCredentials;
-        match value {
-            Some(v) if !v.is_empty() || empty_is_value => Ok(v),
-            _ => Err(ApiError::oauth(OAuthErrorKind::InvalidRequest, format!("missing field {name}"))),
-        }
-    }
-
-    // ------------------------------------------------------------ errors
-
-    /// The answer to an unknown path (404) or a wrong method (405) under `api`.
-    pub(crate) fn route_error(&self, api: Api, status: u16, message: String) -> ApiError {
-        match self.unknown_route {
-            UnknownRoute::ApiError => api.invalid(status, message),
-            UnknownRoute::GeneralError => ApiError::with_status(404, ErrorCode::GeneralError, message),
-        }
-    }
-
-    /// The body of an injected `status`.
-    pub(crate) fn injected_fault(&self, status: u16) -> ErrorBody {
-        match self.injected_fault_body {
-            InjectedFaultBody::InjectedFault => {
-                ErrorCode::InjectedFault.body(format!("status {status} injected by the test-control API"))
-            }
-            InjectedFaultBody::GeneralError => ErrorCode::GeneralError.body("injected fault"),
-        }
-    }
-}
-
-/// Rewrites, at every depth, the string values of [`TIME_KEYS`] that are RFC 3339 times.
-fn rewrite_time_keys(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (k, v) in map.iter_mut() {
-                match v {
-                    Value::String(s) if TIME_KEYS.contains(&k.as_str()) => {
-                        if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
-                            *s = micros_offset(t);
-                        }
-                    }
-                    other => rewrite_time_keys(other),
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(rewrite_time_keys),
-        _ => {}
-    }
-}
-
-/// `YYYY-MM-DDTHH:MM:SS.ffffff+00:00`, in UTC.
-fn micros_offset(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+00:00",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.microsecond()
-    )
-}
-
-/// One entry of the minimal event log.
-#[derive(Debug, Serialize)]
-pub(crate) struct MinimalEvent {
-    seq: u64,
-    #[serde(with = "time::serde::rfc3339")]
-    at: OffsetDateTime,
-    what: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    url: Option<String>,
-    /// Always `null` in this reading.
-    status: Option<u16>,
-}
-
-/// `GET /_admin/v1/events` in the minimal reading.
-#[derive(Debug, Serialize)]
-pub(crate) struct MinimalEvents {
-    events: Vec<MinimalEvent>,
-    last_seq: u64,
-}
-
-impl MinimalEvents {
-    /// The minimal form of a full answer: requests say `"METHOD /path"`, callbacks their kind and
-    /// `url`.
-    pub(crate) fn of(full: protocol::wire::EventsResponse) -> Self {
-        let events = full
-            .events
-            .into_iter()
-            .map(|e| {
-                let (what, url) = if e.kind == "request" {
-                    (format!("{} {}", e.method, e.path), None)
-                } else {
-                    (e.kind, Some(e.path))
-                };
-                MinimalEvent { seq: e.seq, at: e.time, what, url, status: None }
-            })
-            .collect();
-        Self { events, last_seq: full.last_seq }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::datetime;
-
-    #[test]
-    fn defaults_are_the_mock_reading_and_keys_are_snake_case() {
-        let parsed: Readings = toml::from_str("").expect("an empty table is every default");
-        assert_eq!(parsed, Readings::default());
-        let parsed: Readings =
-            toml::from_str("clock_after_move = \"runs\"\ntime_format = \"micros_offset\"").expect("parses");
-        assert_eq!(parsed.clock_after_move, ClockAfterMove::Runs);
-        assert_eq!(parsed.time_format, TimeFormat::MicrosOffset);
-        let parsed: Readings = toml::from_str("otp_type_expires_in_s = \"defaults_to_300\"").expect("parses");
-        assert_eq!(parsed, Readings::default());
-        assert!(toml::from_str::<Readings>("nope = true").is_err());
-        assert!(toml::from_str::<Readings>("time_format = \"nope\"").is_err());
-    }
-
-    #[test]
-    fn times_and_resolution() {
-        let t = datetime!(2026-01-01 00:00:00.123456789 UTC);
-        let micros = Readings { time_format: TimeFormat::MicrosOffset, ..Readings::default() };
-        assert_eq!(Readings::default().truncate(t), datetime!(2026-01-01 00:00:00.123 UTC));
-        assert_eq!(micros.truncate(t), datetime!(2026-01-01 00:00:00.123456 UTC));
-        assert_eq!(micros_offset(datetime!(2026-01-01 00:00 UTC)), "2026-01-01T00:00:00.000000+00:00");
-        let body = serde_json::json!({"now": "2026-01-01T00:00:00.5Z", "events": [{"at": "2026-01-01T01:00:00Z"}],
-            "message": "2026-01-01T00:00:00Z"});
-        let rewritten = micros.rewrite_times(&body).expect("rewritten");
-        assert_eq!(rewritten["now"], "2026-01-01T00:00:00.500000+00:00");
-        assert_eq!(rewritten["events"][0]["at"], "2026-01-01T01:00:00.000000+00:00");
-        assert_eq!(rewritten["message"], "2026-01-01T00:00:00Z", "only time keys");
-        assert!(Readings::default().rewrite_times(&body).is_none());
-    }
-
-    #[test]
-    fn token_fields() {
-        let form: Vec<(String, String)> =
-            [("a", "1"), ("a", "2"), ("e", "")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let strict = Readings::default();
-        let lenient = Readings {
-            token_repeated_field: TokenRepeatedField::LastWins,
-            token_empty_field: TokenEmptyField::WrongCredentials,
-            ..Readings::default()
-        };
-        assert!(strict.token_field(&form, "a", false).is_err());
-        assert_eq!(lenient.token_field(&form, "a", false), Ok("2"));
-        assert!(strict.token_field(&form, "e", true).is_err());
-        assert!(lenient.token_field(&form, "e", false).is_err(), "only credentials may be empty");
-        assert_eq!(lenient.token_field(&form, "e", true), Ok(""));
-        assert!(lenient.token_field(&form, "x", true).is_err(), "absent is still missing");
-    }
+    /// One OTP type of `PUT /_admin/v1/config`, for [`NestedConfigKeys::Ignore`].
+    pub(crate) const OTP_TYPE: &[&str] = &["name", "expires_in_s", "default_message"];
 }

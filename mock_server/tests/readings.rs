@@ -14,11 +14,13 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use protocol::wire::Answer;
 use serde_json::{Value, json};
 use support::{
-    APP_CLIENT, BODY_LIMIT, Device, HangingReceiver, PATIENCE, Reply, Req, Server, encode_form,
-    error_mismatch, form_of_len, new_device, oauth_mismatch,
+    APP_CLIENT, BODY_LIMIT, Device, HangingReceiver, MessageRequired, PATIENCE, Reply, Req, Server,
+    encode_form, error_mismatch_with, form_of_len, new_device, oauth_mismatch,
 };
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -51,6 +53,8 @@ struct World {
     callback: String,
     timed: Option<TimedReceiver>,
     hanging: Option<HangingReceiver>,
+    /// The `ca_certificate` of the world's enrollment.
+    ca_certificate: String,
 }
 
 async fn world(callback_to: CallbackTo) -> World {
@@ -70,7 +74,7 @@ async fn world(callback_to: CallbackTo) -> World {
     };
     let token = server.token("alice").await;
     let device = new_device(1);
-    server.enroll_ok(&token, &device).await;
+    let ca_certificate = server.enroll_ok(&token, &device).await.ca_certificate;
     let started = server.start_otp_ok(&callback).await;
     let request = server.otp_request_ok(&token, device.id, &started.otp).await;
     World {
@@ -83,6 +87,7 @@ async fn world(callback_to: CallbackTo) -> World {
         callback,
         timed,
         hanging,
+        ca_certificate,
     }
 }
 
@@ -105,10 +110,11 @@ impl World {
 
 // ------------------------------------------------------------------------------------------ a receiver with arrival times
 
-/// Records when each callback POST arrives (before answering it) and answers from a script.
+/// Records when each callback POST arrives and on which path (before answering it), and answers
+/// from a script; a 3xx answer sends the client on to `/redirected` on the same receiver.
 struct TimedReceiver {
     base: String,
-    arrivals: mpsc::UnboundedReceiver<Instant>,
+    arrivals: mpsc::UnboundedReceiver<(Instant, String)>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -119,11 +125,20 @@ impl Drop for TimedReceiver {
 }
 
 async fn timed_receiver(script: &'static [u16]) -> TimedReceiver {
-    type State = Arc<(Mutex<VecDeque<u16>>, mpsc::UnboundedSender<Instant>)>;
-    async fn record(axum::extract::State(state): axum::extract::State<State>) -> axum::http::StatusCode {
-        let _ = state.1.send(Instant::now());
+    type State = Arc<(Mutex<VecDeque<u16>>, mpsc::UnboundedSender<(Instant, String)>)>;
+    async fn record(
+        axum::extract::State(state): axum::extract::State<State>,
+        uri: axum::http::Uri,
+    ) -> axum::response::Response {
+        use axum::response::IntoResponse as _;
+        let _ = state.1.send((Instant::now(), uri.path().to_string()));
         let status = state.0.lock().expect("not poisoned").pop_front().unwrap_or(204);
-        axum::http::StatusCode::from_u16(status).expect("a valid status")
+        let status = axum::http::StatusCode::from_u16(status).expect("a valid status");
+        if status.is_redirection() {
+            (status, [(axum::http::header::LOCATION, "/redirected")]).into_response()
+        } else {
+            status.into_response()
+        }
     }
     let (tx, arrivals) = mpsc::unbounded_channel();
     let state: State = Arc::new((Mutex::new(script.iter().copied().collect()), tx));
@@ -164,7 +179,14 @@ enum Step {
     /// The hanging receiver sees the attempt given up, at least this much real time after the
     /// case's first step was sent.
     GivenUpAfter(u64),
+    /// A check of several exchanges that carry values from one to the next.
+    Run(Exchanges),
+    /// The timed receiver gets POSTs on these paths in turn (and, the last one having been
+    /// answered 2xx, the delivery is over).
+    Paths(&'static [&'static str]),
 }
+
+type Exchanges = for<'a> fn(&'a World) -> futures::future::BoxFuture<'a, Result<(), String>>;
 
 struct Case {
     reading: &'static str,
@@ -177,7 +199,7 @@ fn case(reading: &'static str, name: &'static str, steps: Vec<Step>) -> Case {
     Case { reading, name, callback_to: CallbackTo::Timed(&[]), steps }
 }
 
-use Step::{Call, GivenUpAfter, Poll, Retries};
+use Step::{Call, GivenUpAfter, Paths, Poll, Retries, Run};
 
 const INVALID_REQUEST: Expect = Expect::Err(400, 10015, "INVALID_REQUEST");
 const INVALID_PARAMETER: Expect = Expect::Err(400, 1003, "INVALID_PARAMETER");
@@ -279,7 +301,11 @@ fn callback_started(w: &World, v: &Value) -> bool {
 /// After a reset only the reset's own entry is left, numbered on from the world's four.
 fn only_the_reset(_: &World, v: &Value) -> bool {
     let list = entries(v);
-    list.len() == 1 && list[0]["what"] == "POST /_admin/v1/reset" && list[0]["seq"] == 5 && v["last_seq"] == 5
+    // Numbered by two (event_seq): the world's four entries are 2 to 8.
+    list.len() == 1
+        && list[0]["what"] == "POST /_admin/v1/reset"
+        && list[0]["seq"] == 10
+        && v["last_seq"] == 10
 }
 
 fn enrollment(w: &World) -> Req {
@@ -288,6 +314,48 @@ fn enrollment(w: &World) -> Req {
 
 fn start_with_callback(w: &World) -> String {
     encode_form(&[("type", "qr-code"), ("callback_uri", &w.callback)])
+}
+
+fn otp_request_with(w: &World, device_id: &str, otp: &str) -> Req {
+    Req::post("/mobile-auth/v1/otp/requests")
+        .bearer(&w.token)
+        .json(json!({"device_id": device_id, "otp": otp}))
+}
+
+/// The OTP with the unused low bits of its last base64 character set (non-canonical base64).
+fn stray_trailing_bits(otp: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bytes = otp.as_bytes().to_vec();
+    // 49 bytes end in one byte over two characters: the second carries 4 unused bits.
+    let last = bytes.len() - 3;
+    let index = ALPHABET.iter().position(|c| *c == bytes[last]).expect("a base64 character");
+    bytes[last] = ALPHABET[index | 0b1111];
+    String::from_utf8(bytes).expect("ASCII")
+}
+
+/// An enrollment of a new device of alice's whose CSR PEM is rewritten by `form`.
+fn enroll_other(w: &World, form: fn(String) -> String) -> Req {
+    let other = new_device(99);
+    Req::post("/mobile-auth/v1/enrollments")
+        .bearer(&w.token)
+        .json(json!({"device_id": other.id, "csr": form(other.csr())}))
+}
+
+/// A PEM block whose base64 is one long line (OpenSSL reads it; RFC 7468's strict form does not).
+fn one_line_pem(pem: String) -> String {
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    format!("-----BEGIN CERTIFICATE REQUEST-----\n{body}\n-----END CERTIFICATE REQUEST-----\n")
+}
+
+/// The world's accept, its signature in high-S form.
+fn high_s_answer(w: &World) -> Req {
+    let mut body = w.device.answer_body(w.tx, &w.challenge, Answer::Accept);
+    let der = STANDARD.decode(body["signature"].as_str().expect("a signature")).expect("our own base64");
+    let low = p256::ecdsa::Signature::from_der(&der).expect("our own DER");
+    let (r, s) = low.split_scalars();
+    let high = p256::ecdsa::Signature::from_scalars(r, -s).expect("r and n - s are a signature");
+    body["signature"] = json!(STANDARD.encode(high.to_der().as_bytes()));
+    Req::post(format!("/mobile-auth/v1/otp/requests/{}/answer", w.tx)).bearer(&w.token).json(body)
 }
 
 #[rustfmt::skip]
@@ -379,7 +447,6 @@ fn cases() -> Vec<Case> {
         ]),
         case("admin_unknown_keys", "PUT config still refuses unknown keys", vec![
             Call(|_| put_config(json!({"nope": 1})), ADMIN_INVALID),
-            Call(|_| put_config(json!({"otp_types": [{"name": "a", "expires_in_s": 5, "nope": 1}]})), ADMIN_INVALID),
         ]),
         case("admin_empty_secrets", "an empty password is accepted, and logs in", vec![
             Call(|_| admin_post("/_admin/v1/users", json!({"username": "dave", "password": ""})), CREATED_EMPTY),
@@ -420,7 +487,7 @@ fn cases() -> Vec<Case> {
         // 7. The clock API.
         case("clock_reply", "POST clock answers {}", vec![
             Call(|_| clock_advance(0), EMPTY_OBJECT),
-            Call(|_| clock_set("2026-01-01T00:00:00Z"), EMPTY_OBJECT),
+            Call(|_| clock_set("2030-01-01T00:00:00Z"), EMPTY_OBJECT),
         ]),
         case("negative_advance", "a negative advance moves the clock back", vec![
             Call(|_| clock_advance(-60_000), EMPTY_OBJECT),
@@ -525,6 +592,112 @@ fn cases() -> Vec<Case> {
             Call(World::otp_request, Expect::Err(403, 9021, "MOBILE_AUTHENTICATION_NOT_ENROLLED")),
             Call(|_| Req::delete(format!("/_admin/v1/users/nobody/enrollments/{UNUSED_ID}")).admin(), ADMIN_NOT_FOUND),
         ]),
+        // 13. Error bodies.
+        case("error_message", "error bodies carry an empty error_message", vec![
+            Call(|_| Req::get(format!("/mobile-auth/v1/enrollments/{UNUSED_ID}")), Expect::Json(401, |_, v| {
+                v["error_code"] == 9010 && v["error_message"] == ""
+            })),
+            Call(|_| Req::get("/_admin/v1/config"), Expect::Json(401, |_, v| v["error_code"] == 20002 && v["error_message"] == "")),
+        ]),
+        case("oauth_error_description", "only invalid_grant has a description, telling the two causes apart", vec![
+            Call(|_| token_form("grant_type=password&username=nobody&password=x&client_id=mobauth-app"),
+                Expect::Json(400, |_, v| *v == json!({"error": "invalid_grant", "error_description": "unknown user"}))),
+            Call(|_| token_form("grant_type=password&username=alice&password=x&client_id=mobauth-app"),
+                Expect::Json(400, |_, v| *v == json!({"error": "invalid_grant", "error_description": "wrong password"}))),
+            Call(|_| token_form("grant_type=password&username=alice&password=x&client_id=nope"),
+                Expect::Json(401, |_, v| *v == json!({"error": "invalid_client"}))),
+            Call(|_| Req::get(format!("/oauth/api/v4/authenticate/transaction/{UNUSED_ID}")),
+                Expect::Json(401, |_, v| *v == json!({"error": "invalid_client"}))),
+        ]),
+        // 14. Tokens.
+        case("token_expires_in", "expires_in is a second short of the lifetime, which still holds", vec![
+            Call(|_| token_form(ALICE_LOGIN), Expect::Json(200, |_, v| v["expires_in"] == 3599)),
+            Call(|_| clock_set("2026-01-01T00:59:59.500Z"), EMPTY_OBJECT),
+            Call(enrollment, OK_ANY),
+        ]),
+        case("bearer_scheme", "the scheme name must be Bearer exactly", vec![
+            Call(|w| Req::get(format!("/mobile-auth/v1/enrollments/{}", w.device.id)).auth_header(&format!("bearer {}", w.token)),
+                Expect::Err(401, 9010, "USER_NOT_AUTHENTICATED")),
+            Call(|_| Req::get("/_admin/v1/config").auth_header("BEARER mobauth-admin"), Expect::Err(401, 20002, "ADMIN_UNAUTHORIZED")),
+            Call(enrollment, OK_ANY),
+        ]),
+        // 15. The device API.
+        case("high_s", "a high-S signature is refused with 10019 and the low-S one is taken", vec![
+            Call(high_s_answer, Expect::Err(403, 10019, "INVALID_SIGNATURE")),
+            Call(World::answer, Expect::Json(200, |_, v| v["status"] == "accepted")),
+        ]),
+        case("challenge_encoding", "a challenge is 43 characters of unpadded base64", vec![
+            Call(World::otp_request, Expect::Json(200, |_, v| {
+                v["challenge"].as_str().is_some_and(|c| {
+                    c.len() == 43 && !c.contains('=') && STANDARD_NO_PAD.decode(c).is_ok_and(|b| b.len() == 32)
+                })
+            })),
+        ]),
+        case("otp_base64", "an OTP without padding or with stray trailing bits is read", vec![
+            Call(|w| otp_request_with(w, &w.device.id.to_string(), w.otp.trim_end_matches('=')), OK_ANY),
+            Call(|w| otp_request_with(w, &w.device.id.to_string(), &stray_trailing_bits(&w.otp)), OK_ANY),
+            Call(|w| otp_request_with(w, &w.device.id.to_string(), &w.otp[..60]), INVALID_REQUEST),
+        ]),
+        case("device_id_spelling", "a device_id in another spelling is that device", vec![
+            Call(|w| otp_request_with(w, &w.device.id.to_string().to_uppercase(), &w.otp), OK_ANY),
+            Call(|w| Req::post("/mobile-auth/v1/enrollments").bearer(&w.token)
+                .json(json!({"device_id": w.device.id.simple().to_string(), "csr": w.device.csr()})),
+                Expect::Err(409, 9016, "DEVICE_ALREADY_ENROLLED")),
+            Call(|w| otp_request_with(w, "not-a-uuid", &w.otp), INVALID_REQUEST),
+        ]),
+        case("csr_pem", "only RFC 7468's strict form is read", vec![
+            Call(|w| enroll_other(w, |pem| pem.replace("CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST")), INVALID_REQUEST),
+            Call(|w| enroll_other(w, one_line_pem), INVALID_REQUEST),
+            Call(|w| enroll_other(w, |pem| pem), Expect::Err(409, 9018, "USER_ALREADY_ENROLLED")),
+        ]),
+        case("ca_at_reset", "a reset makes a new CA", vec![
+            Run(|w| Box::pin(async move {
+                w.server.send(Req::post("/_admin/v1/reset").admin()).await.expect_status(200);
+                let token = w.server.token("alice").await;
+                let after = w.server.enroll_ok(&token, &w.device).await.ca_certificate;
+                if after == w.ca_certificate { Err("the CA after the reset is the one before".into()) } else { Ok(()) }
+            })),
+        ]),
+        // 16. The relying party.
+        case("empty_type", "an empty type names no type: 404 3005", vec![
+            Call(|w| w.start_otp(&format!("type=&callback_uri={}", w.callback)), Expect::Err(404, 3005, "AUTHENTICATION_TYPE_NOT_FOUND")),
+            Call(|w| w.start_otp(&format!("callback_uri={}", w.callback)), INVALID_PARAMETER),
+        ]),
+        case("type_names", "type names match case-insensitively", vec![
+            Call(|w| w.start_otp(&format!("type=QR-Code&callback_uri={}", w.callback)), OK_ANY),
+        ]),
+        case("enabled_list", "enabled lists only the first type", vec![
+            Call(|_| put_config(json!({"otp_types": [{"name": "qr-code", "expires_in_s": 300}, {"name": "push", "expires_in_s": 60}]})),
+                Expect::Empty(204)),
+            Call(|_| Req::get("/oauth/api/v4/authenticate/user/alice/enabled").portal(),
+                Expect::Json(200, |_, v| *v == json!([{"type": "qr-code", "method": "OTP"}]))),
+        ]),
+        // 17. The test-control API.
+        case("nested_config_keys", "unknown keys inside an OTP type are ignored", vec![
+            Call(|_| put_config(json!({"otp_types": [{"name": "a", "expires_in_s": 5, "nope": 1}]})), Expect::Empty(204)),
+            Call(get_config, Expect::Json(200, |_, v| v["otp_types"] == json!([{"name": "a", "expires_in_s": 5}]))),
+            Call(|_| put_config(json!({"nope": 1})), ADMIN_INVALID),
+        ]),
+        case("clock_set_backwards", "set to an earlier instant is refused", vec![
+            Call(|_| clock_set("2030-01-01T00:00:00Z"), EMPTY_OBJECT),
+            Call(|_| clock_set("2029-12-31T00:00:00Z"), ADMIN_INVALID),
+            Call(get_clock, Expect::Json(200, |_, v| v["now"].as_str().is_some_and(|t| t.starts_with("2030-01-01")))),
+        ]),
+        case("event_seq", "sequence numbers go by two and since includes its own number", vec![
+            Call(events, Expect::Json(200, |_, v| {
+                let seqs: Vec<u64> = entries(v).iter().filter_map(|e| e["seq"].as_u64()).collect();
+                seqs == [2, 4, 6, 8] && v["last_seq"] == 8
+            })),
+            Call(|_| Req::get("/_admin/v1/events?since=6").admin(), Expect::Json(200, |_, v| {
+                entries(v).first().is_some_and(|e| e["seq"] == 6)
+            })),
+        ]),
+        // 18. Callbacks.
+        // A retry would POST to /cb again: the redirect is followed at once instead.
+        case("callback_redirects", "a redirect is followed (POST kept) to the same host", vec![
+            Call(World::answer, OK_ANY),
+            Paths(&["/cb", "/redirected"]),
+        ]).calling_back_to(CallbackTo::Timed(&[307])),
     ]
 }
 
@@ -540,7 +713,10 @@ impl Case {
 impl Expect {
     fn mismatch(self, world: &World, reply: &Reply) -> Option<String> {
         let problem = match self {
-            Expect::Err(status, code, ty) => error_mismatch(reply, status, code, ty),
+            // error_message: an empty text is this fixture's reading.
+            Expect::Err(status, code, ty) => {
+                error_mismatch_with(reply, status, code, ty, MessageRequired::AnyText)
+            }
             Expect::OAuth(status, error) => oauth_mismatch(reply, status, error),
             Expect::Json(status, holds) => {
                 let body = serde_json::from_slice::<Value>(&reply.body).ok();
@@ -586,7 +762,7 @@ async fn check(case: &Case) -> Result<(), String> {
                 let receiver = w.timed.as_mut().expect("the case calls back to a timed receiver");
                 let mut last = None;
                 for (n, gap) in std::iter::once(&0).chain(gaps.iter()).enumerate() {
-                    let arrived = tokio::time::timeout(PATIENCE, receiver.arrivals.recv())
+                    let (arrived, _) = tokio::time::timeout(PATIENCE, receiver.arrivals.recv())
                         .await
                         .map_err(|_| fail(format!("callback attempt {} never came", n + 1)))?
                         .expect("the receiver runs");
@@ -601,6 +777,19 @@ async fn check(case: &Case) -> Result<(), String> {
                     }
                     last = Some(arrived);
                     w.server.send(clock_advance(60_000)).await.expect_status(200);
+                }
+            }
+            Run(exchanges) => exchanges(&w).await.map_err(fail)?,
+            Paths(paths) => {
+                let receiver = w.timed.as_mut().expect("the case calls back to a timed receiver");
+                for (n, want) in paths.iter().enumerate() {
+                    let (_, path) = tokio::time::timeout(PATIENCE, receiver.arrivals.recv())
+                        .await
+                        .map_err(|_| fail(format!("POST {} ({want}) never came", n + 1)))?
+                        .expect("the receiver runs");
+                    if path != *want {
+                        return Err(fail(format!("POST {} went to {path}, want {want}", n + 1)));
+                    }
                 }
             }
             GivenUpAfter(ms) => {

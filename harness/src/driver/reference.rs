@@ -7,6 +7,8 @@
 //! device-driver --alternative-readings`) takes a different legal one at every such point, so
 //! the suite can be shown to accept every reading and not only the reference's.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -15,7 +17,7 @@ use protocol::driver::{Event, Line, Op, PROTOCOL_VERSION, Reply, Request};
 use protocol::error::{ErrorCode, OAuthErrorKind};
 use protocol::keys::KeyPair;
 use protocol::rng::SeededRng;
-use protocol::wire::{Answer, AnswerStatus, EnrollmentResponse, paths};
+use protocol::wire::{Answer, AnswerResponse, AnswerStatus, EnrollmentResponse, paths};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt as _, AsyncWrite, AsyncWriteExt as _};
@@ -25,6 +27,9 @@ use crate::http::{Auth, Http, Payload, PeerError, Transcript};
 
 /// How long the driver waits for the server on one call.
 const SERVER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long `configure`'s reachability probe waits ([`Readings::configure_probes_server`]).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Which legal reading the driver takes at each point where contract sections 7 and 9 leave a
 /// choice. Each field is `false` for the reference's own reading ([`Readings::default`]) and
@@ -57,6 +62,36 @@ pub struct Readings {
     /// wrong. Alternative: another `name` and `version`, and every `error_message` replaced by
     /// another text (the original goes to stderr, the driver's log).
     pub alternative_texts: bool,
+    /// `configure` (DRV-004). Default: no call to the server. Alternative: a reachability probe,
+    /// an unauthenticated `GET` of the server's base URL whose answer (any status, or none) is
+    /// only logged; the reply is `{}` either way.
+    pub configure_probes_server: bool,
+    /// `authenticate` and `enroll` before any `configure` (DRV-005, DRV-006). Default: 10001
+    /// `CONFIGURATION_ERROR`. Alternative: 9001 `SERVER_NOT_REACHABLE` (there is no server to
+    /// reach), with no call either way. `handle_otp` gives 10001 in both: section 9 fixes it.
+    pub unconfigured_is_unreachable: bool,
+    /// What happens between a decision's `{}` and `handle_otp`'s reply (DRV-013). Default: the
+    /// driver answers the server, writes `close_auth_otp` and the reply before it reads the next
+    /// request. Alternative: the answer goes to the server in the background, and a `hello`,
+    /// `state` or `is_enrolled` that arrives meanwhile is answered at once, before
+    /// `close_auth_otp`; any other request first waits for the decision to land. Section 9's
+    /// order of the decision's `{}`, the answer, `close_auth_otp` and the reply is kept.
+    pub answers_in_background: bool,
+    /// A `handle_otp` while an OTP is showing (DRV-017). Default: 8056 before any other check
+    /// but the request's own shape (8009). Alternative: section 9's local checks (10001, 9010,
+    /// 10015, 9021) come first, then 8056, still before any call to the server.
+    pub local_checks_before_8056: bool,
+    /// A `reset` while an OTP is showing (DRV-018). Default: `close_auth_otp`, `handle_otp`'s
+    /// 9006, then the reset reply. Alternative: the reset reply first, then `close_auth_otp` and
+    /// the 9006 (section 9 orders only those two).
+    pub reset_reply_first: bool,
+    /// A JSON object whose `id` is not an integer (DRV-019). Default: 8009 with `"id": null`.
+    /// Alternative: 8009 with the `id` echoed as it was found (null when there was none).
+    pub echo_malformed_id: bool,
+    /// A 4xx whose body is not an error body of the device API or the token endpoint (DRV-020).
+    /// Default: 10000 `GENERAL_ERROR`. Alternative: 10001 `CONFIGURATION_ERROR` (the server URL
+    /// likely points at something that is not the Token Server).
+    pub bare_4xx_is_configuration: bool,
 }
 
 impl Readings {
@@ -70,6 +105,13 @@ impl Readings {
             signed_out_reports_last_user: true,
             other_token_errors_are_configuration: true,
             alternative_texts: true,
+            configure_probes_server: true,
+            unconfigured_is_unreachable: true,
+            answers_in_background: true,
+            local_checks_before_8056: true,
+            reset_reply_first: true,
+            echo_malformed_id: true,
+            bare_4xx_is_configuration: true,
         }
     }
 }
@@ -90,6 +132,27 @@ struct Driver {
     readings: Readings,
     /// The user of the last successful `authenticate` on this installation.
     last_user: Option<String>,
+    /// A decision whose answer is on its way to the server
+    /// ([`Readings::answers_in_background`]).
+    in_flight: Option<InFlight>,
+}
+
+/// An answer call on its way to the server, owning all it needs.
+type AnswerCall = Pin<Box<dyn Future<Output = Result<AnswerResponse, PeerError>> + Send>>;
+
+/// The answer call of a decision taken, not yet landed.
+struct InFlight {
+    /// The id of the `handle_otp` it answers.
+    pending: i64,
+    answer: AnswerCall,
+}
+
+/// What the driver's loop got next.
+enum Next {
+    /// A line of input, or the end of it.
+    Line(Option<String>),
+    /// The server's answer to a decision in flight.
+    Landed(Result<AnswerResponse, PeerError>),
 }
 
 /// Where the driver writes lines.
@@ -101,26 +164,47 @@ struct Out<W> {
 
 impl<W: AsyncWrite + Unpin> Out<W> {
     async fn line(&mut self, line: Line) -> std::io::Result<()> {
-        let line = match line {
-            Line::Reply(Reply::Error { id, error_code, error_type, error_message })
-                if self.alternative_texts =>
-            {
-                eprintln!("mobauth device-driver: error {error_code} {error_type}: {error_message}");
-                let error_message = format!(
-                    "the SDK could not do this (error {error_code}); the driver's log has the details"
-                );
-                Line::Reply(Reply::Error { id, error_code, error_type, error_message })
-            }
-            line => line,
-        };
-        let mut text = line.to_line();
+        let line = self.texts(line);
+        self.write(line.to_line()).await
+    }
+
+    async fn write(&mut self, mut text: String) -> std::io::Result<()> {
         text.push('\n');
         self.writer.write_all(text.as_bytes()).await?;
         self.writer.flush().await
     }
 
+    /// The line with its free texts as [`Readings::alternative_texts`] has them.
+    fn texts(&self, line: Line) -> Line {
+        match line {
+            Line::Reply(reply) => Line::Reply(self.reply_texts(reply)),
+            event => event,
+        }
+    }
+
+    fn reply_texts(&self, reply: Reply) -> Reply {
+        match reply {
+            Reply::Error { id, error_code, error_type, error_message } if self.alternative_texts => {
+                eprintln!("mobauth device-driver: error {error_code} {error_type}: {error_message}");
+                let error_message = format!(
+                    "the SDK could not do this (error {error_code}); the driver's log has the details"
+                );
+                Reply::Error { id, error_code, error_type, error_message }
+            }
+            reply => reply,
+        }
+    }
+
     async fn reply(&mut self, reply: Reply) -> std::io::Result<()> {
         self.line(Line::Reply(reply)).await
+    }
+
+    /// An error reply whose `id` is echoed as the request had it, which [`Reply`] (an integer
+    /// or null) cannot carry ([`Readings::echo_malformed_id`]).
+    async fn error_with_raw_id(&mut self, id: Value, code: ErrorCode, message: &str) -> std::io::Result<()> {
+        let mut line = self.reply_texts(Reply::error(None, code, message)).to_json();
+        line["id"] = id;
+        self.write(line.to_string()).await
     }
 
     async fn event(&mut self, event: Event) -> std::io::Result<()> {
@@ -146,15 +230,27 @@ pub async fn run_with(
 ) -> std::io::Result<()> {
     let mut rng = protocol::rng::seeded(seed);
     let device = new_device(&mut rng, "http://unconfigured.invalid", "");
-    let mut driver = Driver { rng, device, configured: false, pending: None, readings, last_user: None };
+    let mut driver =
+        Driver { rng, device, configured: false, pending: None, readings, last_user: None, in_flight: None };
     let mut out = Out { writer: output, alternative_texts: readings.alternative_texts };
     let mut lines = input.lines();
-    while let Some(text) = lines.next_line().await? {
-        if text.trim().is_empty() {
-            continue;
+    loop {
+        // A decision in flight lands whenever the server answers, between two requests.
+        let next = match driver.in_flight.as_mut() {
+            Some(flight) => tokio::select! {
+                landed = &mut flight.answer => Next::Landed(landed),
+                line = lines.next_line() => Next::Line(line?),
+            },
+            None => Next::Line(lines.next_line().await?),
+        };
+        match next {
+            Next::Landed(result) => driver.land(result, &mut out).await?,
+            Next::Line(None) => break,
+            Next::Line(Some(text)) if text.trim().is_empty() => {}
+            Next::Line(Some(text)) => driver.handle_line(&text, &mut out).await?,
         }
-        driver.handle_line(&text, &mut out).await?;
     }
+    driver.land_now(&mut out).await?;
     driver.cancel_showing(&mut out).await
 }
 
@@ -205,7 +301,12 @@ impl Driver {
             },
             _ => {
                 let message = "a request needs an integer \"id\" and a string \"op\"";
-                out.reply(Reply::error(id, ErrorCode::ParametersNotCorrect, message)).await
+                match value.get("id") {
+                    Some(found) if id.is_none() && self.readings.echo_malformed_id => {
+                        out.error_with_raw_id(found.clone(), ErrorCode::ParametersNotCorrect, message).await
+                    }
+                    _ => out.reply(Reply::error(id, ErrorCode::ParametersNotCorrect, message)).await,
+                }
             }
         }
     }
@@ -217,6 +318,10 @@ impl Driver {
     ) -> std::io::Result<()> {
         let id = request.id;
         let readings = self.readings;
+        if !matches!(request.op, Op::Hello | Op::State | Op::IsEnrolled) {
+            // Only what reads the device goes past a decision in flight; the rest waits for it.
+            self.land_now(out).await?;
+        }
         let reply = match request.op {
             Op::Hello if readings.alternative_texts => Reply::ok(
                 id,
@@ -232,12 +337,21 @@ impl Driver {
             ),
             Op::Configure { server_url, app_client_id } => {
                 let http = Http::new(&server_url, SERVER_TIMEOUT, Transcript::default());
+                if readings.configure_probes_server {
+                    // Its own short timeout: a probe that hangs must not hold configure's reply
+                    // past the harness's wait for it.
+                    let probe = Http::new(&server_url, PROBE_TIMEOUT, Transcript::default());
+                    match probe.send(Method::GET, "/", Auth::None, Payload::Empty).await {
+                        Ok((status, _)) => eprintln!("mobauth device-driver: {server_url} answered {status}"),
+                        Err(e) => eprintln!("mobauth device-driver: {server_url} is not reachable yet: {e}"),
+                    }
+                }
                 self.device.reconfigure(http, &app_client_id);
                 self.configured = true;
                 Reply::ok(id, json!({}))
             }
             Op::Authenticate { username, password } => match self.ready() {
-                Err(code) => Reply::error(Some(id), code, "the driver is not configured"),
+                Err(code) => self.unconfigured(id, code),
                 Ok(()) => match self.device.log_in(&username, &password).await {
                     Ok(()) => {
                         self.last_user = Some(username);
@@ -258,6 +372,9 @@ impl Driver {
             Op::Enroll => match self.ready_with_user() {
                 Err((ErrorCode::UserNotAuthenticated, _)) if readings.enroll_asks_server_without_session => {
                     self.enroll_without_session(id).await
+                }
+                Err((ErrorCode::ConfigurationError, _)) => {
+                    self.unconfigured(id, ErrorCode::ConfigurationError)
                 }
                 Err((code, why)) => Reply::error(Some(id), code, why),
                 Ok(()) => match self.device.enroll().await {
@@ -291,12 +408,17 @@ impl Driver {
                 }
             },
             Op::Reset => {
-                self.cancel_showing(out).await?;
+                if !readings.reset_reply_first {
+                    self.cancel_showing(out).await?;
+                }
+                let showing = self.pending.take();
+                self.device.dismiss();
                 // A new installation: new device id, no keys, no session; the configuration stays.
                 let (url, app) = (self.device_http_base(), self.device_app_client());
                 self.device = new_device(&mut self.rng, &url, &app);
                 self.last_user = None;
-                Reply::ok(id, json!({"device_id": self.device.device_id()}))
+                out.reply(Reply::ok(id, json!({"device_id": self.device.device_id()}))).await?;
+                return write_cancel(showing, out).await;
             }
             Op::State => Reply::ok(
                 id,
@@ -386,6 +508,16 @@ impl Driver {
         }
     }
 
+    /// The reply of an `authenticate` or `enroll` before any `configure`:
+    /// [`Readings::unconfigured_is_unreachable`].
+    fn unconfigured(&self, id: i64, code: ErrorCode) -> Reply {
+        if self.readings.unconfigured_is_unreachable {
+            Reply::error(Some(id), ErrorCode::ServerNotReachable, "no server is configured to reach")
+        } else {
+            Reply::error(Some(id), code, "the driver is not configured")
+        }
+    }
+
     fn ready(&self) -> Result<(), ErrorCode> {
         if self.configured { Ok(()) } else { Err(ErrorCode::ConfigurationError) }
     }
@@ -407,9 +539,9 @@ impl Driver {
         qr_png: Option<String>,
         out: &mut Out<W>,
     ) -> std::io::Result<()> {
-        if self.pending.is_some() {
-            let why = "another mobile authentication request is showing";
-            return out.reply(Reply::error(Some(id), ErrorCode::AlreadyInProgressMobileAuth, why)).await;
+        let already = "another mobile authentication request is showing";
+        if self.pending.is_some() && !self.readings.local_checks_before_8056 {
+            return out.reply(Reply::error(Some(id), ErrorCode::AlreadyInProgressMobileAuth, already)).await;
         }
         // The request's own shape first (8009), then section 9's local checks in order.
         let source = match (otp, qr_png) {
@@ -445,6 +577,9 @@ impl Driver {
             let why = "this device is not enrolled for the logged-in user";
             return out.reply(Reply::error(Some(id), ErrorCode::MobileAuthenticationNotEnrolled, why)).await;
         }
+        if self.pending.is_some() {
+            return out.reply(Reply::error(Some(id), ErrorCode::AlreadyInProgressMobileAuth, already)).await;
+        }
         match self.device.handle_otp(&otp).await {
             Ok(request) => {
                 self.pending = Some(id);
@@ -471,6 +606,12 @@ impl Driver {
             return out.reply(Reply::error(Some(id), ErrorCode::NotInProgressOtpAuthentication, why)).await;
         };
         out.reply(Reply::ok(id, json!({}))).await?;
+        if self.readings.answers_in_background
+            && let Some(answer) = self.answer_call(answer)
+        {
+            self.in_flight = Some(InFlight { pending, answer });
+            return Ok(());
+        }
         let result = self.device.decide(answer).await;
         // DRV-008: an answer refused with 9021 or 9023 tells the device its enrollment is gone
         // (contract section 9: the state may be stale only until the device next talks to the
@@ -480,27 +621,93 @@ impl Driver {
         }
         out.event(Event::CloseAuthOtp).await?;
         let reply = match result {
-            Ok(response) => {
-                let status = match response.status {
-                    AnswerStatus::Accepted => "accepted",
-                    AnswerStatus::Denied => "denied",
-                };
-                Reply::ok(pending, json!({"status": status}))
-            }
+            Ok(response) => Reply::ok(pending, json!({"status": status_name(response.status)})),
             Err(e) => error_reply(pending, &e, self.readings),
+        };
+        out.reply(reply).await
+    }
+
+    /// [`Readings::answers_in_background`]: the answer call of `answer` on the showing request,
+    /// made from owned copies so that requests can be handled while it runs; the request is off
+    /// the device's screen. `None` when the device cannot sign (no request or no key): the
+    /// decision then goes the default way, which gives the error.
+    fn answer_call(&mut self, answer: Answer) -> Option<AnswerCall> {
+        let key = self.device.enrollment()?.key.clone();
+        let token = self.device.access_token()?.to_string();
+        let request = self.device.dismiss()?;
+        let device_id = self.device.device_id();
+        let tx = request.transaction_id;
+        let signed = protocol::keys::signing_string(tx, &request.challenge, answer, device_id);
+        let body = json!({
+            "device_id": device_id,
+            "answer": answer.as_str(),
+            "signature": STANDARD.encode(key.sign(signed.as_bytes())),
+        });
+        let http = Http::new(self.device.server_url(), SERVER_TIMEOUT, self.device.transcript().clone());
+        let path = format!("{}/{tx}/answer", paths::OTP_REQUESTS);
+        Some(Box::pin(async move {
+            http.call::<AnswerResponse>(
+                Method::POST,
+                &path,
+                Auth::Bearer(&token),
+                Payload::Json(&body),
+                &[200],
+            )
+            .await
+            .map(|(_, response)| response)
+        }))
+    }
+
+    /// Waits for a decision in flight, if any, and lands it.
+    async fn land_now<W: AsyncWrite + Unpin>(&mut self, out: &mut Out<W>) -> std::io::Result<()> {
+        if let Some(flight) = self.in_flight.as_mut() {
+            let result = (&mut flight.answer).await;
+            self.land(result, out).await?;
+        }
+        Ok(())
+    }
+
+    /// The server answered a decision in flight: as [`Driver::decide`] goes on after the answer.
+    async fn land<W: AsyncWrite + Unpin>(
+        &mut self,
+        result: Result<AnswerResponse, PeerError>,
+        out: &mut Out<W>,
+    ) -> std::io::Result<()> {
+        let Some(InFlight { pending, .. }) = self.in_flight.take() else { return Ok(()) };
+        if let Err(error) = &result {
+            self.device.forget_if_disenrolled(error);
+        }
+        out.event(Event::CloseAuthOtp).await?;
+        let reply = match result {
+            Ok(response) => Reply::ok(pending, json!({"status": status_name(response.status)})),
+            Err(e) => error_reply(pending, &DeviceError::Peer(e), self.readings),
         };
         out.reply(reply).await
     }
 
     /// A showing request is cancelled: `close_auth_otp`, then 9006 for its `handle_otp`.
     async fn cancel_showing<W: AsyncWrite + Unpin>(&mut self, out: &mut Out<W>) -> std::io::Result<()> {
-        if let Some(pending) = self.pending.take() {
-            self.device.dismiss();
-            out.event(Event::CloseAuthOtp).await?;
-            out.reply(Reply::error(Some(pending), ErrorCode::ActionCanceled, "the request was cancelled"))
-                .await?;
-        }
-        Ok(())
+        let showing = self.pending.take();
+        self.device.dismiss();
+        write_cancel(showing, out).await
+    }
+}
+
+/// The lines of a cancelled request, if one was showing: `close_auth_otp`, then 9006 for its
+/// `handle_otp`.
+async fn write_cancel<W: AsyncWrite + Unpin>(showing: Option<i64>, out: &mut Out<W>) -> std::io::Result<()> {
+    if let Some(pending) = showing {
+        out.event(Event::CloseAuthOtp).await?;
+        out.reply(Reply::error(Some(pending), ErrorCode::ActionCanceled, "the request was cancelled"))
+            .await?;
+    }
+    Ok(())
+}
+
+fn status_name(status: AnswerStatus) -> &'static str {
+    match status {
+        AnswerStatus::Accepted => "accepted",
+        AnswerStatus::Denied => "denied",
     }
 }
 
@@ -534,6 +741,14 @@ fn error_reply(id: i64, error: &DeviceError, readings: Readings) -> Reply {
         },
         DeviceError::Peer(PeerError::Unreachable { .. }) => {
             (ErrorCode::ServerNotReachable, error.to_string())
+        }
+        DeviceError::Peer(PeerError::Unexpected { status, .. })
+            if readings.bare_4xx_is_configuration && (400..500).contains(status) =>
+        {
+            (
+                ErrorCode::ConfigurationError,
+                format!("the server URL does not lead to a Token Server: {error}"),
+            )
         }
         DeviceError::Peer(_) => (ErrorCode::GeneralError, error.to_string()),
         DeviceError::NotAuthenticated => (ErrorCode::UserNotAuthenticated, error.to_string()),

@@ -65,19 +65,14 @@ async fn refuses_token(world: &mut ConformanceWorld, token: String) {
     assert_refusal(world, &Refusal::Api(401, 9010, "USER_NOT_AUTHENTICATED".into()));
 }
 
-#[then(
-    expr = "the access token is an opaque text of at least {int} characters, holding neither the username nor the password of {string}"
-)]
-async fn opaque_token(world: &mut ConformanceWorld, length: usize, user: String) {
-    let credentials = world.user(&user).await;
+/// AUTH-001: `expires_in` is the token's lifetime as a whole number of seconds. JSON does not tell
+/// `3600` from `3600.0`, so any number with no fraction does; a lifetime is above zero.
+#[then("the token's expires_in is a positive whole number of seconds")]
+async fn expires_in_whole(world: &mut ConformanceWorld) {
     let body = last_json(world);
-    let token = body["access_token"].as_str().unwrap_or_else(|| fail!("expected an access_token in {body}"));
+    let seconds = body["expires_in"].as_f64();
     ensure!(
-        token.chars().count() >= length,
-        "expected an access token of at least {length} characters, got {token:?}"
-    );
-    ensure!(
-        !token.contains(&credentials.username) && !token.contains(&credentials.password),
-        "expected an opaque access token, but {token:?} holds the user's username or password"
+        seconds.is_some_and(|s| s > 0.0 && s.fract() == 0.0),
+        "expected expires_in to be a positive whole number of seconds, got {body}"
     );
 }

@@ -8,6 +8,7 @@ use cucumber::{given, then, when};
 use protocol::driver::{Event, Line, Op, Reply};
 use serde_json::Value;
 
+use crate::device::{DeviceError, SimulatedDevice};
 use crate::driver::client::DriverProcess;
 use crate::target::OrFail as _;
 use crate::world::ConformanceWorld;
@@ -107,6 +108,15 @@ async fn configured_nowhere(world: &mut ConformanceWorld) {
     expect_ok(&reply, &serde_json::json!({}));
 }
 
+#[given("the driver is configured for the server with an app client it does not know")]
+async fn configured_unknown_app(world: &mut ConformanceWorld) {
+    let server_url = world.target().base_url().to_string();
+    // No target registers this name: the suite's app clients are named in the target file.
+    let app_client_id = "mobauth-suite-unregistered-app".to_string();
+    let reply = request(world, Op::Configure { server_url, app_client_id }).await;
+    expect_ok(&reply, &serde_json::json!({}));
+}
+
 #[given(expr = "{string} is logged in on the driver")]
 #[when(expr = "{string} logs in on the driver")]
 async fn logged_in(world: &mut ConformanceWorld, user: String) {
@@ -115,6 +125,12 @@ async fn logged_in(world: &mut ConformanceWorld, user: String) {
         request(world, Op::Authenticate { username: credentials.username, password: credentials.password })
             .await;
     expect_ok(&reply, &serde_json::json!({}));
+}
+
+#[when(expr = "{string} tries to log in on the driver")]
+async fn tries_to_log_in(world: &mut ConformanceWorld, user: String) {
+    let credentials = world.user(&user).await;
+    request(world, Op::Authenticate { username: credentials.username, password: credentials.password }).await;
 }
 
 #[when(expr = "{string} logs in on the driver with a wrong password")]
@@ -392,23 +408,49 @@ async fn state_enrolled(world: &mut ConformanceWorld, enrolled: String) {
 }
 
 /// DRV-013: the decision's `{}`, then `close_auth_otp`, then handle_otp's reply, in that order.
+/// Other replies may come in between (a request sent after the decision: DRV-013 readings).
 #[then("the decision, the close and the OTP reply came in that order")]
 async fn protocol_order(world: &mut ConformanceWorld) {
     let log = session(world).process().log().to_vec();
-    let decision = log
+    let lines: Vec<(bool, Value)> = log
         .iter()
-        .rposition(|l| {
-            l.starts_with('>') && (l.contains("\"op\":\"accept\"") || l.contains("\"op\":\"deny\""))
+        .filter_map(|l| {
+            let (sent, text) = match l.split_once(' ') {
+                Some((">", text)) => (true, text),
+                Some(("<", text)) => (false, text),
+                _ => return None,
+            };
+            serde_json::from_str::<Value>(text).ok().map(|v| (sent, v))
         })
-        .expect("a decision was sent");
-    let after: Vec<&String> = log[decision + 1..].iter().filter(|l| l.starts_with('<')).collect();
-    ensure!(after.len() >= 3, "expected three lines after the decision, got {after:#?}");
-    ensure!(
-        after[0].contains("\"ok\":true") && !after[0].contains("status"),
-        "first the decision's {{}}: {after:#?}"
-    );
-    ensure!(after[1].contains("close_auth_otp"), "then close_auth_otp: {after:#?}");
-    ensure!(after[2].contains("\"status\""), "then handle_otp's reply: {after:#?}");
+        .collect();
+    let sent_id = |ops: &[&str]| {
+        lines.iter().rposition(|(sent, v)| {
+            *sent && v.get("op").and_then(Value::as_str).is_some_and(|op| ops.contains(&op))
+        })
+    };
+    let (Some(decision), Some(handle)) = (sent_id(&["accept", "deny"]), sent_id(&["handle_otp"])) else {
+        fail!("expected a handle_otp and a decision to have been sent: {log:#?}")
+    };
+    let id_of = |n: usize| lines[n].1.get("id").cloned();
+    let received = |pred: &dyn Fn(&Value) -> bool| {
+        lines.iter().enumerate().skip(decision + 1).find(|(_, (sent, v))| !*sent && pred(v)).map(|(n, _)| n)
+    };
+    let decision_reply = received(&|v| v.get("id") == id_of(decision).as_ref());
+    let close = received(&|v| v.get("event").and_then(Value::as_str) == Some("close_auth_otp"));
+    let otp_reply = received(&|v| v.get("event").is_none() && v.get("id") == id_of(handle).as_ref());
+    match (decision_reply, close, otp_reply) {
+        (Some(d), Some(c), Some(r)) if d < c && c < r => {
+            ensure_eq!(
+                lines[d].1.get("ok"),
+                Some(&Value::Bool(true)),
+                "the decision's reply is {{}}: {log:#?}"
+            );
+        }
+        _ => fail!(
+            "expected the decision's {{}}, then close_auth_otp, then handle_otp's reply (lines {decision_reply:?}, \
+             {close:?}, {otp_reply:?}): {log:#?}"
+        ),
+    }
 }
 
 /// DRV-014: as many closes as opens, at most one each for one handle_otp.
@@ -454,21 +496,72 @@ async fn cancelled_at_exit(world: &mut ConformanceWorld, code: u32, error_type: 
     }
 }
 
+/// DRV-018: `close_auth_otp`, then the waiting handle_otp's 9006; the reset's own reply may come
+/// before, between or after them (DRV-018 readings).
 #[then(expr = "the reset closed the request and cancelled the OTP with error {int} {word}")]
 async fn cancelled_by_reset(world: &mut ConformanceWorld, code: u32, error_type: String) {
     let handling = session(world).handling.take().expect("a handle_otp was waiting");
-    let log = session(world).process().log().to_vec();
+    let process = session(world).process();
+    let reply = process
+        .reply(Some(handling), "waiting for handle_otp's reply after the reset")
+        .await
+        .unwrap_or_else(|e| fail("cancel the showing request at the reset", e));
+    expect_error(&reply, code, &error_type);
+    let log = process.log().to_vec();
     let reset =
         log.iter().rposition(|l| l.starts_with('>') && l.contains("\"op\":\"reset\"")).expect("reset sent");
-    let after: Vec<&String> = log[reset + 1..].iter().filter(|l| l.starts_with('<')).collect();
-    ensure!(after.len() >= 3, "expected close, the cancel and the reset reply, got {after:#?}");
-    ensure!(after[0].contains("close_auth_otp"), "first close_auth_otp: {after:#?}");
-    let Ok(Line::Reply(reply)) = Line::parse(after[1].trim_start_matches("< ")) else {
-        fail!("then handle_otp's reply: {after:#?}")
-    };
-    ensure_eq!(reply.id(), Some(handling), "the cancel answers the waiting handle_otp: {after:#?}");
+    let received: Vec<Line> = log[reset + 1..]
+        .iter()
+        .filter_map(|l| l.strip_prefix("< "))
+        .filter_map(|l| Line::parse(l).ok())
+        .collect();
+    let close = received.iter().position(|l| matches!(l, Line::Event(Event::CloseAuthOtp)));
+    let cancel = received.iter().position(|l| matches!(l, Line::Reply(r) if r.id() == Some(handling)));
+    ensure!(
+        matches!((close, cancel), (Some(c), Some(r)) if c < r),
+        "expected close_auth_otp, then handle_otp's error, after the reset: {received:#?}"
+    );
+}
+
+#[then(expr = "a second handle_otp of the portal's OTP is refused with error {int} {word}")]
+async fn second_handle_otp(world: &mut ConformanceWorld, code: u32, error_type: String) {
+    ensure!(session(world).handling.is_some(), "a handle_otp must be showing");
+    let otp = world.started_otp().response.otp.clone();
+    let reply = session(world)
+        .process()
+        .request(Op::HandleOtp { otp: Some(otp), qr_png: None })
+        .await
+        .unwrap_or_else(|e| fail("answer the second handle_otp", e));
     expect_error(&reply, code, &error_type);
-    ensure!(after[2].contains("device_id"), "then the reset reply: {after:#?}");
+}
+
+/// DRV-023: the server's own answer about the driver's device, asked by a simulated device of the
+/// same user that takes the driver's device_id (GET enrollment is for the device's own user).
+#[then(expr = "the server reads the driver's device as not enrolled for {string}")]
+async fn server_reads_not_enrolled(world: &mut ConformanceWorld, user: String) {
+    let reply = request(world, Op::State).await;
+    let device_id = match &reply {
+        Reply::Ok { fields, .. } => {
+            fields.get("device_id").and_then(Value::as_str).and_then(protocol::wire::parse_id)
+        }
+        _ => None,
+    };
+    let Some(device_id) = device_id else {
+        fail!("expected state to answer {{\"device_id\": a lowercase UUID, ...}}, got {}", describe(&reply))
+    };
+    let credentials = world.user(&user).await;
+    let target = world.target();
+    let mut probe =
+        SimulatedDevice::new("server check", target.http(), target.app_client_id(), protocol::rng::seeded(0));
+    probe.assume_device_id(device_id);
+    if let Err(e) = probe.log_in(&credentials.username, &credentials.password).await {
+        fail!("expected {user:?} to get a token to read the enrollment with, but {e}");
+    }
+    match probe.fetch_enrollment().await {
+        Err(DeviceError::Peer(e)) if matches!(e.api_error(), Some((404, 9021, _))) => {}
+        Ok(info) => fail!("expected the server to read the disenrolled device as 404 9021, got 200 {info:?}"),
+        Err(e) => fail!("expected the server to read the disenrolled device as 404 9021, but {e}"),
+    }
 }
 
 fn expect_ok(reply: &Reply, expected: &Value) {

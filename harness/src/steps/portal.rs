@@ -1,8 +1,8 @@
-//! Steps of the relying party: starting OTP transactions, the QR code it shows, receiving
-//! callbacks (also through a receiver that fails on purpose), reading outcomes, asking whether a
-//! user can use mobile authentication.
+//! Steps of the relying party: starting OTP transactions, the QR code it shows, reading
+//! outcomes, asking whether a user can use mobile authentication. Its callback receiver's steps
+//! are in [`callbacks`].
 
-use std::time::Duration;
+mod callbacks;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -11,13 +11,14 @@ use protocol::wire::{AuthenticateUserResponse, TransactionStatus, TransactionSta
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use super::Expected;
 use super::server::{admin, assert_reply, set_config_key};
+use crate::device::DeviceError;
 use crate::http::{Auth, Payload};
-use crate::portal::{CallbackAttempt, CallbackReply, REDIRECT_PATH, SimulatedPortal};
-use crate::target::Capability;
+use crate::portal::SimulatedPortal;
 use crate::target::OrFail as _;
 use crate::target::UserCredentials;
-use crate::world::{CALLBACK_QUIET, CALLBACK_WAIT, ConformanceWorld};
+use crate::world::{ConformanceWorld, Outcome};
 
 /// The OTP type every server file of the suite configures.
 const QR_TYPE: &str = "qr-code";
@@ -165,14 +166,6 @@ async fn try_with_language(world: &mut ConformanceWorld, language: String) {
     start(world, &[("type", QR_TYPE), ("message", "Log in?"), ("language_code", &language)]).await;
 }
 
-/// The Basic `Authorization` header value, each part form-url-encoded as RFC 6749 §2.3.1 says.
-fn basic_header(id: &str, secret: &str) -> String {
-    let encode = |part: &str| {
-        percent_encoding::utf8_percent_encode(part, percent_encoding::NON_ALPHANUMERIC).to_string()
-    };
-    format!("Basic {}", STANDARD.encode(format!("{}:{}", encode(id), encode(secret))))
-}
-
 /// A form body, every name and value percent-encoded.
 fn form_body(fields: &[(&str, &str)]) -> String {
     let encode = |part: &str| {
@@ -205,72 +198,11 @@ async fn send_raw_form(world: &mut ConformanceWorld, authorization: Option<Strin
     world.record(result);
 }
 
-/// Sends authenticate/user from the portal with `fields`, as a form or as JSON.
-async fn send_fields(
-    world: &mut ConformanceWorld,
-    fields: &[(&str, &str)],
-    secret: Option<&str>,
-    as_json: bool,
-) {
-    let portal = world.portal().await;
-    let (id, own_secret) = portal.credentials();
-    let auth = Auth::Basic(id, secret.unwrap_or(own_secret));
-    let object: serde_json::Map<String, Value> =
-        fields.iter().map(|(k, v)| ((*k).to_string(), Value::String((*v).to_string()))).collect();
-    let object = Value::Object(object);
-    let payload = if as_json { Payload::Json(&object) } else { Payload::Form(fields) };
-    let result = portal
-        .http()
-        .call::<AuthenticateUserResponse>(Method::POST, paths::AUTHENTICATE_USER, auth, payload, &[200])
-        .await
-        .map(|(_, response)| response);
-    world.record(result);
-}
-
-#[when(regex = r"^the portal sends authenticate/user (.+)$")]
-async fn sends_authenticate_user(world: &mut ConformanceWorld, how: String) {
-    if let Some(problems) = how.strip_prefix("with these problems: ") {
-        return send_with_problems(world, problems).await;
-    }
-    let callback = world.portal().await.callback_uri();
-    let callback = callback.as_str();
-    // Both copies of the repeated field hold a valid value: only the repetition is wrong.
-    let twice = |name: &'static str| {
-        let mut fields = vec![("type", QR_TYPE), ("callback_uri", callback), ("message", "Log in?")];
-        let value = fields.iter().find(|(n, _)| *n == name).map(|(_, v)| *v).unwrap_or_default();
-        fields.push((name, value));
-        fields
-    };
-    match how.as_str() {
-        "with the type field twice" => send_fields(world, &twice("type"), None, false).await,
-        "with the callback_uri field twice" => send_fields(world, &twice("callback_uri"), None, false).await,
-        "with the message field twice" => send_fields(world, &twice("message"), None, false).await,
-        "as JSON instead of a form" => {
-            let fields = [("type", QR_TYPE), ("callback_uri", callback), ("message", "Log in?")];
-            send_fields(world, &fields, None, true).await;
-        }
-        "with a message whose percent-encoded bytes are not UTF-8" => {
-            let body =
-                format!("{}&message=%FF%FEok", form_body(&[("type", QR_TYPE), ("callback_uri", callback)]));
-            let (id, secret) = world.portal().await.credentials();
-            let authorization = basic_header(id, secret);
-            send_raw_form(world, Some(authorization), body.into_bytes()).await;
-        }
-        "with a message holding raw bytes that are not UTF-8" => {
-            let mut body =
-                format!("{}&message=", form_body(&[("type", QR_TYPE), ("callback_uri", callback)]))
-                    .into_bytes();
-            body.extend_from_slice(&[0xff, 0xfe, b'o', b'k']);
-            let (id, secret) = world.portal().await.credentials();
-            let authorization = basic_header(id, secret);
-            send_raw_form(world, Some(authorization), body).await;
-        }
-        other => fail!("no such way to send authenticate/user: {other:?}"),
-    }
-}
-
 /// RP-012: a request with several problems at once; see the relying-party feature for the names.
-async fn send_with_problems(world: &mut ConformanceWorld, problems: &str) {
+/// Every problem is one that all readings of the contract refuse at the same step, so the
+/// earliest step's reply is the only legal one.
+#[when(regex = r"^the portal sends authenticate/user with these problems: (.+)$")]
+async fn send_with_problems(world: &mut ConformanceWorld, problems: String) {
     let callback = world.portal().await.callback_uri();
     let mut fields: Vec<(String, String)> = vec![
         ("type".into(), QR_TYPE.into()),
@@ -281,16 +213,16 @@ async fn send_with_problems(world: &mut ConformanceWorld, problems: &str) {
         fields.retain(|(n, _)| n != name);
         fields.push((name.to_string(), value));
     };
-    let (mut secret, mut as_json) = (None, false);
+    let mut secret = None;
     for problem in problems.split(',').map(str::trim) {
         match problem {
             "a wrong client secret" => secret = Some("not-the-secret"),
             "mobile authentication disabled" => {
                 set_config_key(world, "mobile_auth_enabled", Value::Bool(false)).await;
             }
-            // An unknown form field is ignored (GEN-010), so only the size is wrong here.
-            "a body over 64 KiB" => set(&mut fields, "filler", "f".repeat(70_000)),
-            "a JSON body" => as_json = true,
+            // The size sits in a field the request has anyway: an unknown field may be ignored or
+            // refused (withdrawn GEN-010), which would make a second problem of the body.
+            "a body over 64 KiB" => set(&mut fields, "message", "m".repeat(70_000)),
             "no type" => fields.retain(|(n, _)| n != "type"),
             "an unknown type" => set(&mut fields, "type", "no-such-type".into()),
             "a user_id" => set(&mut fields, "user_id", "alice".into()),
@@ -301,23 +233,67 @@ async fn send_with_problems(world: &mut ConformanceWorld, problems: &str) {
                 set_config_key(world, "callback_whitelist", json!(["https://portal.example/only"])).await;
             }
             "a message that is too long" => set(&mut fields, "message", too_long_message()),
+            // Refused with 1003 or accepted (RP-011): either way the steps before it decide.
             "an invalid language code" => set(&mut fields, "language_code", "english".into()),
             other => fail!("no such authenticate/user problem: {other:?}"),
         }
     }
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    send_fields(world, &fields, secret, as_json).await;
+    let portal = world.portal().await;
+    let (id, own_secret) = portal.credentials();
+    let auth = Auth::Basic(id, secret.unwrap_or(own_secret));
+    let result = portal
+        .http()
+        .call::<AuthenticateUserResponse>(
+            Method::POST,
+            paths::AUTHENTICATE_USER,
+            auth,
+            Payload::Form(&fields),
+            &[200],
+        )
+        .await
+        .map(|(_, response)| response);
+    world.record(result);
 }
 
+/// Whether a success is authenticate/user's 200 body.
+fn is_started(value: &Value) -> bool {
+    value["transaction_id"].is_string() && value["otp"].is_string()
+}
+
+/// Whether `outcome` is `reply`: `started` or `<status> <code> <TYPE>`.
+fn is_reply(outcome: &Outcome, reply: &str) -> bool {
+    match Expected::parse(reply) {
+        Expected::Success(name) if name == "started" => matches!(outcome, Ok(value) if is_started(value)),
+        Expected::Success(other) => {
+            panic!("the portal's request gets \"started\" or a refusal, not {other:?}")
+        }
+        Expected::Refused(status, code, error_type) => matches!(
+            outcome,
+            Err(DeviceError::Peer(peer)) if peer.api_error() == Some((status, code, error_type.as_str()))
+        ),
+    }
+}
+
+/// `<reply>`, or `<reply> or <reply>` where the contract leaves the choice between them open.
 #[then(expr = "the portal's request gets {string}")]
 async fn portal_request_gets(world: &mut ConformanceWorld, reply: String) {
-    assert_reply("the portal's request", world.last(), &reply, |value| match reply.as_str() {
-        "started" => ensure!(
-            value["transaction_id"].is_string() && value["otp"].is_string(),
-            "expected authenticate/user to answer 200 {{\"transaction_id\", \"auth_method\", \"time_to_live\", \"otp\"}}, got {value}"
-        ),
-        _ => ensure!(value.is_object() || value.is_array(), "expected {reply}, got {value}"),
-    });
+    let alternatives: Vec<&str> = reply.split(" or ").collect();
+    if let [only] = alternatives.as_slice() {
+        return assert_reply("the portal's request", world.last(), only, |value| match *only {
+            "started" => ensure!(
+                is_started(value),
+                "expected authenticate/user to answer 200 {{\"transaction_id\", \"auth_method\", \"time_to_live\", \"otp\"}}, got {value}"
+            ),
+            _ => ensure!(value.is_object() || value.is_array(), "expected {reply}, got {value}"),
+        });
+    }
+    if !alternatives.iter().any(|alternative| is_reply(world.last(), alternative)) {
+        match world.last() {
+            Ok(value) => fail!("expected the portal's request to get {reply}, but it succeeded with {value}"),
+            Err(e) => fail!("expected the portal's request to get {reply}, but {e}"),
+        }
+    }
 }
 
 #[then(expr = "the portal gets an OTP that lives {int} seconds")]
@@ -422,37 +398,32 @@ async fn asks_enabled(world: &mut ConformanceWorld, user: String) {
     world.record(result);
 }
 
-fn told_types(world: &ConformanceWorld, expected: &[&str]) {
+/// The `(type, method)` of each entry GET enabled listed.
+fn told_entries(world: &ConformanceWorld) -> Vec<(String, String)> {
     let value = world.last_ok("GET enabled to answer 200");
     let entries =
         value.as_array().unwrap_or_else(|| fail!("expected GET enabled to answer a JSON array, got {value}"));
-    let mut got: Vec<(&str, &str)> = entries
-        .iter()
-        .map(|e| (e["type"].as_str().unwrap_or("?"), e["method"].as_str().unwrap_or("?")))
-        .collect();
-    got.sort_unstable();
-    let mut want: Vec<(&str, &str)> = expected.iter().map(|t| (*t, "OTP")).collect();
-    want.sort_unstable();
-    ensure_eq!(
-        got,
-        want,
-        "expected GET enabled to list one {{\"type\", \"method\": \"OTP\"}} per OTP type, got {value}"
+    let text = |entry: &Value, key: &str| entry[key].as_str().unwrap_or("?").to_string();
+    entries.iter().map(|entry| (text(entry, "type"), text(entry, "method"))).collect()
+}
+
+/// RP-018: a non-empty list of `{"type", "method": "OTP"}` entries, each naming one of the
+/// configured types; which of them a server lists, and how many, is its choice.
+#[then(expr = "the portal is told some of the OTP types {string} and {string}")]
+async fn told_some(world: &mut ConformanceWorld, first: String, second: String) {
+    let entries = told_entries(world);
+    ensure!(
+        !entries.is_empty()
+            && entries.iter().all(|(name, method)| (*name == first || *name == second) && method == "OTP"),
+        "expected GET enabled to list at least one {{\"type\", \"method\": \"OTP\"}}, each naming one of the \
+         configured OTP types {first:?} and {second:?}, got {entries:?}"
     );
-}
-
-#[then(expr = "the portal is told the OTP types {string} and {string}")]
-async fn told_two(world: &mut ConformanceWorld, first: String, second: String) {
-    told_types(world, &[&first, &second]);
-}
-
-#[then(expr = "the portal is told the OTP types {string}")]
-async fn told_one(world: &mut ConformanceWorld, first: String) {
-    told_types(world, &[&first]);
 }
 
 #[then("the portal is told no OTP types")]
 async fn told_none(world: &mut ConformanceWorld) {
-    told_types(world, &[]);
+    let entries = told_entries(world);
+    ensure!(entries.is_empty(), "expected GET enabled to answer [], got {entries:?}");
 }
 
 // ------------------------------------------------------------------ transactions
@@ -620,258 +591,4 @@ async fn nothing_gives_the_otp_back(world: &mut ConformanceWorld) {
             );
         }
     }
-}
-
-#[then("the portal receives a callback for the transaction")]
-async fn callback_arrives(world: &mut ConformanceWorld) {
-    callback_within(world, CALLBACK_WAIT).await;
-}
-
-#[then(expr = "the portal receives a callback for the transaction within {int} seconds")]
-async fn callback_arrives_within(world: &mut ConformanceWorld, seconds: u64) {
-    callback_within(world, Duration::from_secs(seconds)).await;
-}
-
-async fn callback_within(world: &mut ConformanceWorld, wait: Duration) {
-    let transaction_id = world.started_otp().response.transaction_id;
-    let expected_uri = world.notes.callback_uri.clone().unwrap_or_default();
-    let portal = world.portal().await;
-    let Some(callback) = portal.next_callback(wait).await else {
-        fail!(
-            "expected the server to POST {{\"callback_uri\", \"transaction_id\": \"{transaction_id}\"}} to \
-             {expected_uri} within {wait:?}, but no callback came"
-        );
-    };
-    ensure_eq!(
-        (callback.transaction_id, callback.callback_uri.as_str()),
-        (transaction_id, expected_uri.as_str()),
-        "expected a callback for transaction {transaction_id} holding the callback_uri as given, got {callback:?}"
-    );
-}
-
-/// `500, then 204` and the like: what a scripted receiver answers, attempt by attempt.
-fn parse_script(text: &str) -> Vec<CallbackReply> {
-    let reply = |item: &str| {
-        let item = item.trim();
-        let item = item.strip_prefix("answers ").unwrap_or(item);
-        if let Some(status) = item.strip_suffix(" with a Location on itself") {
-            return CallbackReply::Redirect(
-                status.parse().unwrap_or_else(|_| fail!("{status:?} is no status")),
-            );
-        }
-        match item {
-            "closes the connection without answering" => CallbackReply::Drop,
-            "does not answer" => CallbackReply::Hang,
-            status => CallbackReply::Status(
-                status.parse().unwrap_or_else(|_| fail!("no such callback receiver behaviour: {item:?}")),
-            ),
-        }
-    };
-    text.split(", then ").flat_map(|part| part.split(", ")).map(reply).collect()
-}
-
-#[given(regex = r"^the portal's callback receiver (.+)$")]
-async fn scripted_receiver(world: &mut ConformanceWorld, behaviour: String) {
-    let script = if let Some(status) = behaviour
-        .strip_prefix("answers every callback with ")
-        .or_else(|| behaviour.strip_prefix("answers ").and_then(|s| s.strip_suffix(" to every callback")))
-    {
-        vec![CallbackReply::Status(status.parse().unwrap_or_else(|_| fail!("{status:?} is no status")))]
-    } else if behaviour == "holds every callback until it is let go" {
-        vec![CallbackReply::Hold]
-    } else {
-        parse_script(&behaviour)
-    };
-    let target = world.target();
-    let (id, secret) = target.api_client();
-    let portal =
-        SimulatedPortal::start_with_script(target.http(), id, secret, script, target.callback_listen())
-            .await
-            .unwrap_or_else(|e| fail!("the portal's callback receiver did not start: {e}"));
-    world.portal = Some(portal);
-}
-
-/// The next delivery attempt (skipping none), failing the step if none comes in time.
-async fn next_attempt(world: &mut ConformanceWorld, wait: Duration) -> CallbackAttempt {
-    let portal = world.portal().await;
-    ensure!(portal.is_scripted(), "the scenario must give the portal a scripted callback receiver first");
-    let Some(attempt) = portal.next_attempt(wait).await else {
-        fail!("expected a callback delivery attempt within {wait:?}, but none came");
-    };
-    world.notes.attempts.push(attempt.clone());
-    attempt
-}
-
-fn is_redirect_target(attempt: &CallbackAttempt) -> bool {
-    attempt.target.split('?').next() == Some(REDIRECT_PATH)
-}
-
-fn check_attempt_is_for_transaction(world: &ConformanceWorld, attempt: &CallbackAttempt) {
-    let transaction_id = world.started_otp().response.transaction_id;
-    let given = world.notes.callback_uri.clone().unwrap_or_default();
-    let callback = attempt.callback();
-    ensure!(
-        attempt.method == "POST"
-            && callback.as_ref().map(|c| (c.transaction_id, c.callback_uri.as_str()))
-                == Some((transaction_id, given.as_str())),
-        "expected a POST of {{\"callback_uri\": {given:?}, \"transaction_id\": \"{transaction_id}\"}}, got {} {} \
-         with the body {:?}",
-        attempt.method,
-        attempt.target,
-        String::from_utf8_lossy(&attempt.body)
-    );
-}
-
-#[then(
-    regex = r#"^the portal's receiver gets a POST of Content-Type application/json with the body \{"callback_uri", "transaction_id"\} for the transaction$"#
-)]
-async fn receiver_gets_json(world: &mut ConformanceWorld) {
-    let attempt = next_attempt(world, CALLBACK_WAIT).await;
-    check_attempt_is_for_transaction(world, &attempt);
-    let media_type = attempt
-        .content_type
-        .as_deref()
-        .and_then(|c| c.split(';').next())
-        .map(|m| m.trim().to_ascii_lowercase());
-    ensure_eq!(
-        media_type.as_deref(),
-        Some("application/json"),
-        "expected the callback to be sent with Content-Type: application/json, got {:?}",
-        attempt.content_type
-    );
-    let given = world.notes.callback_uri.clone().unwrap_or_default();
-    let path_and_query = given.splitn(4, '/').nth(3).map(|rest| format!("/{rest}")).unwrap_or_default();
-    ensure_eq!(
-        attempt.target,
-        path_and_query,
-        "expected the callback to be POSTed to the callback_uri as given"
-    );
-}
-
-/// Waits for the attempts that must come, then takes in any that came besides without waiting:
-/// the count is exact for what arrived. That no further attempt is on its way the event log tells
-/// (`the server has started N delivery attempts`), since a receiver cannot see one in flight.
-#[then(expr = "the portal's receiver gets {int} delivery attempt(s) for the transaction")]
-async fn receiver_gets_attempts(world: &mut ConformanceWorld, count: usize) {
-    let counted =
-        |world: &ConformanceWorld| world.notes.attempts.iter().filter(|a| !is_redirect_target(a)).count();
-    while counted(world) < count {
-        let attempt = next_attempt(world, CALLBACK_WAIT).await;
-        if !is_redirect_target(&attempt) {
-            check_attempt_is_for_transaction(world, &attempt);
-        }
-    }
-    while let Some(attempt) = world.portal().await.next_attempt(Duration::ZERO).await {
-        world.notes.attempts.push(attempt);
-    }
-    ensure_eq!(counted(world), count, "expected {count} delivery attempts, got {:?}", world.notes.attempts);
-}
-
-/// Bounds the rounds of a delivery the receiver watches (the contract's default is 4 attempts).
-const MAX_DELIVERY_ROUNDS: usize = 32;
-
-/// How far each nudge moves the server's clock: past the contract's longest backoff of a default
-/// delivery (800 ms), and small enough that the nudges of a quiet spell leave a pending
-/// transaction of the default 300-second TTL pending.
-const NUDGE_MS: i64 = 1_000;
-/// How often the receiver nudges the clock while it listens.
-const NUDGE_EVERY: Duration = Duration::from_millis(100);
-
-/// Moves the server's clock on by [`NUDGE_MS`], where the target lets the harness move it: a
-/// server whose backoff runs on its own clock then sends what that made due; one whose backoff
-/// runs on real time is not held up by it.
-async fn nudge_clock(world: &ConformanceWorld) {
-    if world.target().offers(Capability::Clock) {
-        super::server::advance(world, NUDGE_MS).await;
-    }
-}
-
-/// The next attempt the receiver gets within [`CALLBACK_QUIET`], nudging the server's clock every
-/// [`NUDGE_EVERY`] meanwhile (a server may log a failed attempt's end only after the receiver
-/// answered, so one nudge right after an attempt can come too early to make its retry due).
-async fn next_attempt_nudging(world: &mut ConformanceWorld) -> Option<CallbackAttempt> {
-    let mut listened = Duration::ZERO;
-    while listened < CALLBACK_QUIET {
-        nudge_clock(world).await;
-        if let Some(attempt) = world.portal().await.next_attempt(NUDGE_EVERY).await {
-            return Some(attempt);
-        }
-        listened += NUDGE_EVERY;
-    }
-    None
-}
-
-/// Lets a delivery run to its end as the receiver sees it: the receiver takes attempt after
-/// attempt, nudging the server's clock on while it listens (where the target offers that), until
-/// none comes within [`CALLBACK_QUIET`]. Every attempt is counted where it arrives, at the
-/// portal's own receiver, whichever clock the server's backoff reads.
-#[when("the callback deliveries run their course")]
-async fn deliveries_run(world: &mut ConformanceWorld) {
-    let portal_is_scripted = world.portal().await.is_scripted();
-    ensure!(portal_is_scripted, "the scenario must give the portal a scripted callback receiver first");
-    for _ in 0..MAX_DELIVERY_ROUNDS {
-        match next_attempt_nudging(world).await {
-            Some(attempt) => world.notes.attempts.push(attempt),
-            None => return,
-        }
-    }
-    fail!(
-        "expected a delivery to end after 1 + callback_retries attempts, but the receiver got more than \
-         {MAX_DELIVERY_ROUNDS}: {:?}",
-        world.notes.attempts
-    );
-}
-
-/// A bounded listen for an attempt that must not come yet: the contract's backoff starts at 200 ms,
-/// on whichever clock, and the harness does not move the server's clock meanwhile.
-#[then(
-    regex = r"^the portal's receiver gets no further attempt within (\d+) ms while the server's clock is not moved$"
-)]
-async fn no_attempt_yet(world: &mut ConformanceWorld, ms: u64) {
-    let early = world.portal().await.next_attempt(Duration::from_millis(ms)).await;
-    if let Some(attempt) = early {
-        world.notes.attempts.push(attempt.clone());
-        fail!(
-            "expected the retry to back off (200 ms first, doubling), but it came within {ms} ms of the \
-             failed attempt, with the server's clock not moved: {attempt:?}"
-        );
-    }
-}
-
-#[then("the portal receives no other callback for the transaction")]
-async fn no_other_callback(world: &mut ConformanceWorld) {
-    let mut again = None;
-    let mut listened = Duration::ZERO;
-    while again.is_none() && listened < CALLBACK_QUIET {
-        nudge_clock(world).await;
-        again = world.portal().await.next_callback(NUDGE_EVERY).await;
-        listened += NUDGE_EVERY;
-    }
-    ensure!(again.is_none(), "expected one callback for the transaction, but another came: {again:?}");
-}
-
-#[then("the portal's receiver is holding a callback for the transaction")]
-async fn receiver_holds(world: &mut ConformanceWorld) {
-    let attempt = next_attempt(world, CALLBACK_WAIT).await;
-    check_attempt_is_for_transaction(world, &attempt);
-    ensure_eq!(attempt.reply, CallbackReply::Hold, "expected the receiver to hold the attempt");
-}
-
-#[when(expr = "the portal's receiver lets the held callback go with {int}")]
-async fn receiver_lets_go(world: &mut ConformanceWorld, status: u16) {
-    let released = world.portal().await.release_held(status);
-    ensure!(released, "the portal's callback receiver holds nothing");
-}
-
-#[then("the portal's receiver was never asked for its redirect location")]
-async fn never_redirected(world: &mut ConformanceWorld) {
-    while let Some(attempt) = world.portal().await.next_attempt(Duration::ZERO).await {
-        world.notes.attempts.push(attempt);
-    }
-    let followed: Vec<&CallbackAttempt> =
-        world.notes.attempts.iter().filter(|a| is_redirect_target(a)).collect();
-    ensure!(
-        followed.is_empty(),
-        "expected the server not to follow the callback's redirect, but it did: {followed:?}"
-    );
 }

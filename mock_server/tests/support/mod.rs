@@ -92,13 +92,35 @@ impl Reply {
 /// What is wrong with `reply` as the error `status` `code` `error_type`, or `None` when it is
 /// exactly that: status, JSON content type, code, type and a non-empty message (GEN-001, GEN-002).
 pub(crate) fn error_mismatch(reply: &Reply, status: u16, code: u32, error_type: &str) -> Option<String> {
+    error_mismatch_with(reply, status, code, error_type, MessageRequired::NonEmpty)
+}
+
+/// Whether an error body's `error_message` must be non-empty (the mock's default reading) or may
+/// be any text (the `error_message = "empty"` reading).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MessageRequired {
+    NonEmpty,
+    AnyText,
+}
+
+/// [`error_mismatch`], with the `error_message` rule given.
+pub(crate) fn error_mismatch_with(
+    reply: &Reply,
+    status: u16,
+    code: u32,
+    error_type: &str,
+    message: MessageRequired,
+) -> Option<String> {
     let want = format!("{status} {code} {error_type}");
     let Ok(body) = serde_json::from_slice::<Value>(&reply.body) else {
         return Some(format!("want {want}, got {} with a non-JSON body: {}", reply.status, reply.text()));
     };
     let got_code = body.get("error_code").and_then(Value::as_u64);
     let got_type = body.get("error_type").and_then(Value::as_str);
-    let message_ok = body.get("error_message").and_then(Value::as_str).is_some_and(|m| !m.is_empty());
+    let message_ok = body
+        .get("error_message")
+        .and_then(Value::as_str)
+        .is_some_and(|m| message == MessageRequired::AnyText || !m.is_empty());
     if reply.status != status
         || got_code != Some(u64::from(code))
         || got_type != Some(error_type)
