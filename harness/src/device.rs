@@ -14,8 +14,7 @@ use protocol::rng::SeededRng;
 // The request bodies are built with `json!` in the shapes of `EnrollmentRequest`, `OtpRequestBody`
 // and `AnswerBody`: a scenario may need to send what those types cannot hold.
 use protocol::wire::{
-    Answer, AnswerResponse, EnrollmentInfo, EnrollmentResponse, OtpRequestResponse, ServerEvent,
-    TokenResponse, paths,
+    Answer, AnswerResponse, EnrollmentInfo, EnrollmentResponse, OtpRequestResponse, TokenResponse, paths,
 };
 use reqwest::Method;
 use uuid::Uuid;
@@ -65,10 +64,10 @@ pub enum DeviceError {
 
 /// An SDK's refusal, as its device driver answered it: the code and type of the SDK's error
 /// (contract section 9), which for a server refusal are the server's. The driver protocol carries
-/// no HTTP status; the server's own log of the exchanges the driver made meanwhile tells it,
-/// where the target keeps one.
+/// no HTTP status, and the server's event log is not read for one (the contract fixes only its
+/// entries' `seq`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the device driver answered {op} with error {code} {error_type}: {message} ({})", calls_note(server_calls.as_deref()))]
+#[error("the device driver answered {op} with error {code} {error_type}: {message}{}", local_note(*refused_locally))]
 pub struct DriverRefusal {
     /// The operation refused.
     pub op: String,
@@ -78,27 +77,15 @@ pub struct DriverRefusal {
     pub error_type: String,
     /// `error_message`.
     pub message: String,
-    /// The exchanges the server logged while the driver handled the operation (`GET
-    /// /_admin/v1/events`); `None` where the target keeps no log.
-    pub server_calls: Option<Vec<ServerEvent>>,
+    /// Known to be one of section 9's local refusals, made without a call to the server: the
+    /// driver's own `state` said it had no user or no enrollment, and it refused with that state's
+    /// code.
+    pub refused_locally: bool,
 }
 
-/// The server's exchanges during a driver operation, for messages.
-fn calls_note(calls: Option<&[ServerEvent]>) -> String {
-    match calls {
-        None => "the target keeps no event log, so its calls to the server are not known".into(),
-        Some([]) => "it made no call to the server".into(),
-        Some(calls) => {
-            let calls: Vec<String> = calls
-                .iter()
-                .map(|e| {
-                    let code = e.error_code.map(|c| format!(" {c}")).unwrap_or_default();
-                    format!("{} {} answered {}{code}", e.method, e.path, e.status)
-                })
-                .collect();
-            format!("the server logged: {}", calls.join("; "))
-        }
-    }
+/// What a message adds for a local refusal.
+fn local_note(refused_locally: bool) -> &'static str {
+    if refused_locally { " (a local refusal of section 9, made without calling the server)" } else { "" }
 }
 
 /// The enrollment the device keeps.

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use protocol::keys::KeyPair;
 use protocol::rng::SeededRng;
-use protocol::wire::{OtpRequestResponse, ServerEvent};
+use protocol::wire::OtpRequestResponse;
 use time::OffsetDateTime;
 
 use crate::device::{DeviceEnrollment, DeviceError, SimulatedDevice};
@@ -21,9 +21,6 @@ use crate::portal::{SimulatedPortal, StartedOtp};
 use crate::report::{DeviceKind, DeviceUse};
 use crate::target::OrFail as _;
 use crate::target::{Target, UserCredentials};
-
-/// How long a step waits for a callback before it fails (a bound, not a sleep).
-pub const CALLBACK_WAIT: Duration = Duration::from_secs(10);
 
 /// How long the callback receiver listens for one more delivery attempt before it takes the
 /// delivery as over. The contract fixes the backoff ("doubling from 200 ms") but not which clock
@@ -47,8 +44,6 @@ struct DrivenSlot {
 pub struct DrivenCall {
     /// The device's name.
     pub device: String,
-    /// The exchanges the server logged while the driver worked (`None` without an event log).
-    pub server_calls: Option<Vec<ServerEvent>>,
 }
 
 /// The outcome of the last device or portal call, for `Then` steps: a success as JSON (to show

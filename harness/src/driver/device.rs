@@ -309,7 +309,7 @@ fn outcome(op: &str, reply: Reply) -> Result<Map<String, Value>, DrivenError> {
                 code: error_code,
                 error_type,
                 message: error_message,
-                server_calls: None,
+                refused_locally: false,
             }))
         }
         Reply::Unimplemented { .. } => Err(DrivenError::Unimplemented(op.to_string())),

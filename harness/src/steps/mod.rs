@@ -82,7 +82,7 @@ pub fn assert_refused(what: &str, outcome: &Outcome, status: u16, code: u32, err
             }
         }
         Err(DeviceError::Driver(refusal)) => {
-            device::assert_driver_refused(&expected, refusal, status, code, error_type);
+            device::assert_driver_refused(&expected, refusal, code, error_type);
         }
         Err(other) => fail!("expected {expected}, but the device failed locally: {other}"),
     }

@@ -12,7 +12,7 @@ use crate::world::{ConformanceWorld, DrivenCall};
 
 /// Runs `op` on the driver's device `name` (starting the driver on first use). The server's event
 /// log is not read for the exchanges the driver made meanwhile: the contract fixes only its
-/// entries' `seq`, so the call's `server_calls` stay unknown (`None`).
+/// entries' `seq`.
 async fn driven<T>(
     world: &mut ConformanceWorld,
     name: &str,
@@ -23,7 +23,7 @@ async fn driven<T>(
         Err(DrivenError::Unimplemented(op)) => crate::judgement::not_implemented(op),
         Err(e) => fail!("expected the device driver playing {name:?} to start (hello, configure), but {e}"),
     };
-    (result, DrivenCall { device: name.to_string(), server_calls: None })
+    (result, DrivenCall { device: name.to_string() })
 }
 
 /// A driver operation's result as a step takes it: the SDK's refusal is an outcome,
@@ -36,9 +36,7 @@ fn settle<T>(
 ) -> (Result<T, DeviceError>, DrivenCall) {
     let result = match result {
         Ok(value) => Ok(value),
-        Err(DrivenError::Refused(refusal)) => {
-            Err(DeviceError::Driver(DriverRefusal { server_calls: call.server_calls.clone(), ..refusal }))
-        }
+        Err(DrivenError::Refused(refusal)) => Err(DeviceError::Driver(refusal)),
         Err(DrivenError::Unimplemented(op)) => crate::judgement::not_implemented(op),
         Err(broken) => fail!("expected the device driver playing {name:?} to {what}, but {broken}"),
     };
@@ -125,7 +123,7 @@ pub(super) async fn handle_driven(world: &mut ConformanceWorld, name: &str, inpu
     {
         // Known from the contract, not from the server: section 9's local check for the state the
         // driver itself reported came first. Any other code stays the driver's to answer for.
-        refusal.server_calls = Some(Vec::new());
+        refusal.refused_locally = true;
     }
     if let (Ok(shown), Some(expected)) = (&result, otp_transaction(otp)) {
         ensure_eq!(
@@ -187,15 +185,9 @@ pub(super) async fn decide_if_showing(world: &mut ConformanceWorld, name: &str, 
 /// refused with another code and is known to have refused by itself, without calling the server
 /// (section 9's local checks, once it knows its enrollment is gone: DRV-008), the server's answer
 /// cannot be checked through it: not applicable.
-pub(crate) fn assert_driver_refused(
-    expected: &str,
-    refusal: &DriverRefusal,
-    _status: u16,
-    code: u32,
-    error_type: &str,
-) {
+pub(crate) fn assert_driver_refused(expected: &str, refusal: &DriverRefusal, code: u32, error_type: &str) {
     if refusal.code != code || refusal.error_type != error_type {
-        if refusal.server_calls.as_ref().is_some_and(Vec::is_empty) {
+        if refusal.refused_locally {
             crate::judgement::not_applicable(format!(
                 "expected {expected}, but the SDK under test refused by itself, without calling the server \
                  (section 9: its local checks come first): {refusal}; the server's answer to that call \
@@ -217,33 +209,33 @@ mod tests {
             code,
             error_type: error_type.into(),
             message: "refused".into(),
-            server_calls: local.then(Vec::new),
+            refused_locally: local,
         }
     }
 
     /// What `assert_driver_refused` did: `Ok` for a pass, else the panic as text or n/a.
-    fn check(refusal: &DriverRefusal, status: u16, code: u32, error_type: &str) -> Result<(), String> {
-        std::panic::catch_unwind(|| assert_driver_refused("the request", refusal, status, code, error_type))
-            .map_err(|payload| match payload.downcast::<NotApplicable>() {
+    fn check(refusal: &DriverRefusal, code: u32, error_type: &str) -> Result<(), String> {
+        std::panic::catch_unwind(|| assert_driver_refused("the request", refusal, code, error_type)).map_err(
+            |payload| match payload.downcast::<NotApplicable>() {
                 Ok(na) => format!("n/a: {}", na.0),
                 Err(payload) => payload.downcast::<Failure>().map(|f| f.0).unwrap_or_default(),
-            })
+            },
+        )
     }
 
     #[test]
     fn a_driven_refusal_is_checked_by_code_and_type() {
         let nf = "MOBILE_AUTH_REQUEST_NOT_FOUND";
         // The code and type are what the driver protocol carries; the status is not among them.
-        assert_eq!(check(&refusal(10013, nf, false), 404, 10013, nf), Ok(()));
-        assert_eq!(check(&refusal(10013, nf, false), 410, 10013, nf), Ok(()));
+        assert_eq!(check(&refusal(10013, nf, false), 10013, nf), Ok(()));
         // Another code fails, unless the SDK is known to have refused by itself: not applicable.
         let not_enrolled = "MOBILE_AUTHENTICATION_NOT_ENROLLED";
         let disenrolled = "MOBILE_AUTHENTICATION_DISENROLLED";
-        let wrong = check(&refusal(9021, not_enrolled, false), 403, 9023, disenrolled);
+        let wrong = check(&refusal(9021, not_enrolled, false), 9023, disenrolled);
         assert!(wrong.is_err_and(|m| !m.starts_with("n/a")));
-        let local = check(&refusal(9021, not_enrolled, true), 403, 9023, disenrolled);
+        let local = check(&refusal(9021, not_enrolled, true), 9023, disenrolled);
         assert!(local.is_err_and(|m| m.starts_with("n/a")));
         // The same code given locally passes.
-        assert_eq!(check(&refusal(9021, not_enrolled, true), 403, 9021, not_enrolled), Ok(()));
+        assert_eq!(check(&refusal(9021, not_enrolled, true), 9021, not_enrolled), Ok(()));
     }
 }
