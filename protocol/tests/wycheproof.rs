@@ -17,9 +17,9 @@ use std::fmt::Write as _;
 use protocol::keys::{PublicKey, SignatureError};
 use serde_json::Value;
 
-/// The vector file, outside the repository: /work/main/protocol -> /work/shared/testdata/...
+/// The vector file, kept in the repository with its licence (tests/data/wycheproof/).
 const VECTORS: &str =
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata/wycheproof/ecdsa_secp256r1_sha256_test.json");
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/wycheproof/ecdsa_secp256r1_sha256_test.json");
 
 /// What the crate did with one vector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -62,9 +62,9 @@ fn string(value: &Value, field: &str) -> String {
 fn load() -> (u64, Vec<Vector>) {
     let text = std::fs::read_to_string(VECTORS).unwrap_or_else(|e| {
         panic!(
-            "cannot read the Wycheproof vectors at {VECTORS}: {e}. They are expected in \
-             /work/shared/testdata/wycheproof/ (ecdsa_secp256r1_sha256_test.json from \
-             github.com/C2SP/wycheproof, testvectors/); this test refuses to pass without them."
+            "cannot read the Wycheproof vectors at {VECTORS}: {e}. They are part of the repository \
+             (protocol/tests/data/wycheproof/, from github.com/C2SP/wycheproof); this test refuses to \
+             pass without them."
         )
     });
     let doc: Value = serde_json::from_str(&text).expect("the vector file is JSON");
