@@ -181,7 +181,7 @@ fn the_whole_suite_through_the_alternative_readings_driver_is_conformant() {
 
 /// A driver script in a scratch folder, run with `sh`.
 fn script(case: &str, body: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("mobauth-driven-{}-{case}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("mobauth-driven-{case}"));
     std::fs::create_dir_all(&dir).expect("a scratch folder");
     let path = dir.join("driver.sh");
     std::fs::write(&path, body).expect("the driver script is written");

@@ -22,9 +22,10 @@ impl std::fmt::Debug for Outcome {
     }
 }
 
-/// A fresh folder for one case's files.
+/// A fresh folder for one case's files, under Cargo's per-target scratch folder (target/tmp), not
+/// the system's /tmp.
 fn scratch(case: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mobauth-gate-{}-{case}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("mobauth-gate-{case}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("a scratch folder");
     dir

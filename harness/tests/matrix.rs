@@ -52,9 +52,10 @@ fn renamed(report: &Report, server: &str, device: &str) -> Report {
     report
 }
 
-/// A fresh folder for one test's files.
+/// A fresh folder for one test's files, under Cargo's per-target scratch folder (target/tmp), not
+/// the system's /tmp.
 fn scratch(case: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mobauth-matrix-{}-{case}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("mobauth-matrix-{case}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("a scratch folder");
     dir
