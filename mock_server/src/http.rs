@@ -150,28 +150,20 @@ impl Shared {
     }
 }
 
-/// The error code of an answered error, kept for the event log.
-#[derive(Debug, Clone, Copy)]
-struct AnsweredCode(u32);
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let code = self.code();
-        let error = self.clone();
-        let mut response = match self {
+        let mut response = match &self {
             ApiError::Api { body, .. } => (status, axum::Json(body)).into_response(),
             ApiError::OAuth { body, .. } => (status, axum::Json(body)).into_response(),
         };
-        if let Some(code) = code {
-            response.extensions_mut().insert(AnsweredCode(code));
-        }
-        response.extensions_mut().insert(AnsweredError(error));
+        response.extensions_mut().insert(AnsweredError(self));
         response
     }
 }
 
-/// The error a response answers, for the readings that write error bodies their own way.
+/// The error a response answers: its code for the event log, and its body for the readings that
+/// write error bodies their own way.
 #[derive(Debug, Clone)]
 struct AnsweredError(ApiError);
 
@@ -654,10 +646,7 @@ pub(crate) async fn handle(
     let response = if let Some(status) = action.status {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
         let body = shared.readings.injected_fault(status.as_u16());
-        let code = body.error_code;
-        let mut response = json(status, body);
-        response.extensions_mut().insert(AnsweredCode(code));
-        response
+        ApiError::Api { status: status.as_u16(), body }.into_response()
     } else {
         let result: Result<Response, Infallible> = router.oneshot(req).await;
         let mut response = match result {
@@ -670,7 +659,7 @@ pub(crate) async fn handle(
         }
         rewrite_error(&shared.readings, response)
     };
-    let code = response.extensions().get::<AnsweredCode>().map(|c| c.0);
+    let code = response.extensions().get::<AnsweredError>().and_then(|e| e.0.code());
     if logged {
         shared.record("request", method.as_str(), &path, response.status().as_u16(), code);
     }

@@ -165,16 +165,11 @@ impl Readings {
     /// A body's `device_id`: the lowercase hyphenated spelling, or under
     /// [`DeviceIdSpelling::AnyUuid`] any spelling of a UUID; 400 10015 otherwise.
     pub(crate) fn body_device_id(&self, text: &str) -> Result<Uuid, ApiError> {
-        let id = match self.device_id_spelling {
-            DeviceIdSpelling::Lowercase => protocol::wire::parse_id(text),
-            DeviceIdSpelling::AnyUuid => Uuid::parse_str(text).ok(),
+        let (id, wanted) = match self.device_id_spelling {
+            DeviceIdSpelling::Lowercase => (protocol::wire::parse_id(text), "a lowercase hyphenated UUID"),
+            DeviceIdSpelling::AnyUuid => (Uuid::parse_str(text).ok(), "a UUID"),
         };
-        id.ok_or_else(|| match self.device_id_spelling {
-            DeviceIdSpelling::Lowercase => {
-                ApiError::new(ErrorCode::InvalidRequest, "device_id is not a lowercase hyphenated UUID")
-            }
-            DeviceIdSpelling::AnyUuid => ApiError::new(ErrorCode::InvalidRequest, "device_id is not a UUID"),
-        })
+        id.ok_or_else(|| ApiError::new(ErrorCode::InvalidRequest, format!("device_id is not {wanted}")))
     }
 
     /// How an enrollment's CSR is read.
