@@ -2,8 +2,10 @@
 //!
 //! Everything the mock Token Server, the simulated devices and the harness agree on lives here:
 //! wire types ([`wire`]), the error catalogue ([`error`]), the OTP codec ([`otp`]), keys and
-//! signatures ([`keys`]), CSRs ([`csr`]), the certificate authority ([`ca`]), QR codes ([`qr`]),
+//! signatures ([`keys`]), CSRs ([`csr`]), the certificate authority ([`ca`]),
 //! time ([`clock`]) and seeded randomness ([`rng`]).
+//!
+//! QR codes are the `qr` crate's, so that this crate needs no image libraries.
 //!
 //! This crate does no I/O and its logic reads no clock: time and randomness come in as arguments,
 //! bytes come in as slices and go out as values. [`clock::SystemClock`] is the one wall-clock
@@ -17,7 +19,6 @@ pub mod driver;
 pub mod error;
 pub mod keys;
 pub mod otp;
-pub mod qr;
 pub mod rng;
 pub mod wire;
 

@@ -1,0 +1,7 @@
+//! The `mobauth` command: `run`, `report`, `matrix` and `qr check`, the exit codes, and the
+//! features and requirement catalogue the binary carries. The binary (`main.rs`) is the only
+//! place where errors become `anyhow` reports.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod matrix;

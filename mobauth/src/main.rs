@@ -1,0 +1,182 @@
+//! `mobauth`: the command line of the conformance harness.
+//!
+//! This is the binary's edge: errors become `anyhow` reports and exit codes here and nowhere else.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+mod qr_check;
+
+/// A conformance harness for mobile authentication.
+#[derive(Debug, Parser)]
+#[command(name = "mobauth", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the conformance suite (default: against the embedded mock Token Server), print a
+    /// summary by requirement and write reports; exit 0 when conformant, 1 when not, 2 for a
+    /// usage or configuration error, 3 when the target cannot be reached.
+    Run(mobauth::cli::RunArgs),
+    /// Merge shard reports, or list regressions and fixes between two reports.
+    #[command(subcommand)]
+    Report(mobauth::cli::ReportCommand),
+    /// The compatibility matrix, servers down and SDKs across: merge reports (REPORT...) or run
+    /// every server with the simulated devices and each device driver (--server, --device-driver),
+    /// then write matrix.html and matrix.md; exit 0 when every cell is conformant, 1 when not, 2
+    /// for a usage error.
+    Matrix(mobauth::matrix::MatrixArgs),
+    /// Encode, decode or check the QR code of an OTP.
+    #[command(subcommand)]
+    Qr(QrCommand),
+    /// Run the mock Token Server standalone.
+    Serve {
+        /// Server file (see fixtures/servers/).
+        #[arg(long, default_value = "fixtures/servers/default.toml")]
+        config: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// Seed for the server's randomness when the file names none.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// The reference device driver: the simulated device behind the driver protocol, JSON Lines
+    /// on stdin and stdout (what an SDK implementer's driver program does for a real SDK).
+    DeviceDriver {
+        /// Seed for the device's ids and keys.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Take, wherever the driver protocol leaves a choice, a different legal reading than
+        /// the reference's own (clean QR images only, stale enrollment state, other texts ...),
+        /// to show that the suite accepts it.
+        #[arg(long)]
+        alternative_readings: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum QrCommand {
+    /// Render TEXT as the reference portal does (level M, 4-module quiet zone, 8 px a module).
+    Encode {
+        /// The payload, e.g. an OTP.
+        text: String,
+        /// Output file: `.png` or `.svg`.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the payload of the QR code in a PNG or JPEG image, exactly, and exit 0; or say why not and exit 1.
+    Decode {
+        /// The image file.
+        file: PathBuf,
+    },
+    /// Grade a portal's QR picture: decodes, OTP payload, version, byte mode, error correction,
+    /// quiet zone, module size, colours, and whether it still decodes under each camera
+    /// disturbance; exit 0 when nothing fails, 1 when a criterion fails, 2 when the file is not
+    /// a readable PNG or JPEG.
+    Check(qr_check::CheckArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => Ok(ExitCode::from(mobauth::cli::run(args, own_driver_command()))),
+        Command::Report(cmd) => Ok(ExitCode::from(mobauth::cli::report(cmd))),
+        Command::Matrix(args) => Ok(ExitCode::from(mobauth::matrix::command(args, own_driver_command()))),
+        Command::Qr(cmd) => qr(cmd),
+        Command::Serve { config, addr, seed } => serve(config, addr, seed),
+        Command::DeviceDriver { seed, alternative_readings } => {
+            let readings = if alternative_readings {
+                peers::driver::reference::Readings::alternative()
+            } else {
+                peers::driver::reference::Readings::default()
+            };
+            device_driver(seed, readings)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mobauth: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// This binary's own reference device driver (`mobauth device-driver`), for driver scenarios.
+fn own_driver_command() -> Option<String> {
+    let exe = std::env::current_exe().ok()?;
+    Some(format!("'{}' device-driver", exe.display()))
+}
+
+fn qr(cmd: QrCommand) -> anyhow::Result<ExitCode> {
+    use qr::{self, RenderOptions};
+    match cmd {
+        QrCommand::Encode { text, out } => {
+            let opts = RenderOptions::default();
+            let ext = out.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+            let bytes = match ext.as_deref() {
+                Some("png") => qr::render_png(&text, &opts)?,
+                Some("svg") => qr::render_svg(&text, &opts)?.into_bytes(),
+                _ => anyhow::bail!("--out must end in .png or .svg: {}", out.display()),
+            };
+            std::fs::write(&out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        QrCommand::Decode { file } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            match qr::decode(&bytes) {
+                Ok(payload) => {
+                    println!("{payload}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("mobauth: {}: {e}", file.display());
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        QrCommand::Check(args) => Ok(qr_check::run(&args)),
+    }
+}
+
+fn serve(config: PathBuf, addr: SocketAddr, seed: u64) -> anyhow::Result<ExitCode> {
+    init_tracing();
+    let file = mock_server::ServerFile::load(&config)?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let mut options = mock_server::ServeOptions::new(addr, file);
+        options.seed = seed;
+        let server = mock_server::serve(options).await?;
+        tracing::info!(url = %server.url(), config = %config.display(), "mock Token Server listening");
+        println!("mock Token Server listening on {}", server.url());
+        tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+        tracing::info!("shutting down");
+        server.shutdown().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn device_driver(seed: u64, readings: peers::driver::reference::Readings) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+        peers::driver::reference::run_with(stdin, tokio::io::stdout(), seed, readings)
+            .await
+            .context("driver I/O failed")?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

@@ -1,0 +1,31 @@
+//! The conformance suite: every scenario of `features/` against the embedded mock Token Server,
+//! each scenario on a fresh server of its own, the driver scenarios through the reference driver
+//! (this package's own binary), exactly as `mobauth run` runs them. `MOBAUTH_SEED` sets the run
+//! seed. To run a part of the suite with cucumber's own selection, use `mobauth run --tags EXPR`.
+
+use report::Outcome;
+use runner::RunOptions;
+
+#[test]
+fn every_scenario_passes_against_the_embedded_mock_server() {
+    let seed = match std::env::var("MOBAUTH_SEED") {
+        Ok(text) => text.parse().unwrap_or_else(|_| panic!("MOBAUTH_SEED must be a u64, got {text:?}")),
+        Err(_) => runner::DEFAULT_SEED,
+    };
+    let mut options = RunOptions::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../features"));
+    options.seed = seed;
+    options.driver_command = Some(format!("'{}' device-driver", env!("CARGO_BIN_EXE_mobauth")));
+    let report = runner::run(options).expect("the suite runs on the embedded default");
+    let not_passed: Vec<String> = report
+        .scenarios
+        .iter()
+        .filter(|scenario| scenario.outcome != Outcome::Passed)
+        .map(|scenario| {
+            let message = scenario.message.as_deref().unwrap_or_default();
+            format!("{} {:?}: {}: {message}", scenario.id, scenario.outcome, scenario.name)
+        })
+        .collect();
+    assert!(not_passed.is_empty(), "run seed {seed}: not every scenario passed:\n{}", not_passed.join("\n"));
+    assert!(report.gate.conformant, "run seed {seed}: the gate says {:?}", report.gate.reasons);
+    assert!(report.scenarios.len() > 400, "the suite ran only {} scenarios", report.scenarios.len());
+}

@@ -1,0 +1,1 @@
+//! An installed `mobauth` carries its suite: `mobauth run` from an empty folder.

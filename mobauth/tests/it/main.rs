@@ -1,0 +1,16 @@
+//! The `mobauth` package's integration tests: the whole suite on the embedded default, by URL and
+//! through drivers; the gate, reports, the matrix and `mobauth qr check`; the catalogue's checks.
+//!
+//! One test binary (each module was a test binary of its own), so a build links the harness once
+//! for all of them.
+
+mod catalogue;
+mod conformance;
+mod driven;
+mod gate;
+mod install;
+mod matrix;
+mod qr_check;
+mod reports;
+mod server_by_url;
+mod simulated_flow;

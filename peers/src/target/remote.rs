@@ -1,0 +1,228 @@
+//! A server under test by URL: probed once per run for what it offers, then given to each
+//! scenario in a known state.
+//!
+//! The scenarios of a run share the server, so they run one at a time, and each starts from the
+//! same state as far as the server lets the harness set it: a reset, the contract's default
+//! configuration (with the declared enrollment mode), no faults, the clock standing still. Users
+//! are made per scenario with the admin API, or taken from the target file's list.
+
+use std::collections::BTreeSet;
+
+use reqwest::Method;
+use serde_json::json;
+
+use super::{Admin, Backend, Capabilities, Capability, Target, TargetError, TargetFile};
+use transcript::{Auth, ClientError, Http, Payload, Transcript, build_client, error_chain};
+
+/// Why a server by URL cannot be used for a run.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// The HTTP client cannot be built from the target file's settings.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The server does not answer (connection refused, TLS failure, timeout).
+    #[error("the server at {url} cannot be reached: {reason}")]
+    Unreachable {
+        /// The URL tried.
+        url: String,
+        /// Why, with the TLS or socket error.
+        reason: String,
+    },
+    /// The server has a test-control API but refuses the target file's admin token.
+    #[error(
+        "the server refuses the admin token ({status} on GET /_admin/v1/config: {body}); fix [admin] \
+         token in the target file, or remove [admin] to run without the test-control API"
+    )]
+    AdminRefused {
+        /// The status answered.
+        status: u16,
+        /// The body, cut.
+        body: String,
+    },
+}
+
+/// A server under test by URL, probed.
+#[derive(Debug)]
+pub struct RemoteServer {
+    file: TargetFile,
+    client: reqwest::Client,
+    offers: Capabilities,
+    /// The configuration after the probe's reset: the server's start configuration.
+    start_config: Option<serde_json::Value>,
+    /// Distinguishes this run's users from an earlier run's on a server that keeps them.
+    run_tag: String,
+}
+
+impl RemoteServer {
+    /// Checks that the server answers and finds which parts of the test-control API it offers,
+    /// by calling each once with the admin token (a probe user and client are made, the fault
+    /// list is cleared, and the server is reset last).
+    pub async fn probe(file: TargetFile, run_tag: &str) -> Result<Self, ProbeError> {
+        let client = build_client(&file.client)?;
+        let http = Http::with_client(client.clone(), &file.base_url, Transcript::default());
+        let url = format!("{}/", file.base_url);
+        if let Err(e) = client.get(&url).send().await {
+            return Err(ProbeError::Unreachable { url: file.base_url.clone(), reason: error_chain(&e) });
+        }
+        let mut offers = BTreeSet::new();
+        if let Some(token) = &file.admin_token {
+            let probe_name = format!("mobauth-probe-{run_tag}");
+            let calls: [(Capability, Method, String, Option<serde_json::Value>); 7] = [
+                (Capability::Config, Method::GET, "/config".into(), None),
+                (Capability::Clock, Method::GET, "/clock".into(), None),
+                (Capability::Events, Method::GET, format!("/events?since={}", i64::MAX), None),
+                (Capability::Faults, Method::PUT, "/faults".into(), Some(json!([]))),
+                (
+                    Capability::Users,
+                    Method::POST,
+                    "/users".into(),
+                    Some(json!({ "username": probe_name, "password": probe_name })),
+                ),
+                (
+                    Capability::Clients,
+                    Method::POST,
+                    "/app-clients".into(),
+                    Some(json!({ "client_id": probe_name })),
+                ),
+                (Capability::Reset, Method::POST, "/reset".into(), Some(json!({}))),
+            ];
+            for (part, method, rest, body) in calls {
+                let path = format!("{}{rest}", protocol::wire::paths::ADMIN);
+                let payload = body.as_ref().map_or(Payload::Empty, Payload::Json);
+                let (status, text) =
+                    http.send(method, &path, Auth::Bearer(token), payload).await.map_err(|e| {
+                        ProbeError::Unreachable {
+                            url: format!("{}{path}", file.base_url),
+                            reason: e.to_string(),
+                        }
+                    })?;
+                match status {
+                    // Any success: the contract names no reply status for most of these calls.
+                    200..=299 => {
+                        offers.insert(part);
+                    }
+                    401 | 403 => {
+                        return Err(ProbeError::AdminRefused {
+                            status,
+                            body: text.chars().take(200).collect(),
+                        });
+                    }
+                    // 404, 405, 501 and the like: the server does not offer this part.
+                    _ => {}
+                }
+            }
+            if !offers.is_empty() {
+                offers.insert(Capability::Admin);
+            }
+        }
+        let offers: Capabilities = offers.into();
+        let start_config = match &file.admin_token {
+            Some(token) if offers.contains(&Capability::Config) => {
+                let admin = Admin::with_parts(http, token, offers.clone());
+                Some(admin.config().await.map_err(|e| ProbeError::Unreachable {
+                    url: format!("{}/_admin/v1/config", file.base_url),
+                    reason: e.to_string(),
+                })?)
+            }
+            _ => None,
+        };
+        Ok(Self { file, client, offers, start_config, run_tag: run_tag.to_string() })
+    }
+
+    /// The target file (or the defaults of `--server URL`) the server was probed with.
+    pub fn file(&self) -> &TargetFile {
+        &self.file
+    }
+
+    /// The parts of the test-control API the server offers.
+    pub fn offers(&self) -> &BTreeSet<Capability> {
+        &self.offers
+    }
+
+    /// A sentence for the report: where the server is and what it offers.
+    pub fn describe(&self) -> String {
+        let from = match &self.file.path {
+            Some(path) => format!(" (target file {})", path.display()),
+            None => String::new(),
+        };
+        let parts: Vec<&str> = Capability::ADMIN_PARTS
+            .iter()
+            .filter(|p| self.offers.contains(p))
+            .map(|p| p.short_name())
+            .collect();
+        let missing: Vec<&str> = Capability::ADMIN_PARTS
+            .iter()
+            .filter(|p| !self.offers.contains(p))
+            .map(|p| p.short_name())
+            .collect();
+        let admin = match (parts.is_empty(), missing.is_empty()) {
+            (true, _) => "no test-control API".to_string(),
+            (false, true) => format!("test-control API: {}", parts.join(", ")),
+            (false, false) => format!("test-control API: {} (not: {})", parts.join(", "), missing.join(", ")),
+        };
+        let mode = match self.file.enrollment_mode {
+            Some(mode) => format!("; enrollment mode fixed at {}", mode.as_str()),
+            None => String::new(),
+        };
+        format!("the server at {}{from}; {admin}{mode}", self.file.base_url)
+    }
+
+    /// Readies the server for one scenario and returns the scenario's target: a reset, the
+    /// contract's default configuration (with the declared enrollment mode), no faults and a
+    /// clock standing still, each as far as the server offers it. `seed` is the scenario's.
+    pub async fn begin_scenario(&self, seed: u64) -> Result<Target, TargetError> {
+        if let Some(token) = &self.file.admin_token {
+            // The setup's exchanges stay out of the scenario's transcript: they are not its steps.
+            let setup = Admin::with_parts(
+                Http::with_client(self.client.clone(), &self.file.base_url, Transcript::default()),
+                token,
+                self.offers.clone(),
+            );
+            if setup.offers(Capability::Reset) {
+                setup.reset().await?;
+            } else if setup.offers(Capability::Faults) {
+                setup.set_faults(&json!([]), 0).await?;
+            }
+            if setup.offers(Capability::Config) {
+                let baseline = match self.file.enrollment_mode {
+                    Some(mode) => json!({ "enrollment_mode": mode.as_str() }),
+                    None => json!({}),
+                };
+                setup.set_config(&baseline).await?;
+            }
+            if setup.offers(Capability::Clock) {
+                setup.advance_clock(0).await?;
+            }
+        }
+        let http = Http::with_client(self.client.clone(), &self.file.base_url, Transcript::default());
+        let admin = match &self.file.admin_token {
+            Some(token) if !self.offers.is_empty() => {
+                Some(Admin::with_parts(http.clone(), token, self.offers.clone()))
+            }
+            _ => None,
+        };
+        // With a reset between scenarios a seed's users are its own; without one, the server
+        // keeps earlier runs' users, so the run's tag keeps this run's apart.
+        let user_prefix = if self.offers.contains(&Capability::Reset) {
+            format!("user-{seed:016x}")
+        } else {
+            format!("user-{}-{seed:016x}", self.run_tag)
+        };
+        Ok(Target {
+            backend: Backend::Remote,
+            http,
+            app_client_id: self.file.app_client_id.clone(),
+            api_client: self.file.api_client.clone(),
+            admin,
+            user_seq: 0,
+            user_prefix,
+            listed_users: self.file.users.clone(),
+            fixed_enrollment_mode: self.file.enrollment_mode,
+            start_config: self.start_config.clone(),
+            callback_listen: self.file.callback_listen.clone(),
+            driver_command: None,
+            driver_limits: crate::driver::client::DriverLimits::for_this_machine(),
+        })
+    }
+}

@@ -1,0 +1,8 @@
+//! The protocol crate's integration tests: malformed inputs, OpenSSL interoperability and the Wycheproof vectors.
+//!
+//! One test binary for the crate (each module was a test binary of its own), so a build links
+//! the crate once for all its integration tests.
+
+mod malformed_inputs;
+mod openssl_interop;
+mod wycheproof;

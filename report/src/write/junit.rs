@@ -1,0 +1,162 @@
+//! JUnit XML: a testsuite per feature file, a testcase per scenario named with its requirement
+//! IDs, failures with the failing step and the expected-and-actual message.
+
+use std::fmt::Write as _;
+
+use super::{first_line, seconds};
+use crate::{Report, ScenarioResult, StepStatus, Verdict};
+
+/// Text escaped for XML attributes and content; characters XML 1.0 forbids are dropped.
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The testcase name: `[ENR-001 ENR-002] A logged-in user enrolls a device`.
+pub(crate) fn case_name(scenario: &ScenarioResult) -> String {
+    if scenario.requirements.is_empty() {
+        scenario.name.clone()
+    } else {
+        format!("[{}] {}", scenario.requirements.join(" "), scenario.name)
+    }
+}
+
+/// The failing step and its message.
+fn failure_text(scenario: &ScenarioResult) -> String {
+    let mut out = String::new();
+    if let Some(step) =
+        scenario.steps.iter().find(|s| matches!(s.status, StepStatus::Failed | StepStatus::Undefined))
+    {
+        let _ = writeln!(out, "Step: {}{} ({}:{})", step.keyword, step.text, scenario.file, step.line);
+    }
+    if let Some(message) = &scenario.message {
+        out.push_str(message);
+    }
+    out
+}
+
+fn is_failure(verdict: Verdict) -> bool {
+    verdict.is_problem()
+}
+
+fn is_skipped(verdict: Verdict) -> bool {
+    matches!(
+        verdict,
+        Verdict::ExpectedFailure | Verdict::NotApplicable | Verdict::NotImplemented | Verdict::NotRun
+    )
+}
+
+/// The report as JUnit XML.
+pub fn junit(report: &Report) -> String {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let scenarios = &report.scenarios;
+    let failures = scenarios.iter().filter(|s| is_failure(s.verdict)).count();
+    let skipped = scenarios.iter().filter(|s| is_skipped(s.verdict)).count();
+    let errors = scenarios.iter().filter(|s| s.verdict == Verdict::HarnessError).count();
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"mobauth\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{}\">",
+        scenarios.len(),
+        seconds(report.duration_ms()),
+    );
+    let mut files: Vec<&str> = scenarios.iter().map(|s| s.file.as_str()).collect();
+    files.dedup();
+    for file in files {
+        let cases: Vec<&ScenarioResult> = scenarios.iter().filter(|s| s.file == file).collect();
+        let feature = cases.first().map_or("", |s| s.feature.as_str());
+        let time: u64 = cases.iter().map(|s| s.duration_ms).sum();
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{}\" file=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{}\">",
+            escape(feature),
+            escape(file),
+            cases.len(),
+            cases.iter().filter(|s| is_failure(s.verdict)).count(),
+            cases.iter().filter(|s| s.verdict == Verdict::HarnessError).count(),
+            cases.iter().filter(|s| is_skipped(s.verdict)).count(),
+            seconds(time),
+        );
+        for scenario in cases {
+            let _ = write!(
+                out,
+                "    <testcase name=\"{}\" classname=\"{}\" file=\"{}\" line=\"{}\" time=\"{}\"",
+                escape(&case_name(scenario)),
+                escape(feature),
+                escape(file),
+                scenario.line,
+                seconds(scenario.duration_ms),
+            );
+            let expectation = scenario.expectation.and_then(|i| report.expectations.get(i));
+            let message = scenario.message.as_deref().unwrap_or("");
+            match scenario.verdict {
+                Verdict::Passed => out.push_str("/>\n"),
+                Verdict::Failed => {
+                    let _ = write!(
+                        out,
+                        ">\n      <failure type=\"failed\" message=\"{}\">{}</failure>\n    </testcase>\n",
+                        escape(first_line(message)),
+                        escape(&failure_text(scenario)),
+                    );
+                }
+                Verdict::HarnessError => {
+                    // JUnit's <error> is "an unexpected problem" as opposed to a failed check: the
+                    // harness broke, the target was not judged.
+                    let _ = write!(
+                        out,
+                        ">\n      <error type=\"harness_error\" message=\"{}\">{}</error>\n    </testcase>\n",
+                        escape(first_line(message)),
+                        escape(&failure_text(scenario)),
+                    );
+                }
+                Verdict::UnexpectedPass => {
+                    let reason = expectation.map(|e| e.entry.reason.as_str()).unwrap_or("");
+                    let _ = write!(
+                        out,
+                        ">\n      <failure type=\"unexpected_pass\" message=\"{}\">expected to fail ({}), but every step passed</failure>\n    </testcase>\n",
+                        escape("unexpected pass: the expectations file lists it as a known failure"),
+                        escape(reason),
+                    );
+                }
+                Verdict::ExpectedFailure => {
+                    let why = expectation
+                        .map(|e| {
+                            format!(
+                                "expected failure ({}, owner {}, expires {})",
+                                e.entry.reason, e.entry.owner, e.entry.expires
+                            )
+                        })
+                        .unwrap_or_else(|| "expected failure".into());
+                    let _ = write!(
+                        out,
+                        ">\n      <skipped message=\"{}\"/>\n      <system-out>{}</system-out>\n    </testcase>\n",
+                        escape(&why),
+                        escape(&failure_text(scenario)),
+                    );
+                }
+                Verdict::NotApplicable | Verdict::NotImplemented | Verdict::NotRun => {
+                    let _ = write!(
+                        out,
+                        ">\n      <skipped message=\"{}: {}\"/>\n    </testcase>\n",
+                        scenario.verdict.label(),
+                        escape(first_line(message)),
+                    );
+                }
+            }
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}

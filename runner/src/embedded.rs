@@ -1,0 +1,58 @@
+//! The embedded target: a fresh in-process mock server for each scenario.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use mock_server::{ClockMode, RunningServer, ServeOptions, ServerFile};
+use peers::target::{LocalServer, LocalTargetParts, Target, TargetError};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+/// The instant an embedded server's clock is frozen at when a scenario starts.
+pub const EMBEDDED_START: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
+
+/// The server file an embedded target starts from; compiled in so the suite runs from any cwd.
+const DEFAULT_SERVER_FILE: &str = include_str!("../../fixtures/servers/default.toml");
+
+/// The in-process mock server behind an embedded target.
+#[derive(Debug)]
+struct Embedded(RunningServer);
+
+impl LocalServer for Embedded {
+    fn shutdown(self: Box<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        let Embedded(server) = *self;
+        Box::pin(server.shutdown())
+    }
+}
+
+/// Starts a fresh in-process mock server for one scenario, `fixtures/servers/default.toml` on
+/// 127.0.0.1:0 with its clock frozen at [`EMBEDDED_START`], seeded from the run seed and the
+/// scenario's name, and returns the target around it.
+pub async fn start(run_seed: u64, scenario: &str) -> Result<Target, TargetError> {
+    let seed = protocol::rng::derive_seed(run_seed, scenario);
+    let mut file = ServerFile::parse(DEFAULT_SERVER_FILE, "fixtures/servers/default.toml")
+        .map_err(|e| TargetError::Start(e.to_string()))?;
+    file.seed = Some(protocol::rng::derive_seed(seed, "server"));
+    let app_client_id = file.app_clients.first().map(|c| c.client_id.clone());
+    let api_client = file.api_clients.first().map(|c| (c.client_id.clone(), c.client_secret.clone()));
+    let (Some(app_client_id), Some(api_client)) = (app_client_id, api_client) else {
+        return Err(TargetError::Start("the server file names no app client or no API client".into()));
+    };
+    let mut options = ServeOptions::new(([127, 0, 0, 1], 0).into(), file);
+    options.clock = ClockMode::Frozen(EMBEDDED_START);
+    options.seed = seed;
+    // The scenario moves the frozen clock past an attempt's 5 s; the real-time safety net
+    // only stops a hung attempt from outliving a scenario that never does, so on a loaded
+    // machine it must not fire first.
+    options.callback_attempt_timeout = Duration::from_secs(60);
+    let server = mock_server::serve(options).await.map_err(|e| TargetError::Start(e.to_string()))?;
+    let parts = LocalTargetParts {
+        url: server.url(),
+        admin_token: server.admin_token().to_string(),
+        app_client_id,
+        api_client,
+        seed,
+    };
+    Ok(Target::local(parts, Box::new(Embedded(server))))
+}

@@ -1,0 +1,525 @@
+//! The runner behind `mobauth run`: selects scenarios of `features/` (tag expression, shard),
+//! runs them with cucumber against the target, each scenario isolated on a target of its own and
+//! many at once, and turns cucumber's events into a [`Report`].
+//!
+//! Every scenario gets a seed derived from the run seed and its name (as the `cargo test`
+//! conformance suite does), so a run repeats exactly with the same `--seed`.
+//!
+//! A scenario's verdict comes from the type of the payload its step panicked with
+//! ([`suite::judgement`]): a failure, not applicable, not implemented, or, for any other panic, a
+//! harness error. Never from text.
+
+mod collector;
+pub mod embedded;
+mod progress;
+mod selection;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use cucumber::World as _;
+use futures::FutureExt as _;
+use time::OffsetDateTime;
+
+use self::collector::{Captured, Collector};
+pub use self::progress::Progress;
+pub use peers::driver::client::DriverLimits;
+use peers::target::{Capability, ProbeError, RemoteServer, TargetFile};
+use report::catalogue::{Catalogue, CatalogueError};
+use report::{
+    EXIT_UNREACHABLE, EXIT_USAGE, Expectations, Report, RunInfo, ScenarioResult, Shard, TargetInfo,
+};
+use suite::judgement::OrFail as _;
+use suite::world::ConformanceWorld;
+use transcript::Transcript;
+
+/// The run seed when none is given.
+pub const DEFAULT_SEED: u64 = 1;
+
+/// How many scenarios run at once by default (cucumber's own default).
+pub const DEFAULT_CONCURRENCY: usize = 64;
+
+/// What the server under test is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetSpec {
+    /// A fresh in-process mock Token Server per scenario (`fixtures/servers/default.toml`).
+    Embedded,
+    /// A server at this base URL, with the clients, users and admin token of `mobauth serve`'s
+    /// server files (`--server URL`).
+    Url(String),
+    /// A server described by a target file (`--target FILE`, see `target/file.rs`).
+    File(PathBuf),
+}
+
+/// The server under test once the run has checked it.
+#[derive(Debug, Clone)]
+enum Resolved {
+    Embedded,
+    Remote(Arc<RemoteServer>),
+}
+
+impl Resolved {
+    fn info(&self) -> TargetInfo {
+        match self {
+            Resolved::Embedded => TargetInfo {
+                kind: "embedded".into(),
+                description:
+                    "the embedded mock Token Server (fixtures/servers/default.toml, a fresh one per scenario)"
+                        .into(),
+                server: "embedded".into(),
+                device: "simulated".into(),
+            },
+            Resolved::Remote(server) => TargetInfo {
+                kind: "url".into(),
+                description: server.describe(),
+                server: server.file().name.clone(),
+                device: "simulated".into(),
+            },
+        }
+    }
+}
+
+/// What to run and how.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The folder of `.feature` files (or one file).
+    pub features: PathBuf,
+    /// A cucumber tag expression, e.g. `@must and not @slow`.
+    pub tags: Option<String>,
+    /// The run seed.
+    pub seed: u64,
+    /// This run's shard of the selected scenarios.
+    pub shard: Option<Shard>,
+    /// How many scenarios run at once.
+    pub concurrency: usize,
+    /// The server under test.
+    pub target: TargetSpec,
+    /// The command line of the device driver that driver scenarios start (for the embedded
+    /// target, `mobauth device-driver`).
+    pub driver_command: Option<String>,
+    /// How many driver programs run at once and how long each wait for one may take.
+    pub driver_limits: DriverLimits,
+    /// Whether the driver's device stands in for the scenarios' devices too (an SDK under test,
+    /// `mobauth run --device-driver`), not only in the driver protocol's own scenarios.
+    pub drive_devices: bool,
+    /// Progress output on standard error.
+    pub progress: Progress,
+    /// Whether failed SHOULD requirements fail the gate.
+    pub strict: bool,
+    /// Known failures.
+    pub expectations: Expectations,
+}
+
+impl RunOptions {
+    /// The defaults for the features at `features`: every scenario, seed [`DEFAULT_SEED`], the
+    /// embedded target, no driver command, no progress output.
+    pub fn new(features: impl Into<PathBuf>) -> Self {
+        Self {
+            features: features.into(),
+            tags: None,
+            seed: DEFAULT_SEED,
+            shard: None,
+            concurrency: DEFAULT_CONCURRENCY,
+            target: TargetSpec::Embedded,
+            driver_command: None,
+            driver_limits: DriverLimits::for_this_machine(),
+            drive_devices: false,
+            progress: Progress::Off,
+            strict: false,
+            expectations: Expectations::none(),
+        }
+    }
+}
+
+/// Why a run could not produce a report.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The features cannot be read or parsed.
+    #[error("cannot use the features at {path}: {reason}")]
+    Features {
+        /// The folder or file given.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The tag expression does not parse.
+    #[error("the tag expression {expr:?} is not valid: {reason}")]
+    Tags {
+        /// The expression.
+        expr: String,
+        /// Why.
+        reason: String,
+    },
+    /// Tags and shard select nothing.
+    #[error("no scenario to run: {0}")]
+    NoScenarios(String),
+    /// The spec's requirement tables are broken.
+    #[error("the requirement catalogue (docs/PROTOCOL.md) is broken: {0}")]
+    Catalogue(#[from] CatalogueError),
+    /// The options ask for something this harness cannot do.
+    #[error("{0}")]
+    Usage(String),
+    /// The target does not answer.
+    #[error("the target {target} cannot be reached: {reason}")]
+    Unreachable {
+        /// The target.
+        target: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl RunError {
+    /// The process exit code for this error: [`EXIT_UNREACHABLE`] for an unreachable target,
+    /// [`EXIT_USAGE`] for everything else (usage and configuration).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunError::Unreachable { .. } => EXIT_UNREACHABLE,
+            _ => EXIT_USAGE,
+        }
+    }
+}
+
+/// The label a scenario's seed and embedded server are derived from (shared with the `cargo test`
+/// conformance suite, so both give a scenario the same seed).
+pub fn scenario_label(
+    feature: &cucumber::gherkin::Feature,
+    scenario: &cucumber::gherkin::Scenario,
+) -> String {
+    format!("{} / {} / line {}", feature.name, scenario.name, scenario.position.line)
+}
+
+/// Starts a scenario on a server by URL: the server readied for it
+/// ([`RemoteServer::begin_scenario`]), the driver command, the world. Returns the transcript.
+/// Panics (failing the scenario, as a hook does) when the server cannot be readied.
+pub async fn begin_remote_scenario(
+    world: &mut ConformanceWorld,
+    server: &RemoteServer,
+    run_seed: u64,
+    feature: &cucumber::gherkin::Feature,
+    scenario: &cucumber::gherkin::Scenario,
+    driver: Option<DriverSetup>,
+) -> Transcript {
+    let label = scenario_label(feature, scenario);
+    let seed = protocol::rng::derive_seed(run_seed, &label);
+    let target = server
+        .begin_scenario(seed)
+        .await
+        .or_fail(|e| format!("cannot ready the server under test for the scenario: {e}"));
+    hand_over(world, seed, target, driver)
+}
+
+/// The device driver a run's scenarios start, and the limits they share.
+#[derive(Debug, Clone)]
+pub struct DriverSetup {
+    /// The driver's command line.
+    pub command: String,
+    /// How many driver programs run at once, and the bound on each wait for one.
+    pub limits: DriverLimits,
+}
+
+impl DriverSetup {
+    /// `command` with this machine's default limits.
+    pub fn new(command: impl Into<String>) -> Self {
+        Self { command: command.into(), limits: DriverLimits::for_this_machine() }
+    }
+}
+
+/// Gives the scenario's target the driver and the world the target; returns the transcript the
+/// scenario's exchanges are recorded in.
+fn hand_over(
+    world: &mut ConformanceWorld,
+    seed: u64,
+    mut target: peers::target::Target,
+    driver: Option<DriverSetup>,
+) -> Transcript {
+    if let Some(driver) = driver {
+        target.set_driver_limits(driver.limits);
+        target.set_driver_command(Some(driver.command));
+    }
+    let transcript = target.transcript().clone();
+    world.begin(seed, target);
+    transcript
+}
+
+/// Starts a scenario: a fresh embedded target seeded from the run seed and the scenario's label
+/// ([`scenario_label`]), given the driver command, handed to the world. Returns the transcript
+/// the scenario's exchanges are recorded in. Panics (failing the scenario, as a hook does) when
+/// the target does not start.
+pub async fn begin_embedded_scenario(
+    world: &mut ConformanceWorld,
+    run_seed: u64,
+    feature: &cucumber::gherkin::Feature,
+    scenario: &cucumber::gherkin::Scenario,
+    driver: Option<DriverSetup>,
+) -> Transcript {
+    let label = scenario_label(feature, scenario);
+    let target = embedded::start(run_seed, &label)
+        .await
+        .unwrap_or_else(|e| panic!("cannot start the embedded target: {e}"));
+    hand_over(world, protocol::rng::derive_seed(run_seed, &label), target, driver)
+}
+
+thread_local! {
+    static STEP_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the current thread runs scenario steps (whose panics are step failures, told in the
+/// report): for a panic hook that keeps them off the terminal.
+pub fn on_step_thread() -> bool {
+    STEP_THREAD.with(std::cell::Cell::get)
+}
+
+/// Runs the selected scenarios and builds the report.
+///
+/// Cucumber runs the scenarios of one instance concurrently on one thread, and steps do real
+/// work (keys, signatures, QR codes), so the selection is split round-robin into one part per
+/// core (at most `concurrency`), each run by a cucumber instance on a thread of its own; the
+/// servers run on a shared multi-threaded async runtime. Each scenario's seed comes from its
+/// label, so how scenarios are split does not change what they do.
+///
+/// Must not be called from within an async runtime (it starts its own).
+pub fn run(options: RunOptions) -> Result<Report, RunError> {
+    let catalogue = Catalogue::embedded()?;
+    let started_at = OffsetDateTime::now_utc();
+    let selection = selection::select(&options)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| RunError::Usage(format!("cannot start the async runtime: {e}")))?;
+    let target = runtime.block_on(preflight(&options.target, options.seed, started_at))?;
+    let device = match (&options.driver_command, options.drive_devices) {
+        (Some(command), true) => runtime.block_on(driver_name(command))?,
+        _ => "simulated".to_string(),
+    };
+
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    // The scenarios of a run share a server by URL and change its configuration and clock, so
+    // they take turns on it.
+    let concurrency = match target {
+        Resolved::Embedded => options.concurrency.max(1),
+        Resolved::Remote(_) => 1,
+    };
+    let threads = cores.min(concurrency).min(selection.count).max(1);
+    let per_thread = concurrency.div_ceil(threads);
+    let progress = Arc::new(Mutex::new(progress::Sink::new(options.progress, selection.count)));
+    let parts = selection::split(&selection, threads);
+    let handle = runtime.handle();
+    let scenarios: Vec<ScenarioResult> = std::thread::scope(|scope| {
+        let workers: Vec<_> = parts
+            .into_iter()
+            .map(|(features, meta)| {
+                let part = Part {
+                    features,
+                    meta,
+                    progress: Arc::clone(&progress),
+                    seed: options.seed,
+                    target: target.clone(),
+                    driver: options
+                        .driver_command
+                        .clone()
+                        .map(|command| DriverSetup { command, limits: options.driver_limits.clone() }),
+                    drive_devices: options.drive_devices,
+                    concurrency: per_thread,
+                };
+                scope.spawn(move || {
+                    STEP_THREAD.with(|flag| flag.set(true));
+                    handle.block_on(run_part(part))
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    });
+    progress.lock().unwrap_or_else(PoisonError::into_inner).finish();
+    drop(runtime);
+    let finished_at = OffsetDateTime::now_utc();
+    let run = RunInfo {
+        suite_version: env!("CARGO_PKG_VERSION").to_string(),
+        target: TargetInfo { device, ..target.info() },
+        seed: options.seed,
+        tags: options.tags.clone(),
+        shard: options.shard,
+        strict: options.strict,
+        features: selection.display_root,
+        suite_scenarios: selection.suite.len(),
+        started_at,
+        finished_at,
+    };
+    let suite_matches: Vec<usize> = options
+        .expectations
+        .entries()
+        .iter()
+        .map(|e| {
+            selection
+                .suite
+                .iter()
+                .filter(|s| e.pattern.matches_parts(&s.name, &s.id, &s.requirements))
+                .count()
+        })
+        .collect();
+    Ok(Report::new(run, &catalogue, scenarios, &options.expectations, &suite_matches))
+}
+
+/// One cucumber instance's share of a run.
+struct Part {
+    features: Vec<cucumber::gherkin::Feature>,
+    meta: std::collections::HashMap<selection::Key, selection::ScenarioMeta>,
+    progress: Arc<Mutex<progress::Sink>>,
+    seed: u64,
+    target: Resolved,
+    driver: Option<DriverSetup>,
+    drive_devices: bool,
+    concurrency: usize,
+}
+
+/// Runs one part's scenarios with cucumber and collects their results.
+async fn run_part(part: Part) -> Vec<ScenarioResult> {
+    let captured = Arc::new(Mutex::new(Captured::default()));
+    let collector = Collector::new(part.meta, Arc::clone(&captured), part.progress);
+    let (seed, driver, target, drive_devices) = (part.seed, part.driver, part.target, part.drive_devices);
+    let before_captured = Arc::clone(&captured);
+    let after_target = target.clone();
+    let after_captured = Arc::clone(&captured);
+    let collector = ConformanceWorld::cucumber::<PathBuf>()
+        .with_parser(selection::Preparsed(part.features))
+        .with_writer(collector)
+        .max_concurrent_scenarios(part.concurrency)
+        .before(move |feature, _rule, scenario, world| {
+            let driver = driver.clone();
+            let target = target.clone();
+            let captured = Arc::clone(&before_captured);
+            async move {
+                let transcript = match &target {
+                    Resolved::Embedded => {
+                        begin_embedded_scenario(world, seed, feature, scenario, driver).await
+                    }
+                    Resolved::Remote(server) => {
+                        begin_remote_scenario(world, server, seed, feature, scenario, driver).await
+                    }
+                };
+                world.set_drive_devices(drive_devices);
+                captured
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .transcripts
+                    .insert(selection::key(feature, scenario), transcript);
+            }
+            .boxed_local()
+        })
+        .after(move |feature, _rule, scenario, _finished, world| {
+            let captured = Arc::clone(&after_captured);
+            let shared = matches!(
+                &after_target,
+                Resolved::Remote(server) if !server.offers().contains(&Capability::Reset)
+            );
+            async move {
+                let Some(world) = world else { return };
+                if shared {
+                    clean_up(world).await;
+                }
+                let images = collector::world_images(world);
+                let mut captured = captured.lock().unwrap_or_else(PoisonError::into_inner);
+                captured.devices.insert(selection::key(feature, scenario), collector::world_devices(world));
+                if !images.is_empty() {
+                    captured.world_images.insert(selection::key(feature, scenario), images);
+                }
+            }
+            .boxed_local()
+        })
+        .with_default_cli()
+        .run(())
+        .await;
+    collector.finish()
+}
+
+/// Leaves a server that cannot be reset as the scenario found it, as far as devices can: each
+/// simulated device still enrolled removes its enrollment, so a later scenario of the same
+/// listed user is not refused as already enrolled. Best effort: a removal that fails is logged.
+async fn clean_up(world: &mut ConformanceWorld) {
+    for (name, device) in &mut world.devices {
+        if device.enrollment().is_some()
+            && let Err(e) = device.disenroll().await
+        {
+            tracing::warn!(device = %name, error = %e, "could not remove the enrollment after the scenario");
+        }
+    }
+}
+
+/// How long the device driver may take to start and greet before the run.
+const DRIVER_HELLO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The device driver's `name version` from its `hello`, the report's name for the device under
+/// test; a driver that does not start or greet is a usage error, before any scenario runs.
+async fn driver_name(command: &str) -> Result<String, RunError> {
+    let failed = |why: String| RunError::Usage(format!("the device driver {command:?} {why}"));
+    let mut driver = peers::driver::client::DriverProcess::start(command, DRIVER_HELLO_TIMEOUT)
+        .map_err(|e| failed(format!("does not start: {e}")))?;
+    let reply = driver
+        .request(protocol::driver::Op::Hello)
+        .await
+        .map_err(|e| failed(format!("does not answer hello: {e}")))?;
+    // The driver's exit status is checked by the driver scenarios; here only the name counts.
+    drop(driver.finish().await);
+    match reply {
+        protocol::driver::Reply::Ok { fields, .. } => {
+            let text = |key: &str| fields.get(key).and_then(serde_json::Value::as_str).unwrap_or("").trim();
+            let name = format!("{} {}", text("name"), text("version")).trim().to_string();
+            Ok(if name.is_empty() { command.to_string() } else { name })
+        }
+        other => Err(failed(format!("answers hello with {other:?}, not its name and version"))),
+    }
+}
+
+/// Checks the target before any scenario runs: an embedded server starts; a server by URL
+/// answers and is probed for its test-control API. `started_at` tags the run's users on a server
+/// that cannot be reset.
+async fn preflight(target: &TargetSpec, seed: u64, started_at: OffsetDateTime) -> Result<Resolved, RunError> {
+    let file = match target {
+        TargetSpec::Embedded => {
+            return match embedded::start(seed, "preflight").await {
+                Ok(target) => {
+                    target.shutdown().await;
+                    Ok(Resolved::Embedded)
+                }
+                Err(e) => Err(RunError::Unreachable {
+                    target: "embedded mock server".into(),
+                    reason: e.to_string(),
+                }),
+            };
+        }
+        TargetSpec::Url(url) => TargetFile::for_url(url),
+        TargetSpec::File(path) => TargetFile::load(path),
+    }
+    .map_err(|e| RunError::Usage(e.to_string()))?;
+    let run_tag = format!("{:x}", started_at.unix_timestamp_nanos() / 1_000_000);
+    let base_url = file.base_url.clone();
+    match RemoteServer::probe(file, &run_tag).await {
+        Ok(server) => Ok(Resolved::Remote(Arc::new(server))),
+        Err(ProbeError::Unreachable { url, reason }) => Err(RunError::Unreachable { target: url, reason }),
+        Err(e) => Err(RunError::Usage(format!("{base_url}: {e}"))),
+    }
+}
+
+/// The text a panic carried, when it carried a `String` or a `&str`.
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> Option<String> {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_string()))
+}
+
+/// Steps fail by panicking, and the report tells every failure with its step: keep the default
+/// panic message off the terminal for panics on the threads that run steps, and keep it for any
+/// other thread (a mock server task, a harness bug).
+pub fn quiet_step_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !on_step_thread() {
+            default(info);
+        }
+    }));
+}

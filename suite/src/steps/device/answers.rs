@@ -1,0 +1,355 @@
+//! Answer calls: the user's decision, and answers signed in every way the suite sends
+//! (OTP-009, OTP-010, OTP-012 to OTP-016, OTP-020).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use cucumber::{then, when};
+use protocol::keys::{KeyPair, signing_string};
+use protocol::wire::{Answer, OtpRequestResponse};
+use serde_json::json;
+
+use crate::steps::{Reply, assert_outcome};
+use crate::world::ConformanceWorld;
+
+use super::driven::{decide_driven, decide_if_showing};
+use super::otp::scans_and_handles;
+use super::outcomes::assert_one_of;
+
+pub(super) async fn decide(world: &mut ConformanceWorld, device: &str, answer: Answer) {
+    if world.is_driven(device) {
+        return decide_driven(world, device, answer).await;
+    }
+    let result = world.device(device).decide(answer).await;
+    world.record(result);
+}
+
+#[when(expr = "{string} accepts")]
+async fn accepts(world: &mut ConformanceWorld, device: String) {
+    decide(world, &device, Answer::Accept).await;
+}
+
+#[when(expr = "{string} denies")]
+async fn denies(world: &mut ConformanceWorld, device: String) {
+    decide(world, &device, Answer::Deny).await;
+}
+
+async fn decide_portal_otp(world: &mut ConformanceWorld, device: &str, answer: Answer) {
+    scans_and_handles(world, device.to_string()).await;
+    world.last_ok(&format!("{device:?} to fetch the request"));
+    decide(world, device, answer).await;
+    world.last_ok(&format!("{device:?} to answer the request"));
+}
+
+#[when(expr = "{string} accepts the portal's OTP")]
+async fn accepts_portal_otp(world: &mut ConformanceWorld, device: String) {
+    decide_portal_otp(world, &device, Answer::Accept).await;
+}
+
+#[when(expr = "{string} denies the portal's OTP")]
+async fn denies_portal_otp(world: &mut ConformanceWorld, device: String) {
+    decide_portal_otp(world, &device, Answer::Deny).await;
+}
+
+pub(super) fn parse_answer(answer: &str) -> Answer {
+    match answer {
+        "accept" => Answer::Accept,
+        "deny" => Answer::Deny,
+        other => fail!("a scenario answer is \"accept\" or \"deny\", not {other:?}"),
+    }
+}
+
+pub(super) fn fetched(world: &ConformanceWorld, device: &str) -> OtpRequestResponse {
+    match world.fetched.get(device) {
+        Some(request) => request.clone(),
+        None => fail!("{device:?} must fetch the request before it answers"),
+    }
+}
+
+/// Answers the request the device fetched last, over its challenge, signed by `key`.
+async fn answer_signed_by(world: &mut ConformanceWorld, device: &str, answer: &str, key: &KeyPair) {
+    let answer = parse_answer(answer);
+    let request = fetched(world, device);
+    let device = world.device(device);
+    let signed = signing_string(request.transaction_id, &request.challenge, answer, device.device_id());
+    let signature = STANDARD.encode(key.sign(signed.as_bytes()));
+    let result = device.answer_raw(request.transaction_id, answer.as_str(), &signature).await;
+    world.record(result);
+}
+
+pub(super) fn current_key(world: &mut ConformanceWorld, device: &str) -> KeyPair {
+    match world.simulated(device, "its key (to sign an answer of the scenario's making)").enrollment() {
+        Some(enrollment) => enrollment.key.clone(),
+        None => fail!("{device:?} holds no key"),
+    }
+}
+
+#[when(expr = "{string} answers {string} signed with its current key")]
+async fn answers_current_key(world: &mut ConformanceWorld, device: String, answer: String) {
+    if world.is_driven(&device) {
+        // The SDK signs with its current key over the challenge of the request it shows.
+        let what = "with its current key";
+        return decide_if_showing(world, &device, parse_answer(&answer), what).await;
+    }
+    let key = current_key(world, &device);
+    answer_signed_by(world, &device, &answer, &key).await;
+}
+
+#[when(expr = "{string} answers {string} signed with its previous key")]
+async fn answers_previous_key(world: &mut ConformanceWorld, device: String, answer: String) {
+    world.simulated(&device, "its previous key (to sign an answer of the scenario's making)");
+    let Some(previous) = world.previous_enrollments.get(&device) else {
+        fail!("{device:?} was never re-enrolled, so it has no previous key");
+    };
+    let key = previous.key.clone();
+    answer_signed_by(world, &device, &answer, &key).await;
+}
+
+#[when(expr = "{string} answers {string} signed with another key")]
+async fn answers_another_key(world: &mut ConformanceWorld, device: String, answer: String) {
+    world.simulated(&device, "an answer call of the scenario's making (signed with another key)");
+    let key = world.foreign_key();
+    answer_signed_by(world, &device, &answer, &key).await;
+}
+
+#[when(expr = "{string} sends its {string} answer again")]
+async fn replays(world: &mut ConformanceWorld, device: String, answer: String) {
+    world.simulated(&device, "its signed answer sent again");
+    let key = current_key(world, &device);
+    answer_signed_by(world, &device, &answer, &key).await;
+}
+
+#[when(expr = "{string} answers {string} over its first challenge")]
+async fn answers_first_challenge(world: &mut ConformanceWorld, device: String, answer: String) {
+    world.simulated(&device, "an answer over a challenge it is no longer showing");
+    let answer = parse_answer(&answer);
+    let first = world.notes.fetches.get(&device).and_then(|f| f.first()).cloned();
+    let first = first.unwrap_or_else(|| fail!("{device:?} fetched no request"));
+    let key = current_key(world, &device);
+    let device = world.device(&device);
+    let signed = signing_string(first.transaction_id, &first.challenge, answer, device.device_id());
+    let signature = STANDARD.encode(key.sign(signed.as_bytes()));
+    let result = device.answer_raw(first.transaction_id, answer.as_str(), &signature).await;
+    world.record(result);
+}
+
+#[when(expr = "{string} answers {string} without fetching a challenge")]
+async fn answers_without_challenge(world: &mut ConformanceWorld, device: String, answer: String) {
+    world.simulated(&device, "an answer call of the scenario's making (without a challenge)");
+    let answer = parse_answer(&answer);
+    let transaction_id = world.started_otp().response.transaction_id;
+    let key = current_key(world, &device);
+    let device = world.device(&device);
+    let signed = signing_string(transaction_id, "", answer, device.device_id());
+    let signature = STANDARD.encode(key.sign(signed.as_bytes()));
+    let result = device.answer_raw(transaction_id, answer.as_str(), &signature).await;
+    world.record(result);
+}
+
+#[when(expr = "{string} answers {string} signed over the challenge {string} was given")]
+async fn answers_over_anothers_challenge(
+    world: &mut ConformanceWorld,
+    device: String,
+    answer: String,
+    owner: String,
+) {
+    world.simulated(&device, "an answer call of the scenario's making (over another device's challenge)");
+    world.simulated(&owner, "the challenge a device was given, which an SDK keeps to itself");
+    let answer = parse_answer(&answer);
+    let challenge = fetched(world, &owner).challenge.clone();
+    let transaction_id = world.started_otp().response.transaction_id;
+    let key = current_key(world, &device);
+    let device = world.device(&device);
+    // Signed correctly with this device's own key and id: only the challenge is not its own.
+    let signed = signing_string(transaction_id, &challenge, answer, device.device_id());
+    let signature = STANDARD.encode(key.sign(signed.as_bytes()));
+    let result = device.answer_raw(transaction_id, answer.as_str(), &signature).await;
+    world.record(result);
+}
+
+#[when(expr = "{string} answers {string} for a transaction that does not exist")]
+async fn answers_unknown_transaction(world: &mut ConformanceWorld, device: String, answer: String) {
+    world.simulated(&device, "an answer call of the scenario's making (for an unknown transaction)");
+    let answer = parse_answer(&answer);
+    let transaction_id = protocol::rng::uuid(world.rng());
+    let key = current_key(world, &device);
+    let device = world.device(&device);
+    let signed = signing_string(transaction_id, "", answer, device.device_id());
+    let signature = STANDARD.encode(key.sign(signed.as_bytes()));
+    let result = device.answer_raw(transaction_id, answer.as_str(), &signature).await;
+    world.record(result);
+}
+
+/// The signature an answer carries, as the feature files name it.
+fn signature_for(world: &mut ConformanceWorld, device: &str, answer: Answer, what: &str) -> String {
+    let request = fetched(world, device);
+    let device_id = world.device(device).device_id();
+    let (tx, challenge) = (request.transaction_id, request.challenge.clone());
+    let key = current_key(world, device);
+    let sign = |key: &KeyPair, text: &str| key.sign(text.as_bytes());
+    let own = signing_string(tx, &challenge, answer, device_id);
+    let der = match what {
+        "a signature over the signing string" => sign(&key, &own),
+        "the low-S form of a signature over the signing string" => {
+            super::der::with_s(&sign(&key, &own), false)
+        }
+        "the high-S form of a signature over the signing string" => {
+            super::der::with_s(&sign(&key, &own), true)
+        }
+        "a signature by another key" => sign(&world.foreign_key(), &own),
+        "a signature over the signing string of another transaction" => {
+            let other = protocol::rng::uuid(world.rng());
+            sign(&key, &signing_string(other, &challenge, answer, device_id))
+        }
+        "a signature over the signing string with the answer deny" => {
+            sign(&key, &signing_string(tx, &challenge, Answer::Deny, device_id))
+        }
+        "a signature over the signing string of another device" => {
+            let other = protocol::rng::uuid(world.rng());
+            sign(&key, &signing_string(tx, &challenge, answer, other))
+        }
+        "a signature over the signing string with the challenge's padding changed" => {
+            sign(&key, &signing_string(tx, &padding_changed(&challenge), answer, device_id))
+        }
+        "a signature over the signing string with mobile-auth-v2 first" => {
+            sign(&key, &own.replacen("mobile-auth-v1|", "mobile-auth-v2|", 1))
+        }
+        "a signature over the signing string with a line break at its end" => sign(&key, &format!("{own}\n")),
+        "base64 of bytes that are not a DER signature" => b"this is not a DER signature".to_vec(),
+        "base64 of the signature as 64 raw bytes of r and s" => super::der::raw(&sign(&key, &own)),
+        "base64 of the DER signature followed by a zero byte" => {
+            let mut der = sign(&key, &own);
+            der.push(0);
+            der
+        }
+        other => fail!("no such signature in this suite: {other:?}"),
+    };
+    STANDARD.encode(der)
+}
+
+#[when(regex = r#"^"([^"]+)" answers "(accept|deny)" with (.+)$"#)]
+async fn answers_with(world: &mut ConformanceWorld, device: String, answer: String, what: String) {
+    let answer = parse_answer(&answer);
+    if world.is_driven(&device) {
+        // The SDK's own answer is a signature over the signing string with whatever key it has.
+        if what == "whatever key and challenge it has" || what == "a signature over the signing string" {
+            return decide_if_showing(world, &device, answer, &what).await;
+        }
+        world.simulated(&device, &format!("an answer of the scenario's making ({what})"));
+    }
+    if what == "whatever key and challenge it has" {
+        return answer_with_what_it_has(world, &device, answer).await;
+    }
+    let transaction_id = fetched(world, &device).transaction_id;
+    let signature = signature_for(world, &device, answer, &what);
+    let result = world.device(&device).answer_raw(transaction_id, answer.as_str(), &signature).await;
+    world.record(result);
+}
+
+/// A device that may hold no key or challenge for the logged-in user answers anyway: its current
+/// key, else the one it had, else a new one; its challenge, else none.
+async fn answer_with_what_it_has(world: &mut ConformanceWorld, device: &str, answer: Answer) {
+    let key = match world.device(device).enrollment() {
+        Some(enrollment) => enrollment.key.clone(),
+        None => match world.previous_enrollments.get(device) {
+            Some(previous) => previous.key.clone(),
+            None => world.foreign_key(),
+        },
+    };
+    let (transaction_id, challenge) = match world.fetched.get(device) {
+        Some(request) => (request.transaction_id, request.challenge.clone()),
+        None => (world.started_otp().response.transaction_id, String::new()),
+    };
+    let device = world.device(device);
+    let signed = signing_string(transaction_id, &challenge, answer, device.device_id());
+    let signature = STANDARD.encode(key.sign(signed.as_bytes()));
+    let result = device.answer_raw(transaction_id, answer.as_str(), &signature).await;
+    world.record(result);
+}
+
+#[then(expr = "the answer is {string}")]
+async fn answer_is(world: &mut ConformanceWorld, status: String) {
+    let value = world.last_ok(&format!("the answer call to be answered 200 with status {status:?}")).clone();
+    ensure_eq!(
+        value["status"].as_str(),
+        Some(status.as_str()),
+        "expected the answer call to answer status {status:?}, got {value}"
+    );
+    if world.last_driven.is_some() {
+        // handle_otp's reply carries the status only (its request's transaction was checked when
+        // it showed). The server's answer to the SDK is in no reply the harness gets, so the
+        // transaction's status is read where the contract shows it: GET transaction.
+        if world.otp.is_some() {
+            let transaction_id = world.started_otp().response.transaction_id.to_string();
+            let read = world.portal().await.transaction(&transaction_id).await;
+            let read = read.unwrap_or_else(|e| fail!("expected GET transaction to answer 200, but {e}"));
+            ensure_eq!(
+                serde_json::to_value(read.status).ok(),
+                Some(json!(status)),
+                "expected the transaction the SDK answered to read as {status:?}, got {read:?}"
+            );
+        }
+        return;
+    }
+    if let Some(otp) = &world.otp {
+        let transaction_id = otp.response.transaction_id.to_string();
+        ensure_eq!(
+            value["transaction_id"].as_str(),
+            Some(transaction_id.as_str()),
+            "expected the answer call to name the transaction it answered, got {value}"
+        );
+    }
+}
+
+/// The answer call's outcome: `accepted`, `denied`, a refusal, or several of these joined by
+/// " or " where the contract lets a server choose ([`assert_one_of`]).
+#[then(expr = "the answer call gets {string}")]
+async fn answer_call_gets(world: &mut ConformanceWorld, reply: String) {
+    assert_one_of("the answer call", world.last(), &reply, |status, value| {
+        value["status"].as_str() == Some(status)
+    });
+}
+
+/// The challenge with its base64 padding taken off, or put on when it had none: the same bytes
+/// spelled otherwise, which a signature over the challenge "exactly as sent" must not cover
+/// (OTP-016), whichever of the spellings of OTP-005's readings the server sends.
+fn padding_changed(challenge: &str) -> String {
+    let bare = challenge.trim_end_matches('=');
+    let changed = if bare.len() < challenge.len() {
+        bare.to_string()
+    } else {
+        format!("{bare}{}", "=".repeat((4 - bare.len() % 4) % 4))
+    };
+    ensure_ne!(
+        changed,
+        challenge,
+        "the challenge {challenge:?} has no padding to take off or put on (it is not base64 of 32 bytes)"
+    );
+    changed
+}
+
+#[then(expr = "{string} answering a new OTP gets {string}")]
+pub(super) async fn answering_new_otp(world: &mut ConformanceWorld, device: String, expected: String) {
+    crate::steps::portal::start_for_step(world).await;
+    if world.is_driven(&device) {
+        scans_and_handles(world, device.clone()).await;
+        if world.last().is_ok() {
+            decide_driven(world, &device, Answer::Accept).await;
+        }
+        let what = format!("{device:?} handling an OTP");
+        return assert_outcome(&what, world.last(), &Reply::parse(&expected), |value| {
+            ensure_eq!(value["status"].as_str(), Some("accepted"), "expected status accepted, got {value}");
+        });
+    }
+    let png = world.started_otp().qr_png.clone();
+    let otp = world.device(&device).scan(&png).unwrap_or_else(|e| fail!("the portal's QR code: {e}"));
+    let result = world.device(&device).handle_otp(&otp).await;
+    if result.is_ok() {
+        let result = world.device(&device).decide(Answer::Accept).await;
+        world.record(result);
+    } else {
+        world.record(result);
+    }
+    assert_outcome(&format!("{device:?} handling an OTP"), world.last(), &Reply::parse(&expected), |value| {
+        ensure_eq!(value["status"].as_str(), Some("accepted"), "expected status accepted, got {value}");
+    });
+}

@@ -1,0 +1,490 @@
+//! The harness's HTTP client: every exchange is checked against the expected shape and kept in a
+//! transcript, so a report can show an implementer exactly which exchange went wrong.
+//!
+//! Every peer of a scenario (devices, portal, the test-control API, raw requests) sends through
+//! [`Http`], so the scenario's [`Transcript`] holds all it sent and all that came, secrets
+//! redacted, bodies cut.
+#![forbid(unsafe_code)]
+
+mod tls;
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+
+use protocol::error::{ErrorBody, OAuthErrorBody};
+use serde::de::DeserializeOwned;
+
+/// Bodies longer than this are cut in transcripts.
+const BODY_LIMIT_IN_TRANSCRIPT: usize = 4096;
+
+/// What a hidden credential reads as in transcripts.
+const REDACTED: &str = "[redacted]";
+
+/// One HTTP exchange as a report shows it (credentials and tokens redacted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    /// Request method.
+    pub method: String,
+    /// Request URL.
+    pub url: String,
+    /// Request headers as sent by the harness, credentials redacted (`Authorization: Bearer [redacted]`).
+    pub request_headers: Vec<(String, String)>,
+    /// Request body, cut at a limit.
+    pub request_body: String,
+    /// Response status, or `None` when no response came.
+    pub status: Option<u16>,
+    /// Response headers, credentials redacted; empty when no response came.
+    pub response_headers: Vec<(String, String)>,
+    /// Response body, cut at a limit, or the transport error.
+    pub response_body: String,
+    /// When the exchange ended (the answer or the failure came); reports use it to tell which
+    /// step made the exchange.
+    pub at: SystemTime,
+    /// How long the exchange took.
+    pub elapsed: Duration,
+}
+
+/// An image a peer of the scenario scanned (a QR code), with when it was scanned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScannedImage {
+    /// When it was scanned.
+    pub at: SystemTime,
+    /// The image as given to the decoder (PNG or JPEG).
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, Default)]
+struct Recorded {
+    exchanges: Vec<Exchange>,
+    images: Vec<ScannedImage>,
+}
+
+/// The exchanges (and scanned images) of one scenario, shared by every peer in it.
+#[derive(Debug, Clone, Default)]
+pub struct Transcript(Arc<Mutex<Recorded>>);
+
+impl Transcript {
+    fn push(&self, exchange: Exchange) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).exchanges.push(exchange);
+    }
+
+    /// A copy of every exchange so far.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).exchanges.clone()
+    }
+
+    /// Records an image a peer scanned (a QR code), so reports can show it with its step.
+    pub fn record_image(&self, bytes: &[u8]) {
+        let image = ScannedImage { at: SystemTime::now(), bytes: bytes.to_vec() };
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).images.push(image);
+    }
+
+    /// A copy of every recorded image so far.
+    pub fn images(&self) -> Vec<ScannedImage> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).images.clone()
+    }
+}
+
+/// What a call to an implementation under test came back with, when it was not the expected success.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PeerError {
+    /// The peer refused with a well-formed error body of the device, relying-party or admin API.
+    #[error("refused with {status} {} {}: {}", body.error_code, body.error_type, body.error_message)]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// The error body.
+        body: ErrorBody,
+    },
+    /// The peer refused with a well-formed RFC 6749 error body.
+    #[error("refused with {status} {:?}", body.error)]
+    OAuthRefused {
+        /// HTTP status.
+        status: u16,
+        /// The error body.
+        body: OAuthErrorBody,
+    },
+    /// The peer answered something the profile does not allow (the implementation misbehaved).
+    #[error("unexpected answer {status}: expected {expected}, got {body}")]
+    Unexpected {
+        /// HTTP status.
+        status: u16,
+        /// What the profile calls for here.
+        expected: String,
+        /// What came, cut at a limit.
+        body: String,
+    },
+    /// No HTTP answer: connection refused or dropped, or a timeout.
+    #[error("no answer from {url}: {reason}")]
+    Unreachable {
+        /// The URL called.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl PeerError {
+    /// The `(status, error_code, error_type)` of a [`PeerError::Refused`].
+    pub fn api_error(&self) -> Option<(u16, u32, &str)> {
+        match self {
+            PeerError::Refused { status, body } => Some((*status, body.error_code, body.error_type.as_str())),
+            _ => None,
+        }
+    }
+}
+
+/// A request about to be sent.
+#[derive(Debug)]
+pub enum Payload<'a> {
+    /// No body.
+    Empty,
+    /// A JSON body.
+    Json(&'a serde_json::Value),
+    /// An `application/x-www-form-urlencoded` body.
+    Form(&'a [(&'a str, &'a str)]),
+}
+
+/// How a request authenticates.
+#[derive(Debug, Clone, Copy)]
+pub enum Auth<'a> {
+    /// No `Authorization` header.
+    None,
+    /// `Bearer <token>`.
+    Bearer(&'a str),
+    /// HTTP Basic, each part form-url-encoded first (RFC 6749 §2.3.1).
+    Basic(&'a str, &'a str),
+}
+
+/// An HTTP client that records every exchange in a [`Transcript`].
+#[derive(Debug, Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    base: String,
+    transcript: Transcript,
+}
+
+/// How the harness's clients reach a server: which certificates it trusts and how long it waits.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// How long one exchange may take, from connecting to the end of the body.
+    pub request_timeout: Duration,
+    /// How long connecting (TCP and TLS) may take.
+    pub connect_timeout: Duration,
+    /// Which server certificates are trusted.
+    pub trust: Trust,
+}
+
+impl ClientSettings {
+    /// Plain settings for a server on this machine: the system's roots, `request_timeout`.
+    pub fn local(request_timeout: Duration) -> Self {
+        Self { request_timeout, connect_timeout: request_timeout, trust: Trust::System }
+    }
+}
+
+/// Which server certificates a client trusts.
+#[derive(Clone)]
+pub enum Trust {
+    /// The platform's trust store.
+    System,
+    /// Only these CA certificates (a target file's `ca_file`).
+    Only(Vec<reqwest::Certificate>),
+    /// Any certificate, for a local test server with a self-signed one (a target file's
+    /// `insecure = true`).
+    Insecure,
+}
+
+impl std::fmt::Debug for Trust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Trust::System => f.write_str("System"),
+            Trust::Only(certs) => write!(f, "Only({} certificates)", certs.len()),
+            Trust::Insecure => f.write_str("Insecure"),
+        }
+    }
+}
+
+/// A client that cannot be built from the settings.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build an HTTP client: {0}")]
+pub struct ClientError(String);
+
+/// Builds a client: no redirects followed (a redirect is an answer to check, not to chase), the
+/// settings' timeouts and trust.
+pub fn build_client(settings: &ClientSettings) -> Result<reqwest::Client, ClientError> {
+    tls::install_crypto_provider();
+    let builder = reqwest::Client::builder()
+        .timeout(settings.request_timeout)
+        .connect_timeout(settings.connect_timeout)
+        .redirect(reqwest::redirect::Policy::none());
+    let builder = match &settings.trust {
+        Trust::System => builder.tls_backend_preconfigured(tls::platform_tls().map_err(ClientError)?),
+        Trust::Only(certs) => builder.tls_certs_only(certs.iter().cloned()),
+        Trust::Insecure => builder.danger_accept_invalid_certs(true),
+    };
+    builder.build().map_err(|e| ClientError(error_chain(&e)))
+}
+
+/// An error with its sources, which is where reqwest keeps the reason (a TLS alert, a refused
+/// connection).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+impl Http {
+    /// A client for the server at `base` (no trailing slash) on this machine, recording into
+    /// `transcript`.
+    pub fn new(base: &str, timeout: Duration, transcript: Transcript) -> Self {
+        let client = build_client(&ClientSettings::local(timeout))
+            .expect("a client with the system's roots and no client certificate always builds");
+        Self::with_client(client, base, transcript)
+    }
+
+    /// A recording client around `client` for the server at `base`.
+    pub fn with_client(client: reqwest::Client, base: &str, transcript: Transcript) -> Self {
+        Self { client, base: base.trim_end_matches('/').to_string(), transcript }
+    }
+
+    /// The underlying client, for exchanges the transcript does not keep (raw bytes).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// The server's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The transcript this client records into.
+    pub fn transcript(&self) -> &Transcript {
+        &self.transcript
+    }
+
+    /// Sends a request and returns the status and raw body.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        auth: Auth<'_>,
+        payload: Payload<'_>,
+    ) -> Result<(u16, String), PeerError> {
+        let url = format!("{}{path}", self.base);
+        let mut request = self.client.request(method.clone(), &url);
+        request = match auth {
+            Auth::None => request,
+            Auth::Bearer(token) => request.bearer_auth(token),
+            Auth::Basic(id, secret) => request.basic_auth(form_encode(id), Some(form_encode(secret))),
+        };
+        let request_body = match payload {
+            Payload::Empty => String::new(),
+            Payload::Json(value) => {
+                request = request.json(value);
+                value.to_string()
+            }
+            Payload::Form(fields) => {
+                request = request.form(fields);
+                fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+            }
+        };
+        let started = Instant::now();
+        let mut request_headers = Vec::new();
+        let mut response_headers = Vec::new();
+        let outcome = match request.build() {
+            Ok(request) => {
+                request_headers = header_list(request.headers());
+                match self.client.execute(request).await {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        response_headers = header_list(response.headers());
+                        match response.text().await {
+                            Ok(body) => Ok((status, body)),
+                            Err(e) => {
+                                Err(PeerError::Unreachable { url: url.clone(), reason: error_chain(&e) })
+                            }
+                        }
+                    }
+                    Err(e) => Err(PeerError::Unreachable { url: url.clone(), reason: error_chain(&e) }),
+                }
+            }
+            Err(e) => Err(PeerError::Unreachable { url: url.clone(), reason: error_chain(&e) }),
+        };
+        let (status, response_body) = match &outcome {
+            Ok((status, body)) => (Some(*status), cut(body)),
+            Err(e) => (None, e.to_string()),
+        };
+        self.transcript.push(Exchange {
+            method: method.to_string(),
+            url,
+            request_headers,
+            request_body: redact(&cut(&request_body)),
+            status,
+            response_headers,
+            response_body: redact(&response_body),
+            at: SystemTime::now(),
+            elapsed: started.elapsed(),
+        });
+        outcome
+    }
+
+    /// Sends a request and parses a success of `expected_status` as `T`; any error body becomes a
+    /// [`PeerError`], anything else [`PeerError::Unexpected`].
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        auth: Auth<'_>,
+        payload: Payload<'_>,
+        expected_status: &[u16],
+    ) -> Result<(u16, T), PeerError> {
+        let (status, body) = self.send(method, path, auth, payload).await?;
+        interpret(status, &body, expected_status, std::any::type_name::<T>())
+    }
+}
+
+/// Reads a response: a success of an expected status as `T`, an error body as a refusal.
+pub fn interpret<T: DeserializeOwned>(
+    status: u16,
+    body: &str,
+    expected_status: &[u16],
+    what: &str,
+) -> Result<(u16, T), PeerError> {
+    if expected_status.contains(&status) {
+        let text = if body.is_empty() { "null" } else { body };
+        return serde_json::from_str(text).map(|value| (status, value)).map_err(|e| PeerError::Unexpected {
+            status,
+            expected: format!("a {} body ({e})", short_type(what)),
+            body: cut(body),
+        });
+    }
+    if let Ok(error) = serde_json::from_str::<ErrorBody>(body) {
+        return Err(PeerError::Refused { status, body: error });
+    }
+    if let Ok(error) = serde_json::from_str::<OAuthErrorBody>(body) {
+        return Err(PeerError::OAuthRefused { status, body: error });
+    }
+    Err(PeerError::Unexpected {
+        status,
+        expected: format!("status {expected_status:?} with a {} body, or an error body", short_type(what)),
+        body: cut(body),
+    })
+}
+
+fn short_type(name: &str) -> &str {
+    name.rsplit("::").next().unwrap_or(name)
+}
+
+fn cut(text: &str) -> String {
+    match text.char_indices().nth(BODY_LIMIT_IN_TRANSCRIPT) {
+        Some((i, _)) => format!("{}… ({} bytes in all)", &text[..i], text.len()),
+        None => text.to_string(),
+    }
+}
+
+/// Hides bearer secrets in recorded bodies: access tokens, passwords and client secrets.
+fn redact(text: &str) -> String {
+    let mut out = text.to_string();
+    for key in ["access_token", "password", "client_secret"] {
+        for (open, close) in [(format!("\"{key}\":\""), '"'), (format!("{key}="), '&')] {
+            let mut from = 0;
+            while let Some(at) = out[from..].find(&open) {
+                let start = from + at + open.len();
+                let end = out[start..].find(close).map_or(out.len(), |n| start + n);
+                out.replace_range(start..end, "[redacted]");
+                from = start + "[redacted]".len();
+            }
+        }
+    }
+    out
+}
+
+/// The headers as `(name, value)` pairs, each value passed through [`redact_header`].
+fn header_list(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            (name.as_str().to_string(), redact_header(name.as_str(), &value))
+        })
+        .collect()
+}
+
+/// A header value as transcripts show it: `Authorization` keeps its scheme and hides the
+/// credentials; cookies and any header whose name mentions a token, secret, key or password are
+/// hidden whole.
+pub fn redact_header(name: &str, value: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    if lower == "authorization" || lower == "proxy-authorization" {
+        return match value.split_once(' ') {
+            Some((scheme, _)) => format!("{scheme} {REDACTED}"),
+            None => REDACTED.to_string(),
+        };
+    }
+    let secret = ["cookie", "token", "secret", "key", "password", "session"];
+    if secret.iter().any(|word| lower.contains(word)) {
+        return REDACTED.to_string();
+    }
+    value.to_string()
+}
+
+fn form_encode(part: &str) -> String {
+    percent_encoding::utf8_percent_encode(part, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_hides_secrets_in_json_and_forms() {
+        let table = [
+            (r#"{"access_token":"abc","x":1}"#, r#"{"access_token":"[redacted]","x":1}"#),
+            (
+                "grant_type=password&username=a&password=s3cret&client_id=c",
+                "grant_type=password&username=a&password=[redacted]&client_id=c",
+            ),
+            ("client_secret=zz", "client_secret=[redacted]"),
+            ("nothing here", "nothing here"),
+        ];
+        for (input, expected) in table {
+            assert_eq!(redact(input), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn header_redaction_keeps_the_scheme_and_hides_credentials() {
+        let table = [
+            ("Authorization", "Bearer abc.def", "Bearer [redacted]"),
+            ("authorization", "Basic cG9ydGFsOnNlY3JldA==", "Basic [redacted]"),
+            ("authorization", "opaque", "[redacted]"),
+            ("set-cookie", "sid=1", "[redacted]"),
+            ("x-api-key", "k", "[redacted]"),
+            ("content-type", "application/json", "application/json"),
+        ];
+        for (name, value, expected) in table {
+            assert_eq!(redact_header(name, value), expected, "{name}: {value}");
+        }
+    }
+
+    #[test]
+    fn interpret_tells_refusals_from_misbehaviour() {
+        let ok: Result<(u16, serde_json::Value), _> = interpret(200, r#"{"a":1}"#, &[200], "Value");
+        assert_eq!(ok.map(|(s, _)| s), Ok(200));
+        let refused: Result<(u16, serde_json::Value), _> = interpret(
+            409,
+            r#"{"error_code":9016,"error_type":"DEVICE_ALREADY_ENROLLED","error_message":"x"}"#,
+            &[200],
+            "Value",
+        );
+        assert_eq!(refused.err().and_then(|e| e.api_error().map(|(s, c, _)| (s, c))), Some((409, 9016)));
+        let odd: Result<(u16, serde_json::Value), _> = interpret(500, "<html>", &[200], "Value");
+        assert!(matches!(odd, Err(PeerError::Unexpected { status: 500, .. })));
+    }
+}
