@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use report::write::{self, Format};
 use report::{EXIT_USAGE, Expectations, Report, Shard, diff, merge};
-use runner::{self, Progress, RunOptions, TargetSpec};
+use runner::{self, FeatureSource, Progress, RunOptions, TargetSpec};
 
 /// The exit code of a harness bug (as Rust's own for a panic).
 pub const EXIT_INTERNAL: u8 = 101;
@@ -30,9 +30,10 @@ pub enum ProgressArg {
 /// `mobauth run`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
-    /// The folder of feature files (or one file).
-    #[arg(long, default_value = "features")]
-    pub features: PathBuf,
+    /// Run the feature files of this folder (or this one file) instead of the suite built into
+    /// this binary.
+    #[arg(long, value_name = "DIR")]
+    pub features: Option<PathBuf>,
     /// Run only scenarios whose tags match this cucumber tag expression, e.g. "@must and not @ENR-003".
     #[arg(long, value_name = "EXPR")]
     pub tags: Option<String>,
@@ -127,7 +128,7 @@ pub fn run(args: RunArgs, driver_command: Option<String>) -> u8 {
         ProgressArg::Off => Progress::Off,
     };
     let options = RunOptions {
-        features: args.features,
+        features: args.features.map_or_else(crate::features::embedded, FeatureSource::Folder),
         tags: args.tags,
         seed: args.seed,
         shard: args.shard,

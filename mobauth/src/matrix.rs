@@ -1,9 +1,5 @@
-//! The compatibility matrix behind `mobauth matrix`: servers down, SDKs (device drivers) across,
-//! each cell the verdict counts and the gate of one run of the suite, linked to that run's report.
-//!
-//! The model ([`Matrix`]) is built by pure functions from reports ([`from_reports`], [`build`]),
-//! and rendered by pure functions as Markdown ([`markdown`]) and as one self-contained HTML page
-//! ([`html`]). Two modes feed it:
+//! `mobauth matrix`: the compatibility matrix of servers down and SDKs (device drivers) across,
+//! fed in one of two modes and written as `matrix.html` and `matrix.md`:
 //!
 //! - **merge**: [`merge_reports`] reads `report.json` files (or the folders holding them) written
 //!   by earlier runs, wherever they ran, and links each cell to the report beside it;
@@ -12,10 +8,8 @@
 //!   them. A run that cannot start on its target (say, an unreachable server) becomes a cell that
 //!   says why; the matrix is written anyway.
 //!
-//! A cell's row is the report's `run.target.server` and its column `run.target.device`. Two
-//! reports for the same cell are an error ([`MatrixError::Duplicate`]) rather than one silently
-//! hiding the other; shards of a run are refused too (merge them first with `mobauth report
-//! merge`).
+//! The model and its writers are pure and live in `report::matrix`; this module reads reports,
+//! runs the suite and writes files.
 //!
 //! Exit codes of the command: 0 when every cell is conformant, 1 otherwise (a failed gate or a run
 //! that did not happen), 2 for a usage or configuration error.
@@ -31,7 +25,7 @@ use report::matrix::{
 };
 use report::write::{self, Format};
 use report::{EXIT_USAGE, Expectations};
-use runner::{self, Progress, RunError, RunOptions, TargetSpec};
+use runner::{self, FeatureSource, Progress, RunError, RunOptions, TargetSpec};
 
 /// The exit code of a harness bug (as Rust's own for a panic).
 const EXIT_INTERNAL: u8 = 101;
@@ -204,8 +198,8 @@ pub struct RunPlan {
     pub drivers: Vec<String>,
     /// The reference device driver's command line, for the simulated column's driver scenarios.
     pub reference_driver: Option<String>,
-    /// The features folder.
-    pub features: PathBuf,
+    /// The feature files.
+    pub features: FeatureSource,
     /// A tag expression.
     pub tags: Option<String>,
     /// The run seed.
@@ -361,9 +355,9 @@ pub struct MatrixArgs {
     /// Where to write matrix.html and matrix.md (and, in run mode, each run's reports).
     #[arg(long, default_value = "reports/matrix")]
     pub out: PathBuf,
-    /// Run mode: the folder of feature files (or one file).
-    #[arg(long, default_value = "features", conflicts_with = "reports")]
-    pub features: PathBuf,
+    /// Run mode: a folder of feature files (or one file) instead of the suite this binary carries.
+    #[arg(long, value_name = "DIR", conflicts_with = "reports")]
+    pub features: Option<PathBuf>,
     /// Run mode: run only scenarios whose tags match this cucumber tag expression.
     #[arg(long, value_name = "EXPR", conflicts_with = "reports")]
     pub tags: Option<String>,
@@ -412,7 +406,7 @@ fn plan(args: &MatrixArgs, reference_driver: Option<String>) -> Result<Option<Ru
         servers,
         drivers,
         reference_driver,
-        features: args.features.clone(),
+        features: args.features.clone().map_or_else(crate::features::embedded, FeatureSource::Folder),
         tags: args.tags.clone(),
         seed: args.seed,
         concurrency: args.concurrency.get(),

@@ -5,10 +5,9 @@
 //! given), scans QR codes, fetches requests, shows them (an `open_auth_otp` event), lets the
 //! scenario's user decide, signs the answer and closes the request (`close_auth_otp`).
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use forge::answer::SigningParts;
 use protocol::ca::TrustAnchor;
-use protocol::keys::{KeyPair, signing_string};
+use protocol::keys::KeyPair;
 use protocol::otp::Otp;
 use protocol::rng::SeededRng;
 // The request bodies are built with `json!` in the shapes of `EnrollmentRequest`, `OtpRequestBody`
@@ -106,6 +105,24 @@ pub struct DeviceEnrollment {
 pub struct ShowingRequest {
     /// The server's request.
     pub request: OtpRequestResponse,
+}
+
+/// An answer and its signature (base64 of the DER signature over the signing string of
+/// `parts`), ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedAnswer {
+    /// What was signed; the transaction and answer are also what is sent.
+    pub parts: SigningParts,
+    /// The `signature` field.
+    pub signature: String,
+}
+
+impl SignedAnswer {
+    /// `parts` signed by `key`.
+    pub fn new(key: &KeyPair, parts: SigningParts) -> Self {
+        let signature = forge::answer::signature(key, &parts);
+        Self { parts, signature }
+    }
 }
 
 /// A simulated app installation.
@@ -365,12 +382,37 @@ impl SimulatedDevice {
         key: &KeyPair,
     ) -> Result<AnswerResponse, DeviceError> {
         let showing = self.showing.take().ok_or(DeviceError::NothingShowing)?;
-        let tx = showing.request.transaction_id;
-        let signed = signing_string(tx, &showing.request.challenge, answer, self.device_id);
-        let result =
-            self.answer_raw(tx, answer.as_str(), &STANDARD.encode(key.sign(signed.as_bytes()))).await;
+        let request = &showing.request;
+        let signed = self.signed_answer(key, request.transaction_id, &request.challenge, answer);
+        let result = self.send_answer(&signed).await;
         self.events.push(DeviceEvent::CloseAuthOtp);
         result
+    }
+
+    /// `answer` to `transaction_id`, signed by `key` over `challenge` and this device's id: the
+    /// one way an answer of this device, right or of the scenario's making, is signed.
+    pub fn signed_answer(
+        &self,
+        key: &KeyPair,
+        transaction_id: Uuid,
+        challenge: &str,
+        answer: Answer,
+    ) -> SignedAnswer {
+        SignedAnswer::new(
+            key,
+            SigningParts {
+                transaction_id,
+                challenge: challenge.to_string(),
+                answer,
+                device_id: self.device_id,
+            },
+        )
+    }
+
+    /// Sends a signed answer as it is, whether or not a request is showing.
+    pub async fn send_answer(&self, signed: &SignedAnswer) -> Result<AnswerResponse, DeviceError> {
+        let parts = &signed.parts;
+        self.answer_raw(parts.transaction_id, parts.answer.as_str(), &signed.signature).await
     }
 
     /// Sends an answer exactly as given, without a showing request (to test the server's checks).
@@ -414,4 +456,62 @@ fn check_certificate(
 /// Decodes an OTP locally, as an SDK checks it before calling the server.
 pub fn check_otp_locally(otp: &str) -> Result<Otp, protocol::otp::OtpError> {
     Otp::decode(otp)
+}
+
+/// What a certificate says of itself that the end-entity profile fixes (ENR-003): its serial
+/// number, its validity, whether it is a CA's and whether it allows digital signatures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateProfile {
+    /// The certificate's DER (two certificates are the same when these are).
+    pub der: Vec<u8>,
+    /// The serial number's bytes.
+    pub serial: Vec<u8>,
+    /// The start of its validity.
+    pub not_before: time::OffsetDateTime,
+    /// The end of its validity.
+    pub not_after: time::OffsetDateTime,
+    /// basicConstraints' `cA`, when the extension is there.
+    pub is_ca: Option<bool>,
+    /// keyUsage's `digitalSignature`, when the extension is there.
+    pub digital_signature: Option<bool>,
+}
+
+/// Why a certificate's profile could not be read.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProfileError {
+    /// Not a PEM X.509 certificate.
+    #[error("not a PEM X.509 certificate: {0}")]
+    NotCertificate(String),
+    /// An extension of the profile does not parse.
+    #[error("the certificate's {extension} does not parse: {reason}")]
+    Extension {
+        /// Which one.
+        extension: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Reads the profile of the PEM certificate `pem`.
+pub fn certificate_profile(pem: &str) -> Result<CertificateProfile, ProfileError> {
+    use x509_cert::der::{DecodePem as _, Encode as _};
+    use x509_cert::ext::pkix::{BasicConstraints, KeyUsage};
+    let cert = x509_cert::Certificate::from_pem(pem.as_bytes())
+        .map_err(|e| ProfileError::NotCertificate(e.to_string()))?;
+    let der = cert.to_der().map_err(|e| ProfileError::NotCertificate(e.to_string()))?;
+    let tbs = cert.tbs_certificate();
+    let extension = |extension| {
+        move |e: x509_cert::der::Error| ProfileError::Extension { extension, reason: e.to_string() }
+    };
+    let constraints = tbs.get_extension::<BasicConstraints>().map_err(extension("basicConstraints"))?;
+    let usage = tbs.get_extension::<KeyUsage>().map_err(extension("keyUsage"))?;
+    Ok(CertificateProfile {
+        der,
+        serial: tbs.serial_number().as_bytes().to_vec(),
+        not_before: time::OffsetDateTime::from(tbs.validity().not_before.to_system_time()),
+        not_after: time::OffsetDateTime::from(tbs.validity().not_after.to_system_time()),
+        is_ca: constraints.map(|(_, bc)| bc.ca),
+        digital_signature: usage.map(|(_, ku)| ku.digital_signature()),
+    })
 }

@@ -330,8 +330,8 @@ impl SimulatedPortal {
     }
 
     /// Sends a request with exactly this `Authorization` header, `Content-Type` and body bytes,
-    /// for what the recording client cannot send (Basic credentials encoded by hand, bodies that
-    /// are not UTF-8). These exchanges are not in the scenario's transcript.
+    /// for what a well-behaved portal never sends (Basic credentials encoded by hand, bodies that
+    /// are not UTF-8). The exchange is in the scenario's transcript like every other.
     pub async fn send_raw(
         &self,
         method: Method,
@@ -340,21 +340,21 @@ impl SimulatedPortal {
         content_type: Option<&str>,
         body: Vec<u8>,
     ) -> Result<(u16, String), PeerError> {
-        let url = format!("{}{path}", self.http.base());
-        // The target's client: its TLS trust and timeouts.
-        let mut request = self.http.client().request(method, &url).body(body);
+        let mut request = transcript::RawRequest::new(method.as_str(), path).body(body);
         if let Some(authorization) = authorization {
-            request = request.header(reqwest::header::AUTHORIZATION, authorization);
+            request = request.header("authorization", authorization);
         }
         if let Some(content_type) = content_type {
-            request = request.header(reqwest::header::CONTENT_TYPE, content_type);
+            request = request.header("content-type", content_type);
         }
-        let unreachable =
-            |e: reqwest::Error| PeerError::Unreachable { url: url.clone(), reason: e.to_string() };
-        let response = request.send().await.map_err(unreachable)?;
-        let status = response.status().as_u16();
-        let text = response.text().await.map_err(unreachable)?;
-        Ok((status, text))
+        let exchange = self.http.send_raw(&request).await;
+        match exchange.outcome {
+            Ok(response) => Ok((response.status, String::from_utf8_lossy(&response.body).into_owned())),
+            Err(failure) => Err(PeerError::Unreachable {
+                url: format!("{}{path}", self.http.base()),
+                reason: failure.to_string(),
+            }),
+        }
     }
 }
 

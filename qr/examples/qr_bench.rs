@@ -1,4 +1,4 @@
-//! Times `qr::decode` on every disturbance row of `tests/qr_disturbances.rs`.
+//! Times `qr::decode` on every disturbance row of `tests/it/qr_disturbances.rs`.
 //!
 //! The foundation issue asks for a measured figure: how long decoding the worst (slowest)
 //! disturbance takes in a release build. This builds the exact images the tests check (the
@@ -9,7 +9,7 @@
 //! that size. Last, one `qr::grade` of the reference picture (which decodes every
 //! standard row once more).
 //!
-//! Run with `scripts/bench-qr.sh` (or `cargo run --release -p mobauth-protocol --example
+//! Run with `scripts/bench-qr.sh` (or `cargo run --release -p mobauth-qr --example
 //! qr_bench -- 50`).
 
 use std::process::ExitCode;

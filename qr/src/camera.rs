@@ -4,7 +4,7 @@
 //! rows the foundation issue asked for (rotation, salt-and-pepper noise, blur, JPEG, downscale,
 //! low contrast, inversion, a transparent background, uneven light, a code off-centre in a busy
 //! picture, and a combination), and [`HARSH`] adds one row for each later clean-up strategy of
-//! the decoder so that every strategy is exercised. `tests/qr_disturbances.rs` demands that the
+//! the decoder so that every strategy is exercised. `tests/it/qr_disturbances.rs` demands that the
 //! reference rendering survives every row, `examples/qr_bench.rs` times them, and
 //! [`grade`](crate::grade) runs [`STANDARD`] on a portal's own picture: a picture that loses
 //! a row the reference survives is worse than the reference at that.
@@ -75,7 +75,7 @@ impl Disturbance {
 }
 
 /// The camera disturbances the foundation issue asked the decoder to survive, in its order. The
-/// reference rendering decodes to the exact payload under every row (`tests/qr_disturbances.rs`).
+/// reference rendering decodes to the exact payload under every row (`tests/it/qr_disturbances.rs`).
 pub const STANDARD: &[Disturbance] = &[
     Disturbance { id: "clean", name: "clean", disturb: |img, _| png(img.clone()) },
     Disturbance { id: "rotate-10", name: "rotate 10 deg", disturb: |img, _| png(rotate(img, 10.0)) },
@@ -119,7 +119,7 @@ pub const STANDARD: &[Disturbance] = &[
 
 /// Harder rows beyond the foundation issue's: one for each later clean-up strategy of the
 /// decoder, so that every strategy of the pipeline reads a row that the ones before it miss
-/// (`tests/qr_disturbances.rs` checks that none is useless). The module sizes in the names are
+/// (`tests/it/qr_disturbances.rs` checks that none is useless). The module sizes in the names are
 /// for the reference rendering's 8 px modules.
 pub const HARSH: &[Disturbance] = &[
     Disturbance {
@@ -265,6 +265,18 @@ pub fn transparent_background(img: &GrayImage) -> RgbaImage {
     RgbaImage::from_fn(img.width(), img.height(), |x, y| {
         let alpha = 255 - img.get_pixel(x, y).0[0];
         Rgba([0, 0, 0, alpha])
+    })
+}
+
+/// A grey picture, as [`render_luma`](crate::render_luma) draws a code and the disturbances take it.
+pub type Picture = GrayImage;
+
+/// Dark modules opaque black, light ones fully transparent *white* pixels: what a page overlay
+/// or an app asset draws, which any decoder that drops alpha or flattens onto white still reads.
+#[must_use]
+pub fn transparent_white_background(img: &GrayImage) -> RgbaImage {
+    RgbaImage::from_fn(img.width(), img.height(), |x, y| {
+        if img.get_pixel(x, y).0[0] < 128 { Rgba([0, 0, 0, 255]) } else { Rgba([255, 255, 255, 0]) }
     })
 }
 

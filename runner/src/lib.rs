@@ -1,6 +1,7 @@
-//! The runner behind `mobauth run`: selects scenarios of `features/` (tag expression, shard),
-//! runs them with cucumber against the target, each scenario isolated on a target of its own and
-//! many at once, and turns cucumber's events into a [`Report`].
+//! The runner behind `mobauth run`: selects scenarios of the feature files (a folder, or the
+//! suite compiled into the binary; tag expression, shard), runs them with cucumber against the
+//! target, each scenario isolated on a target of its own and many at once, and turns cucumber's
+//! events into a [`Report`].
 //!
 //! Every scenario gets a seed derived from the run seed and its name (as the `cargo test`
 //! conformance suite does), so a run repeats exactly with the same `--seed`.
@@ -23,6 +24,7 @@ use time::OffsetDateTime;
 
 use self::collector::{Captured, Collector};
 pub use self::progress::Progress;
+pub use self::selection::{EmbeddedFeatures, EmbeddedFile, FeatureSource};
 pub use peers::driver::client::DriverLimits;
 use peers::target::{Capability, ProbeError, RemoteServer, TargetFile};
 use report::catalogue::{Catalogue, CatalogueError};
@@ -82,8 +84,8 @@ impl Resolved {
 /// What to run and how.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// The folder of `.feature` files (or one file).
-    pub features: PathBuf,
+    /// The feature files: a folder of `.feature` files (or one file), or the embedded suite.
+    pub features: FeatureSource,
     /// A cucumber tag expression, e.g. `@must and not @slow`.
     pub tags: Option<String>,
     /// The run seed.
@@ -111,9 +113,9 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
-    /// The defaults for the features at `features`: every scenario, seed [`DEFAULT_SEED`], the
-    /// embedded target, no driver command, no progress output.
-    pub fn new(features: impl Into<PathBuf>) -> Self {
+    /// The defaults for `features` (a folder's path, or a [`FeatureSource`]): every scenario,
+    /// seed [`DEFAULT_SEED`], the embedded target, no driver command, no progress output.
+    pub fn new(features: impl Into<FeatureSource>) -> Self {
         Self {
             features: features.into(),
             tags: None,
@@ -138,7 +140,7 @@ pub enum RunError {
     /// The features cannot be read or parsed.
     #[error("cannot use the features at {path}: {reason}")]
     Features {
-        /// The folder or file given.
+        /// The folder or file given, or the suite built into the binary.
         path: String,
         /// Why.
         reason: String,

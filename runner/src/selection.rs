@@ -1,13 +1,84 @@
 //! Which scenarios a run runs: every scenario of the feature files (outlines expanded, in file
 //! and line order), those the tag expression selects, and of those the run's shard.
+//!
+//! The feature files come from a folder on disk or from the binary itself ([`FeatureSource`]);
+//! both name files and scenarios alike (`features/enrollment.feature:12`), so a run of the
+//! embedded suite and a run of `--features features` from the workspace root give the same
+//! ids, seeds and shards.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr as _;
 
-use cucumber::gherkin::{self, tagexpr::TagOperation};
+use cucumber::feature::Ext as _;
+use cucumber::gherkin::{self, GherkinEnv, tagexpr::TagOperation};
 use cucumber::tag::Ext as _;
 use futures::StreamExt as _;
+
+/// Where a run's feature files come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeatureSource {
+    /// A folder of `.feature` files (every one under it), or one file, read when the run starts.
+    Folder(PathBuf),
+    /// Feature files compiled into the binary.
+    Embedded(EmbeddedFeatures),
+}
+
+impl From<PathBuf> for FeatureSource {
+    fn from(folder: PathBuf) -> Self {
+        FeatureSource::Folder(folder)
+    }
+}
+
+impl From<&Path> for FeatureSource {
+    fn from(folder: &Path) -> Self {
+        FeatureSource::Folder(folder.to_path_buf())
+    }
+}
+
+impl From<&str> for FeatureSource {
+    fn from(folder: &str) -> Self {
+        FeatureSource::Folder(folder.into())
+    }
+}
+
+impl From<String> for FeatureSource {
+    fn from(folder: String) -> Self {
+        FeatureSource::Folder(folder.into())
+    }
+}
+
+impl From<EmbeddedFeatures> for FeatureSource {
+    fn from(embedded: EmbeddedFeatures) -> Self {
+        FeatureSource::Embedded(embedded)
+    }
+}
+
+/// Feature files compiled into a binary, named as a run of the folder they came from, given
+/// as `root`, names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmbeddedFeatures {
+    /// The folder as a run names it (`features`, as given from the workspace root).
+    pub root: &'static str,
+    /// The files.
+    pub files: &'static [EmbeddedFile],
+}
+
+/// One feature file compiled into a binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmbeddedFile {
+    /// Its path under the folder, `/`-separated (`enrollment.feature`).
+    pub path: &'static str,
+    /// Its text.
+    pub text: &'static str,
+}
+
+impl EmbeddedFeatures {
+    /// How reports name the embedded suite's folder when it cannot be used.
+    fn describe(&self) -> String {
+        format!("{} (built into this binary)", self.root)
+    }
+}
 
 use super::{RunError, RunOptions, scenario_label};
 use report::catalogue::{Level, is_requirement_id};
@@ -90,12 +161,64 @@ fn display_file(root: &Path, display_root: &str, path: &Path) -> String {
     }
 }
 
+/// The parsed features of a source (outlines expanded), each with the name reports give its
+/// file, and the folder as reports name it.
+struct Parsed {
+    features: Vec<(gherkin::Feature, String)>,
+    display_root: String,
+}
+
+/// Parses the `.feature` files under a folder (or one file) as cucumber's own parser does.
+fn parse_folder(folder: &Path) -> Result<Parsed, RunError> {
+    let given = folder.display().to_string();
+    let features_error = |reason: String| RunError::Features { path: given.clone(), reason };
+    let root = folder.canonicalize().map_err(|e| features_error(e.to_string()))?;
+    let display_root = given.trim_end_matches('/').to_string();
+    let parsed: Vec<cucumber::parser::Result<gherkin::Feature>> = futures::executor::block_on(
+        cucumber::Parser::parse(cucumber::parser::Basic::new(), root.as_path(), Default::default())
+            .collect::<Vec<_>>(),
+    );
+    let mut features = Vec::new();
+    for feature in parsed {
+        let feature = feature.map_err(|e| features_error(e.to_string()))?;
+        let file = display_file(&root, &display_root, feature.path.as_deref().unwrap_or(Path::new("")));
+        features.push((feature, file));
+    }
+    if features.is_empty() {
+        return Err(features_error("no .feature files there".into()));
+    }
+    Ok(Parsed { features, display_root })
+}
+
+/// Parses feature files compiled into the binary. Each feature's path is its file's name in
+/// reports (`features/enrollment.feature`), so scenario keys stay unique across files; files
+/// come in the order cucumber's parser walks a folder (by path), as for [`parse_folder`].
+fn parse_embedded(embedded: &EmbeddedFeatures) -> Result<Parsed, RunError> {
+    let features_error = |reason: String| RunError::Features { path: embedded.describe(), reason };
+    let display_root = embedded.root.trim_end_matches('/').to_string();
+    let mut files: Vec<&EmbeddedFile> = embedded.files.iter().collect();
+    files.sort_by(|a, b| Path::new(a.path).cmp(Path::new(b.path)));
+    let mut features = Vec::new();
+    for file in files {
+        let name = if display_root.is_empty() || display_root == "." {
+            file.path.to_string()
+        } else {
+            format!("{display_root}/{}", file.path)
+        };
+        let mut feature = gherkin::Feature::parse(file.text, GherkinEnv::default())
+            .map_err(|e| features_error(format!("{name}: {e}")))?;
+        feature.path = Some(PathBuf::from(&name));
+        let feature = feature.expand_examples().map_err(|e| features_error(format!("{name}: {e}")))?;
+        features.push((feature, name));
+    }
+    if features.is_empty() {
+        return Err(features_error("this binary was built without .feature files".into()));
+    }
+    Ok(Parsed { features, display_root })
+}
+
 /// Parses the features and selects the run's scenarios.
 pub(crate) fn select(options: &RunOptions) -> Result<Selection, RunError> {
-    let given = options.features.display().to_string();
-    let features_error = |reason: String| RunError::Features { path: given.clone(), reason };
-    let root = options.features.canonicalize().map_err(|e| features_error(e.to_string()))?;
-    let display_root = given.trim_end_matches('/').to_string();
     let tag_filter = match &options.tags {
         Some(expr) => Some(
             TagOperation::from_str(expr)
@@ -103,23 +226,14 @@ pub(crate) fn select(options: &RunOptions) -> Result<Selection, RunError> {
         ),
         None => None,
     };
-    let parsed: Vec<cucumber::parser::Result<gherkin::Feature>> = futures::executor::block_on(
-        cucumber::Parser::parse(cucumber::parser::Basic::new(), root.as_path(), Default::default())
-            .collect::<Vec<_>>(),
-    );
-    let mut features = Vec::new();
-    for feature in parsed {
-        features.push(feature.map_err(|e| features_error(e.to_string()))?);
-    }
-    if features.is_empty() {
-        return Err(features_error("no .feature files there".into()));
-    }
+    let Parsed { features: parsed, display_root } = match &options.features {
+        FeatureSource::Folder(folder) => parse_folder(folder)?,
+        FeatureSource::Embedded(embedded) => parse_embedded(embedded)?,
+    };
 
     // Every scenario of the suite in file and line order, and whether the tags select it.
     let mut suite: Vec<(Key, ScenarioMeta, bool)> = Vec::new();
-    for feature in &features {
-        let path = feature.path.clone().unwrap_or_default();
-        let file = display_file(&root, &display_root, &path);
+    for (feature, file) in &parsed {
         let rules = feature.rules.iter().flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s)));
         for (rule, scenario) in feature.scenarios.iter().map(|s| (None, s)).chain(rules) {
             let tags = tags_of(feature, rule, scenario);
@@ -142,6 +256,7 @@ pub(crate) fn select(options: &RunOptions) -> Result<Selection, RunError> {
         }
     }
     suite.sort_by(|a, b| (&a.1.file, a.0.1, a.0.2).cmp(&(&b.1.file, b.0.1, b.0.2)));
+    let mut features: Vec<gherkin::Feature> = parsed.into_iter().map(|(feature, _)| feature).collect();
 
     let mut scenarios = HashMap::new();
     let mut position = 0;
@@ -219,4 +334,93 @@ pub(crate) fn split(
     }
     out.retain(|(features, _)| !features.is_empty());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used, reason = "a test stops at the first broken fixture")]
+
+    use super::*;
+
+    const ENROLL: &str = "@ENR\nFeature: Enrol\n\n  @must\n  Scenario: One\n    Given a device\n\n  \
+                          Scenario Outline: Two <n>\n    Given a device\n\n    Examples:\n      | n |\n      \
+                          | 1 |\n      | 2 |\n";
+    const NESTED: &str = "Feature: Nested\n  Rule: R\n    Scenario: Three\n      Given a device\n";
+    static FILES: &[EmbeddedFile] = &[
+        EmbeddedFile { path: "sub/nested.feature", text: NESTED },
+        EmbeddedFile { path: "enroll.feature", text: ENROLL },
+    ];
+
+    /// What a report says of a scenario: id, file, line, seed, tags.
+    type Named = (String, String, usize, u64, Vec<String>);
+
+    /// What a report says of each scenario, and which scenarios a shard holds.
+    fn summary(source: FeatureSource, shard: &str) -> (Vec<Named>, Vec<String>) {
+        let mut options = RunOptions::new(source);
+        options.seed = 7;
+        let whole = select(&options).expect("the features select");
+        options.shard = Some(shard.parse().expect("a shard"));
+        let part = select(&options).expect("the shard selects");
+        let mut ids: Vec<String> = part.scenarios.values().map(|m| m.id.clone()).collect();
+        ids.sort();
+        (whole.suite.into_iter().map(|m| (m.id, m.file, m.line, m.seed, m.tags)).collect(), ids)
+    }
+
+    #[test]
+    fn embedded_files_are_named_as_the_folder_they_came_from() {
+        let dir = std::env::temp_dir().join(format!("mobauth-runner-selection-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("features/sub")).expect("a scratch folder");
+        for file in FILES {
+            std::fs::write(dir.join("features").join(file.path), file.text).expect("a fixture file");
+        }
+        let folder = dir.join("features");
+        // Embedded files are named under the folder as given: here the scratch folder's path
+        // (a test process may not change its working folder to give `features`). Leaked once,
+        // as the binary's own names are `'static`.
+        let root: &'static str = folder.display().to_string().leak();
+        let on_disk = summary(FeatureSource::Folder(folder.clone()), "2/2");
+        let embedded = summary(EmbeddedFeatures { root, files: FILES }.into(), "2/2");
+        let _ = std::fs::remove_dir_all(&dir);
+
+        assert_eq!(embedded, on_disk);
+        let ids: Vec<&str> = embedded.0.iter().map(|s| s.0.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                format!("{root}/enroll.feature:5"),
+                format!("{root}/enroll.feature:13"),
+                format!("{root}/enroll.feature:14"),
+                format!("{root}/sub/nested.feature:3"),
+            ]
+        );
+        assert_eq!(embedded.1, [format!("{root}/enroll.feature:13"), format!("{root}/sub/nested.feature:3")]);
+    }
+
+    #[test]
+    fn a_broken_embedded_file_is_named() {
+        static BROKEN: &[EmbeddedFile] = &[EmbeddedFile {
+            path: "bad.feature",
+            text: "Scenario: outside any feature\n  Given a device\n",
+        }];
+        let options = RunOptions::new(EmbeddedFeatures { root: "features", files: BROKEN });
+        match select(&options) {
+            Err(RunError::Features { path, reason }) => {
+                assert_eq!(path, "features (built into this binary)");
+                assert!(reason.starts_with("features/bad.feature: "), "{reason}");
+            }
+            other => panic!("expected a features error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_empty_embedded_suite_is_refused() {
+        let options = RunOptions::new(EmbeddedFeatures { root: "features", files: &[] });
+        match select(&options) {
+            Err(RunError::Features { reason, .. }) => {
+                assert_eq!(reason, "this binary was built without .feature files");
+            }
+            other => panic!("expected a features error, got {other:?}"),
+        }
+    }
 }

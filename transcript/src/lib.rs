@@ -6,7 +6,10 @@
 //! redacted, bodies cut.
 #![forbid(unsafe_code)]
 
+mod raw;
 mod tls;
+
+pub use raw::{RAW_TIMEOUT, RawExchange, RawFailure, RawRequest, RawResponse, basic_authorization};
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
@@ -253,11 +256,6 @@ impl Http {
         Self { client, base: base.trim_end_matches('/').to_string(), transcript }
     }
 
-    /// The underlying client, for exchanges the transcript does not keep (raw bytes).
-    pub fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-
     /// The server's base URL.
     pub fn base(&self) -> &str {
         &self.base
@@ -388,21 +386,68 @@ fn cut(text: &str) -> String {
     }
 }
 
-/// Hides bearer secrets in recorded bodies: access tokens, passwords and client secrets.
+/// The members and form fields whose values transcripts hide: bearer secrets.
+const SECRET_FIELDS: [&str; 3] = ["access_token", "password", "client_secret"];
+
+/// Hides bearer secrets in recorded bodies: the string value of a JSON member (with any
+/// whitespace around its colon, as a scenario's hand-written body has it) and the value of a
+/// form field, for access tokens, passwords and client secrets.
 fn redact(text: &str) -> String {
     let mut out = text.to_string();
-    for key in ["access_token", "password", "client_secret"] {
-        for (open, close) in [(format!("\"{key}\":\""), '"'), (format!("{key}="), '&')] {
-            let mut from = 0;
-            while let Some(at) = out[from..].find(&open) {
-                let start = from + at + open.len();
-                let end = out[start..].find(close).map_or(out.len(), |n| start + n);
-                out.replace_range(start..end, "[redacted]");
-                from = start + "[redacted]".len();
-            }
-        }
+    for key in SECRET_FIELDS {
+        redact_json_member(&mut out, key);
+        redact_form_field(&mut out, key);
     }
     out
+}
+
+/// Replaces the string value of every JSON member `"key"` in `out`.
+fn redact_json_member(out: &mut String, key: &str) {
+    let name = format!("\"{key}\"");
+    let mut from = 0;
+    while let Some(at) = out[from..].find(&name) {
+        let after_name = from + at + name.len();
+        let value = out[after_name..]
+            .trim_start()
+            .strip_prefix(':')
+            .map(str::trim_start)
+            .and_then(|rest| rest.strip_prefix('"'));
+        let Some(value) = value else {
+            // The key's name as a value, say: nothing to hide here.
+            from = after_name;
+            continue;
+        };
+        let start = out.len() - value.len();
+        let end = string_end(value).map_or(out.len(), |n| start + n);
+        out.replace_range(start..end, REDACTED);
+        from = start + REDACTED.len();
+    }
+}
+
+/// Where a JSON string's text ends (its closing quote), skipping escaped quotes.
+fn string_end(text: &str) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Replaces the value of every form field `key=` in `out`, up to the next `&`.
+fn redact_form_field(out: &mut String, key: &str) {
+    let open = format!("{key}=");
+    let mut from = 0;
+    while let Some(at) = out[from..].find(&open) {
+        let start = from + at + open.len();
+        let end = out[start..].find('&').map_or(out.len(), |n| start + n);
+        out.replace_range(start..end, REDACTED);
+        from = start + REDACTED.len();
+    }
 }
 
 /// The headers as `(name, value)` pairs, each value passed through [`redact_header`].
@@ -451,6 +496,10 @@ mod tests {
                 "grant_type=password&username=a&password=[redacted]&client_id=c",
             ),
             ("client_secret=zz", "client_secret=[redacted]"),
+            (r#"{"password": "s3cret", "username": "a"}"#, r#"{"password": "[redacted]", "username": "a"}"#),
+            (r#"{"access_token" :"a\"b","x":1}"#, r#"{"access_token" :"[redacted]","x":1}"#),
+            (r#"{"password": 12, "note": "password"}"#, r#"{"password": 12, "note": "password"}"#),
+            (r#"{"client_secret":"cut off"#, r#"{"client_secret":"[redacted]"#),
             ("nothing here", "nothing here"),
         ];
         for (input, expected) in table {

@@ -28,4 +28,24 @@ fn every_scenario_passes_against_the_embedded_mock_server() {
     assert!(not_passed.is_empty(), "run seed {seed}: not every scenario passed:\n{}", not_passed.join("\n"));
     assert!(report.gate.conformant, "run seed {seed}: the gate says {:?}", report.gate.reasons);
     assert!(report.scenarios.len() > 400, "the suite ran only {} scenarios", report.scenarios.len());
+    // A step that sends a request shows that exchange in the report, so a failing one would show
+    // what was sent and what came (raw requests included).
+    let silent: Vec<String> = report
+        .scenarios
+        .iter()
+        .flat_map(|scenario| {
+            scenario
+                .steps
+                .iter()
+                .filter(|step| sends_a_request(&step.text) && step.exchanges.is_empty())
+                .map(move |step| format!("{}: {} {}", scenario.id, step.keyword, step.text))
+        })
+        .collect();
+    assert!(silent.is_empty(), "steps that sent a request but show no exchange:\n{}", silent.join("\n"));
+}
+
+/// Whether a step sends a request itself: `<who> sends <METHOD> "<path>"...` (a raw request),
+/// or `"phone" sends a request call with ...` and the like (a device's malformed calls).
+fn sends_a_request(text: &str) -> bool {
+    text.contains(" sends ")
 }

@@ -425,8 +425,6 @@ async fn certificates_have_unique_serials_and_the_ca_survives_reset() {
 /// Reading a certificate's serial without an X.509 crate: the DER of a v3 certificate starts
 /// `SEQUENCE { SEQUENCE (tbs) { [0] { INTEGER 2 }, INTEGER serial, ...`.
 mod der_serial {
-    use base64::Engine as _;
-
     fn header(der: &[u8], at: usize) -> (u8, usize, usize) {
         let tag = der[at];
         let first = der[at + 1];
@@ -440,8 +438,7 @@ mod der_serial {
     }
 
     pub(crate) fn serial_of(pem: &str) -> Vec<u8> {
-        let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        let der = base64::engine::general_purpose::STANDARD.decode(b64).expect("PEM body is base64");
+        let der = forge::pem::der(pem).expect("PEM body is base64");
         let (_, _, cert_body) = header(&der, 0);
         let (_, _, tbs_body) = header(&der, cert_body);
         let (tag, len, body) = header(&der, tbs_body);

@@ -8,8 +8,6 @@
 //! or wrote something that is not of the protocol ([`DrivenError::Broken`],
 //! [`DrivenError::BadReply`]: the step fails, saying what was expected and what came).
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use protocol::driver::{Event, Op, Reply};
 use protocol::wire::Answer;
 use serde_json::{Map, Value};
@@ -70,6 +68,16 @@ pub enum OtpInput {
     Text(String),
     /// `qr_png`: PNG (or other image) bytes.
     Image(Vec<u8>),
+}
+
+impl OtpInput {
+    /// The `handle_otp` request of this input: the OTP as text, or the image as base64.
+    pub fn into_op(self) -> Op {
+        match self {
+            OtpInput::Text(otp) => Op::HandleOtp { otp: Some(otp), qr_png: None },
+            OtpInput::Image(bytes) => Op::HandleOtp { otp: None, qr_png: Some(forge::b64::encode(&bytes)) },
+        }
+    }
 }
 
 /// The driver's device of a scenario.
@@ -206,14 +214,10 @@ impl DrivenDevice {
     /// The reply to `handle_otp` comes after the decision ([`DrivenDevice::decide`]).
     pub async fn handle_otp(&mut self, input: OtpInput) -> Result<Shown, DrivenError> {
         self.no_stray_event("handle_otp")?;
-        let op = match input {
-            OtpInput::Text(otp) => Op::HandleOtp { otp: Some(otp), qr_png: None },
-            OtpInput::Image(bytes) => {
-                let png = STANDARD.encode(&bytes);
-                self.images.push(bytes);
-                Op::HandleOtp { otp: None, qr_png: Some(png) }
-            }
-        };
+        if let OtpInput::Image(bytes) = &input {
+            self.images.push(bytes.clone());
+        }
+        let op = input.into_op();
         let id = self.process.send(op).await?;
         let waiting_for = format!("waiting for open_auth_otp or the reply to handle_otp (id {id})");
         match self.process.event_or_reply(id, &waiting_for).await? {
@@ -249,7 +253,10 @@ impl DrivenDevice {
         let Some((id, _)) = self.waiting.take() else {
             return Err(DrivenError::BadReply {
                 op: name.into(),
-                expected: "error 8053 NOT_IN_PROGRESS_OTP_AUTHENTICATION with no request showing".into(),
+                expected: {
+                    let code = protocol::error::ErrorCode::NotInProgressOtpAuthentication;
+                    format!("error {} {} with no request showing", code.code(), code.type_name())
+                },
                 got: "{} (a decision taken)".into(),
             });
         };

@@ -11,8 +11,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use protocol::driver::{Event, Line, Op, PROTOCOL_VERSION, Reply, Request};
 use protocol::error::{ErrorCode, OAuthErrorKind};
 use protocol::keys::KeyPair;
@@ -546,7 +544,7 @@ impl Driver {
         // The request's own shape first (8009), then section 9's local checks in order.
         let source = match (otp, qr_png) {
             (Some(otp), None) => OtpSource::Text(otp),
-            (None, Some(png)) => match STANDARD.decode(png.as_bytes()) {
+            (None, Some(png)) => match forge::b64::decode(&png) {
                 Ok(bytes) => OtpSource::Image(bytes),
                 Err(_) => {
                     let why = "qr_png is not base64";
@@ -637,11 +635,11 @@ impl Driver {
         let request = self.device.dismiss()?;
         let device_id = self.device.device_id();
         let tx = request.transaction_id;
-        let signed = protocol::keys::signing_string(tx, &request.challenge, answer, device_id);
+        let signed = self.device.signed_answer(&key, tx, &request.challenge, answer);
         let body = json!({
             "device_id": device_id,
             "answer": answer.as_str(),
-            "signature": STANDARD.encode(key.sign(signed.as_bytes())),
+            "signature": signed.signature,
         });
         let http = Http::new(self.device.server_url(), SERVER_TIMEOUT, self.device.transcript().clone());
         let path = format!("{}/{tx}/answer", paths::OTP_REQUESTS);

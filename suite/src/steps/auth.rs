@@ -2,6 +2,7 @@
 //! device API takes a token.
 
 use cucumber::{then, when};
+use protocol::error::ErrorCode;
 use protocol::wire::paths;
 
 use super::http::{Refusal, Who, assert_refusal, expand, last_json, send};
@@ -53,16 +54,23 @@ async fn probe(world: &mut ConformanceWorld, token: &str) {
     send(world, &Who::Anonymous, "GET", &path, &clauses, None).await;
 }
 
+/// The refusal `code` with `status`, as the raw-request steps check it.
+fn api_refusal(code: ErrorCode, status: u16) -> Refusal {
+    Refusal::Api(status, code.code(), code.type_name().to_string())
+}
+
 #[then(expr = "the device API accepts the access token {string}")]
 async fn accepts_token(world: &mut ConformanceWorld, token: String) {
     probe(world, &token).await;
-    assert_refusal(world, &Refusal::Api(404, 9021, "MOBILE_AUTHENTICATION_NOT_ENROLLED".into()));
+    assert_refusal(world, &api_refusal(ErrorCode::MobileAuthenticationNotEnrolled, 404));
 }
 
 #[then(expr = "the device API refuses the access token {string}")]
 async fn refuses_token(world: &mut ConformanceWorld, token: String) {
     probe(world, &token).await;
-    assert_refusal(world, &Refusal::Api(401, 9010, "USER_NOT_AUTHENTICATED".into()));
+    let not_authenticated = ErrorCode::UserNotAuthenticated;
+    let status = not_authenticated.http_status().expect("USER_NOT_AUTHENTICATED has a status in the table");
+    assert_refusal(world, &api_refusal(not_authenticated, status));
 }
 
 /// AUTH-001: `expires_in` is the token's lifetime as a whole number of seconds. JSON does not tell

@@ -5,7 +5,10 @@
 //! When the run drives devices (`mobauth run --device-driver`), the device the driver plays (see
 //! [`ConformanceWorld::name_device`]) takes the high-level steps through the driver protocol: log
 //! in (`authenticate`), enroll, scan a QR code and handle the OTP (`handle_otp` with the image),
-//! accept or deny, disenroll. The driver's error reply is the step's outcome, and the `Then` steps
+//! accept or deny, disenroll, all behind the world's one handle on a device
+//! ([`crate::world::DeviceHandle`]), which serves a simulated device alike; a step that needs a
+//! simulated device's internals says so there ([`crate::world::DeviceHandle::simulated`]). The
+//! driver's error reply is the step's outcome, and the `Then` steps
 //! compare its code and type ([`assert_driver_refused`]). What the driver protocol does not carry
 //! (the HTTP status of the server's answer to the SDK) is not read from the server's event log
 //! either: the contract fixes only the entries' `seq` there. So the steps observe the server for
@@ -19,7 +22,6 @@ mod answers;
 mod certificates;
 mod concurrent;
 mod csr;
-mod der;
 mod driven;
 mod enrollment;
 mod malformed;

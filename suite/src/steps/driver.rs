@@ -2,16 +2,18 @@
 //! SDK under test through its driver program, line by line, and checks replies, events and
 //! their order. On the embedded default the program is the reference driver, `mobauth device-driver`.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use cucumber::{given, then, when};
 use protocol::driver::{Event, Line, Op, Reply};
 use serde_json::Value;
 
+use super::Reply as Expected;
 use crate::judgement::OrFail as _;
 use crate::world::ConformanceWorld;
 use crate::world::driver::DriverSession;
 use peers::device::{DeviceError, SimulatedDevice};
+use peers::driver::device::OtpInput;
+use protocol::error::ErrorCode;
+use qr::camera;
 
 fn session(world: &mut ConformanceWorld) -> &mut DriverSession {
     world.driver.as_mut().expect("a driver step runs after \"a device driver\" started one")
@@ -189,72 +191,66 @@ async fn sent_line(world: &mut ConformanceWorld, line: String) {
     session(world).last = Some(reply);
 }
 
-async fn start_handling(world: &mut ConformanceWorld, otp: Option<String>, qr_png: Option<String>) {
-    let id = session(world)
-        .process()
-        .send(Op::HandleOtp { otp, qr_png })
-        .await
-        .unwrap_or_else(|e| fail("take handle_otp", e));
+async fn start_handling(world: &mut ConformanceWorld, op: Op) {
+    let id = session(world).process().send(op).await.unwrap_or_else(|e| fail("take handle_otp", e));
     session(world).handling = Some(id);
 }
 
 #[when("the driver handles the portal's OTP")]
 async fn handles_otp(world: &mut ConformanceWorld) {
     let otp = world.started_otp().response.otp.clone();
-    start_handling(world, Some(otp), None).await;
+    start_handling(world, OtpInput::Text(otp).into_op()).await;
 }
 
 #[when("the driver handles the portal's QR code")]
 async fn handles_qr(world: &mut ConformanceWorld) {
-    let png = STANDARD.encode(&world.started_otp().qr_png);
-    start_handling(world, None, Some(png)).await;
+    let png = world.started_otp().qr_png.clone();
+    start_handling(world, OtpInput::Image(png).into_op()).await;
+}
+
+/// The portal's QR code as the reference portal renders it, as a picture to disturb.
+fn portal_picture(world: &ConformanceWorld) -> camera::Picture {
+    let otp = &world.started_otp().response.otp;
+    qr::render_luma(otp, &qr::RenderOptions::default())
+        .unwrap_or_else(|e| fail!("the portal's OTP {otp:?} does not render as a QR code: {e}"))
 }
 
 #[when("the driver handles the portal's QR code drawn with transparent light modules")]
 async fn handles_transparent_qr(world: &mut ConformanceWorld) {
     // The same symbol, its light pixels (quiet zone included) fully transparent, as a page
     // overlay or an app asset may draw it: still a PNG with a QR code in it (contract section 9).
-    let img = image::load_from_memory(&world.started_otp().qr_png)
-        .unwrap_or_else(|e| panic!("the portal's own PNG decodes: {e}"))
-        .to_luma8();
-    let rgba = image::RgbaImage::from_fn(img.width(), img.height(), |x, y| {
-        if img.get_pixel(x, y)[0] < 128 {
-            image::Rgba([0, 0, 0, 255])
-        } else {
-            image::Rgba([255, 255, 255, 0])
-        }
-    });
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    image::DynamicImage::ImageRgba8(rgba)
-        .write_to(&mut bytes, image::ImageFormat::Png)
-        .unwrap_or_else(|e| panic!("an RGBA image encodes as PNG: {e}"));
-    start_handling(world, None, Some(STANDARD.encode(bytes.into_inner()))).await;
+    // Light pixels transparent white (not the camera row's transparent black, which a decoder
+    // that drops alpha reads as a black square): the picture as a page would draw it.
+    let sample = camera::Sample::Png(camera::transparent_white_background(&portal_picture(world)).into());
+    let png =
+        sample.encode().unwrap_or_else(|e| panic!("a transparent QR picture encodes (a harness bug): {e}"));
+    start_handling(world, OtpInput::Image(png).into_op()).await;
 }
 
 #[when(expr = "the driver handles the OTP {string}")]
 async fn handles_given_otp(world: &mut ConformanceWorld, otp: String) {
-    start_handling(world, Some(otp), None).await;
+    start_handling(world, OtpInput::Text(otp).into_op()).await;
 }
 
 #[when("the driver handles the portal's OTP with a space after it")]
 async fn handles_padded_otp(world: &mut ConformanceWorld) {
     let otp = format!("{} ", world.started_otp().response.otp);
-    start_handling(world, Some(otp), None).await;
+    start_handling(world, OtpInput::Text(otp).into_op()).await;
 }
 
 #[when(expr = "the driver handles a qr_png of {string}")]
 async fn handles_png_text(world: &mut ConformanceWorld, text: String) {
-    start_handling(world, None, Some(text)).await;
+    // The text as the field's value, exactly: it need not be base64 of anything.
+    start_handling(world, Op::HandleOtp { otp: None, qr_png: Some(text) }).await;
 }
 
 #[when("the driver handles a PNG without a QR code")]
 async fn handles_blank_png(world: &mut ConformanceWorld) {
-    let blank = image::GrayImage::from_pixel(64, 64, image::Luma([255u8]));
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    blank
-        .write_to(&mut bytes, image::ImageFormat::Png)
-        .unwrap_or_else(|e| fail!("a 64x64 grey image encodes as PNG: {e}"));
-    start_handling(world, None, Some(STANDARD.encode(bytes.into_inner()))).await;
+    // The portal's picture with every module drawn light: a PNG of the same size, all white.
+    let blank = camera::Sample::Png(camera::remap(&portal_picture(world), 255, 255).into());
+    let png =
+        blank.encode().unwrap_or_else(|e| panic!("a white picture encodes as PNG (a harness bug): {e}"));
+    start_handling(world, OtpInput::Image(png).into_op()).await;
 }
 
 async fn handling_reply(world: &mut ConformanceWorld) -> Reply {
@@ -295,10 +291,10 @@ async fn handling_answers(world: &mut ConformanceWorld, expected: String) {
     expect_ok(&reply, &expected);
 }
 
-#[then(expr = "the driver's OTP handling fails with error {int} {word}")]
-async fn handling_fails(world: &mut ConformanceWorld, code: u32, error_type: String) {
+#[then(expr = "the driver's OTP handling fails with {reply}")]
+async fn handling_fails(world: &mut ConformanceWorld, expected: Expected) {
     let reply = handling_reply(world).await;
-    expect_error(&reply, code, &error_type);
+    expect_error(&reply, &expected);
 }
 
 #[then("a reset gives the driver a device_id other than the one its state gave before")]
@@ -336,16 +332,20 @@ async fn answers(world: &mut ConformanceWorld, expected: String) {
     expect_ok(&reply, &expected);
 }
 
-#[then(expr = "the driver answers error {int} {word}")]
-async fn answers_error(world: &mut ConformanceWorld, code: u32, error_type: String) {
+/// An error reply, or `unimplemented` (DRV-002).
+#[then(expr = "the driver answers {reply}")]
+async fn answers_error(world: &mut ConformanceWorld, expected: Expected) {
     let reply = session(world).last.clone().expect("a request was answered");
-    expect_error(&reply, code, &error_type);
+    match &expected {
+        Expected::Success(name) if name == "unimplemented" => answers_unimplemented(&reply),
+        _ => expect_error(&reply, &expected),
+    }
 }
 
-#[then(expr = "the driver answers error {int} {word} with a null id")]
-async fn answers_error_null_id(world: &mut ConformanceWorld, code: u32, error_type: String) {
+#[then(expr = "the driver answers {reply} with a null id")]
+async fn answers_error_null_id(world: &mut ConformanceWorld, expected: Expected) {
     let reply = session(world).last.clone().expect("a request was answered");
-    expect_error(&reply, code, &error_type);
+    expect_error(&reply, &expected);
     ensure_eq!(
         reply.id(),
         None,
@@ -354,13 +354,11 @@ async fn answers_error_null_id(world: &mut ConformanceWorld, code: u32, error_ty
     );
 }
 
-#[then("the driver answers unimplemented")]
-async fn answers_unimplemented(world: &mut ConformanceWorld) {
-    let reply = session(world).last.clone().expect("a request was answered");
+fn answers_unimplemented(reply: &Reply) {
     ensure!(
         matches!(reply, Reply::Unimplemented { .. }),
         "expected {{\"unimplemented\": true}}, got {}",
-        describe(&reply)
+        describe(reply)
     );
 }
 
@@ -463,8 +461,8 @@ async fn exits_zero(world: &mut ConformanceWorld) {
     ensure_eq!(*code, Some(0), "a driver exits with status 0 at the end of its input");
 }
 
-#[then(expr = "before exiting it closed the request and cancelled the OTP with error {int} {word}")]
-async fn cancelled_at_exit(world: &mut ConformanceWorld, code: u32, error_type: String) {
+#[then(expr = "before exiting it closed the request and cancelled the OTP with {reply}")]
+async fn cancelled_at_exit(world: &mut ConformanceWorld, expected: Expected) {
     let handling = session(world).handling.take().expect("a handle_otp was waiting");
     let (_, lines) = session(world).finished.clone().expect("the input ended");
     let close = lines.iter().position(|l| matches!(l, Line::Event(Event::CloseAuthOtp)));
@@ -472,7 +470,7 @@ async fn cancelled_at_exit(world: &mut ConformanceWorld, code: u32, error_type: 
     match (close, reply) {
         (Some(c), Some(r)) if c < r => {
             let Line::Reply(reply) = &lines[r] else { unreachable!("position matched a reply") };
-            expect_error(reply, code, &error_type);
+            expect_error(reply, &expected);
         }
         _ => fail!("expected close_auth_otp then handle_otp's error, got {lines:?}"),
     }
@@ -480,15 +478,15 @@ async fn cancelled_at_exit(world: &mut ConformanceWorld, code: u32, error_type: 
 
 /// DRV-018: `close_auth_otp`, then the waiting handle_otp's 9006; the reset's own reply may come
 /// before, between or after them (DRV-018 readings).
-#[then(expr = "the reset closed the request and cancelled the OTP with error {int} {word}")]
-async fn cancelled_by_reset(world: &mut ConformanceWorld, code: u32, error_type: String) {
+#[then(expr = "the reset closed the request and cancelled the OTP with {reply}")]
+async fn cancelled_by_reset(world: &mut ConformanceWorld, expected: Expected) {
     let handling = session(world).handling.take().expect("a handle_otp was waiting");
     let process = session(world).process();
     let reply = process
         .reply(Some(handling), "waiting for handle_otp's reply after the reset")
         .await
         .unwrap_or_else(|e| fail("cancel the showing request at the reset", e));
-    expect_error(&reply, code, &error_type);
+    expect_error(&reply, &expected);
     let log = process.log().to_vec();
     let reset =
         log.iter().rposition(|l| l.starts_with('>') && l.contains("\"op\":\"reset\"")).expect("reset sent");
@@ -505,8 +503,8 @@ async fn cancelled_by_reset(world: &mut ConformanceWorld, code: u32, error_type:
     );
 }
 
-#[then(expr = "a second handle_otp of the portal's OTP is refused with error {int} {word}")]
-async fn second_handle_otp(world: &mut ConformanceWorld, code: u32, error_type: String) {
+#[then(expr = "a second handle_otp of the portal's OTP is refused with {reply}")]
+async fn second_handle_otp(world: &mut ConformanceWorld, expected: Expected) {
     ensure!(session(world).handling.is_some(), "a handle_otp must be showing");
     let otp = world.started_otp().response.otp.clone();
     let reply = session(world)
@@ -514,7 +512,7 @@ async fn second_handle_otp(world: &mut ConformanceWorld, code: u32, error_type: 
         .request(Op::HandleOtp { otp: Some(otp), qr_png: None })
         .await
         .unwrap_or_else(|e| fail("answer the second handle_otp", e));
-    expect_error(&reply, code, &error_type);
+    expect_error(&reply, &expected);
 }
 
 /// DRV-023: the server's own answer about the driver's device, asked by a simulated device of the
@@ -540,9 +538,16 @@ async fn server_reads_not_enrolled(world: &mut ConformanceWorld, user: String) {
         fail!("expected {user:?} to get a token to read the enrollment with, but {e}");
     }
     match probe.fetch_enrollment().await {
-        Err(DeviceError::Peer(e)) if matches!(e.api_error(), Some((404, 9021, _))) => {}
-        Ok(info) => fail!("expected the server to read the disenrolled device as 404 9021, got 200 {info:?}"),
-        Err(e) => fail!("expected the server to read the disenrolled device as 404 9021, but {e}"),
+        Err(DeviceError::Peer(e))
+            if Expected::Refused { status: Some(404), code: NOT_ENROLLED }.admits(e.api_error()) => {}
+        Ok(info) => fail!(
+            "expected the server to read the disenrolled device as 404 {}, got 200 {info:?}",
+            NOT_ENROLLED.code()
+        ),
+        Err(e) => fail!(
+            "expected the server to read the disenrolled device as 404 {}, but {e}",
+            NOT_ENROLLED.code()
+        ),
     }
 }
 
@@ -561,9 +566,23 @@ fn expect_ok(reply: &Reply, expected: &Value) {
     }
 }
 
-fn expect_error(reply: &Reply, code: u32, error_type: &str) {
+/// The enrollment GET answers for a device that is not enrolled (with 404 on that resource).
+const NOT_ENROLLED: ErrorCode = ErrorCode::MobileAuthenticationNotEnrolled;
+
+/// Checks a driver's reply against an expected error reply: its code and type (the driver
+/// protocol carries no HTTP status).
+fn expect_error(reply: &Reply, expected: &Expected) {
+    let Expected::Refused { code, .. } = expected else {
+        panic!("a driver's error reply is \"error <code> <TYPE>\", not {expected:?} (a defect of the suite)");
+    };
     match reply {
-        Reply::Error { error_code, error_type: t, .. } if *error_code == code && t == error_type => {}
-        other => fail!("expected the driver to answer error {code} {error_type}, got {}", describe(other)),
+        Reply::Error { error_code, error_type, .. }
+            if *error_code == code.code() && error_type == code.type_name() => {}
+        other => fail!(
+            "expected the driver to answer error {} {}, got {}",
+            code.code(),
+            code.type_name(),
+            describe(other)
+        ),
     }
 }

@@ -4,8 +4,6 @@
 
 mod callbacks;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use cucumber::{given, then, when};
 use protocol::wire::{AuthenticateUserResponse, TransactionStatus, TransactionStatusResponse, paths};
 use reqwest::Method;
@@ -164,14 +162,6 @@ async fn try_with_callback(world: &mut ConformanceWorld, callback: String) {
 #[when(expr = "the portal tries to start a QR-code OTP with the language code {string}")]
 async fn try_with_language(world: &mut ConformanceWorld, language: String) {
     start(world, &[("type", QR_TYPE), ("message", "Log in?"), ("language_code", &language)]).await;
-}
-
-/// A form body, every name and value percent-encoded.
-fn form_body(fields: &[(&str, &str)]) -> String {
-    let encode = |part: &str| {
-        percent_encoding::utf8_percent_encode(part, percent_encoding::NON_ALPHANUMERIC).to_string()
-    };
-    fields.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
 }
 
 /// Sends authenticate/user from the portal with these raw body bytes as a form.
@@ -338,8 +328,8 @@ async fn api_client_with_secret(world: &mut ConformanceWorld, id: String, secret
 #[when(expr = "that API client starts a QR-code OTP with the Basic user-id {string} and password {string}")]
 async fn raw_basic_start(world: &mut ConformanceWorld, user_id: String, password: String) {
     let callback = world.portal().await.callback_uri();
-    let body = form_body(&[("type", QR_TYPE), ("callback_uri", &callback), ("message", "Log in?")]);
-    let authorization = format!("Basic {}", STANDARD.encode(format!("{user_id}:{password}")));
+    let body = forge::body::form(&[("type", QR_TYPE), ("callback_uri", &callback), ("message", "Log in?")]);
+    let authorization = forge::body::basic_authorization(&format!("{user_id}:{password}"));
     send_raw_form(world, Some(authorization), body.into_bytes()).await;
 }
 
@@ -523,7 +513,8 @@ async fn reads_as_winner(world: &mut ConformanceWorld) {
 // ------------------------------------------------------------------ the OTP and its QR code
 
 fn otp_bytes(otp: &str) -> Vec<u8> {
-    STANDARD.decode(otp).unwrap_or_else(|e| fail!("expected the OTP to be standard base64, got {otp:?}: {e}"))
+    forge::b64::decode(otp)
+        .unwrap_or_else(|e| fail!("expected the OTP to be standard base64, got {otp:?}: {e}"))
 }
 
 #[then("the portal's OTP is 68 characters of canonical standard padded base64 of 49 bytes")]
@@ -531,7 +522,7 @@ async fn otp_shape(world: &mut ConformanceWorld) {
     let otp = world.started_otp().response.otp.clone();
     let bytes = otp_bytes(&otp);
     ensure_eq!(
-        (otp.chars().count(), bytes.len(), STANDARD.encode(&bytes) == otp),
+        (otp.chars().count(), bytes.len(), forge::b64::is_canonical(&otp)),
         (68, 49, true),
         "expected the OTP to be 68 characters of canonical padded base64 of 49 bytes, got {otp:?}"
     );
@@ -571,7 +562,9 @@ async fn nothing_gives_the_otp_back(world: &mut ConformanceWorld) {
         let otp = started.response.otp.clone();
         let secret = otp_bytes(&otp).get(17..).map(<[u8]>::to_vec).unwrap_or_default();
         let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
-        for text in [otp.clone(), STANDARD.encode(&secret), URL_SAFE_NO_PAD.encode(&secret), hex] {
+        for text in
+            [otp.clone(), forge::b64::encode(&secret), forge::b64::encode_url_safe_no_pad(&secret), hex]
+        {
             needles.push(text.replace('/', "\\/"));
             needles.push(text);
         }

@@ -7,7 +7,7 @@ use cucumber::{given, then, when};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{Reply, assert_outcome, assert_refused};
+use super::{Reply, assert_outcome};
 use crate::judgement::OrFail as _;
 use crate::world::{ConformanceWorld, Outcome};
 use peers::device::DeviceError;
@@ -260,7 +260,9 @@ async fn clock_stands_still(world: &mut ConformanceWorld) {
 
 // ------------------------------------------------------------------ outcomes and the event log
 
-#[then(expr = "the request is refused with status {int}, error {int} {word}")]
-async fn refused(world: &mut ConformanceWorld, status: u16, code: u32, error_type: String) {
-    assert_refused("the request", world.last(), status, code, &error_type);
+#[then(expr = "the request is refused with {reply}")]
+async fn refused(world: &mut ConformanceWorld, expected: Reply) {
+    assert_outcome("the request", world.last(), &expected, |value| {
+        fail!("expected the request to be refused with {expected:?}, but it succeeded with {value}")
+    });
 }

@@ -4,13 +4,17 @@
 //! A device is simulated, or — when the run drives devices (`mobauth run --device-driver`) — the
 //! first device a scenario names is the device driver's: the SDK under test stands in for it, and
 //! later devices stay simulated. Steps that need a device's internals (its keys, access token or
-//! raw requests in its name) reach a simulated device only ([`ConformanceWorld::simulated`]); for
-//! the driver's device they end the scenario as not applicable, saying what was needed.
+//! raw requests in its name) reach a simulated device only ([`DeviceHandle::simulated`]); for
+//! the driver's device they end the scenario as not applicable, saying what was needed. Steps
+//! reach either kind through one handle ([`ConformanceWorld::device_handle`]).
 
+mod driven;
 pub mod driver;
+mod handle;
 mod notes;
 pub mod raw;
 
+pub use self::handle::DeviceHandle;
 pub use self::notes::{CameraImage, Notes};
 
 use std::collections::HashMap;
@@ -265,15 +269,16 @@ impl ConformanceWorld {
     }
 
     /// The simulated device called `name`, which an earlier step must have introduced. For the
-    /// driver's device the scenario is not applicable: the caller needs the device's internals.
+    /// driver's device the scenario is not applicable: the caller needs the device's internals
+    /// (a step that has already said what it needs of it with [`DeviceHandle::simulated`]).
     pub fn device(&mut self, name: &str) -> &mut SimulatedDevice {
         self.simulated(name, "its internals (its keys, certificate, access token or device id)")
     }
 
     /// The simulated device called `name`, for a step that needs `needs` of it, which an SDK
     /// does not show through the driver protocol: for the driver's device the scenario is not
-    /// applicable, with `needs` as the reason.
-    pub fn simulated(&mut self, name: &str, needs: &str) -> &mut SimulatedDevice {
+    /// applicable, with `needs` as the reason. Steps say it with [`DeviceHandle::simulated`].
+    pub(crate) fn simulated(&mut self, name: &str, needs: &str) -> &mut SimulatedDevice {
         if self.driven_name() == Some(name) {
             crate::judgement::not_applicable(format!(
                 "{name:?} is the device driver's device (the SDK under test), and this step needs {needs}, \

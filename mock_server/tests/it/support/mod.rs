@@ -10,8 +10,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use forge::answer::SigningParts;
 use mock_server::{ClockMode, RunningServer, ServeOptions, ServerFile};
 use protocol::keys::KeyPair;
 use protocol::wire::{
@@ -127,13 +126,14 @@ pub(crate) fn error_mismatch_with(
         || !message_ok
         || reply.media_type().as_deref() != Some("application/json")
     {
-        return Some(format!(
-            "want {want}, got {} (content type {:?}): {body}",
-            reply.status,
-            reply.media_type()
-        ));
+        return wrong(reply, &want, &body);
     }
     None
+}
+
+/// The mismatch of `reply`, whose JSON body is `body`, with what was wanted.
+fn wrong(reply: &Reply, want: &str, body: &Value) -> Option<String> {
+    Some(format!("want {want}, got {} (content type {:?}): {body}", reply.status, reply.media_type()))
 }
 
 /// Asserts that `reply` is the error `status` `code` `error_type` (and nothing else).
@@ -158,11 +158,7 @@ pub(crate) fn oauth_mismatch(reply: &Reply, status: u16, error: &str) -> Option<
         || !description_ok
         || reply.media_type().as_deref() != Some("application/json")
     {
-        return Some(format!(
-            "want {want}, got {} (content type {:?}): {body}",
-            reply.status,
-            reply.media_type()
-        ));
+        return wrong(reply, &want, &body);
     }
     None
 }
@@ -204,8 +200,9 @@ impl Device {
 
     /// Base64 of the DER signature of the answer's signing string.
     pub(crate) fn sign(&self, transaction_id: Uuid, challenge: &str, answer: Answer) -> String {
-        let text = protocol::keys::signing_string(transaction_id, challenge, answer, self.id);
-        STANDARD.encode(self.key.sign(text.as_bytes()))
+        let parts =
+            SigningParts { transaction_id, challenge: challenge.to_string(), answer, device_id: self.id };
+        forge::answer::signature(&self.key, &parts)
     }
 
     /// The JSON body of an answer signed by this device.
@@ -310,39 +307,16 @@ impl Req {
 }
 
 /// `application/x-www-form-urlencoded` of `pairs`.
-pub(crate) fn encode_form(pairs: &[(&str, &str)]) -> String {
-    fn enc(s: &str) -> String {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
-                    char::from(b).to_string()
-                }
-                b' ' => "+".to_string(),
-                other => format!("%{other:02X}"),
-            })
-            .collect()
-    }
-    pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
-}
+pub(crate) use forge::body::form as encode_form;
 
 /// `value` serialised and padded with spaces before its closing brace to exactly `len` bytes.
 pub(crate) fn json_of_len(value: &Value, len: usize) -> Vec<u8> {
-    let text = value.to_string();
-    assert!(text.ends_with('}') && text.len() <= len, "cannot pad {} bytes to {len}", text.len());
-    let mut out = text[..text.len() - 1].to_string();
-    out.push_str(&" ".repeat(len - text.len()));
-    out.push('}');
-    assert_eq!(out.len(), len);
-    out.into_bytes()
+    forge::body::json_of_len(&value.to_string(), len).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `form` followed by an unknown `pad` field, to exactly `len` bytes.
 pub(crate) fn form_of_len(form: &str, len: usize) -> Vec<u8> {
-    let head = format!("{form}&pad=");
-    assert!(head.len() <= len);
-    let out = format!("{head}{}", "x".repeat(len - head.len()));
-    assert_eq!(out.len(), len);
-    out.into_bytes()
+    forge::body::form_of_len(form, len).unwrap_or_else(|e| panic!("{e}"))
 }
 
 // ------------------------------------------------------------------------------------------ server
@@ -428,13 +402,8 @@ impl Server {
             Body::Empty => builder,
             Body::Json(v) => builder.header(CONTENT_TYPE, "application/json").body(v.to_string()),
             Body::Form(f) => builder.header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(f),
-            Body::Raw { content_type, bytes } => {
-                let b = match content_type {
-                    Some(ct) => builder.header(CONTENT_TYPE, ct),
-                    None => builder,
-                };
-                b.body(bytes)
-            }
+            Body::Raw { content_type: Some(ct), bytes } => builder.header(CONTENT_TYPE, ct).body(bytes),
+            Body::Raw { content_type: None, bytes } => builder.body(bytes),
         };
         let response = builder.send().await?;
         Ok(Reply::read(response).await)

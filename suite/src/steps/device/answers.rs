@@ -1,26 +1,21 @@
 //! Answer calls: the user's decision, and answers signed in every way the suite sends
 //! (OTP-009, OTP-010, OTP-012 to OTP-016, OTP-020).
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use cucumber::{then, when};
-use protocol::keys::{KeyPair, signing_string};
+use forge::answer::{SignatureForm, SigningParts};
+use protocol::keys::KeyPair;
 use protocol::wire::{Answer, OtpRequestResponse};
 use serde_json::json;
+use uuid::Uuid;
 
 use crate::steps::{Reply, assert_outcome};
 use crate::world::ConformanceWorld;
 
-use super::driven::{decide_driven, decide_if_showing};
 use super::otp::scans_and_handles;
 use super::outcomes::assert_one_of;
 
 pub(super) async fn decide(world: &mut ConformanceWorld, device: &str, answer: Answer) {
-    if world.is_driven(device) {
-        return decide_driven(world, device, answer).await;
-    }
-    let result = world.device(device).decide(answer).await;
-    world.record(result);
+    world.device_handle(device).decide(answer).await;
 }
 
 #[when(expr = "{string} accepts")]
@@ -65,19 +60,33 @@ pub(super) fn fetched(world: &ConformanceWorld, device: &str) -> OtpRequestRespo
     }
 }
 
+/// Sends `answer` to `transaction_id` from `device`, signed by `key` over `challenge`.
+pub(super) async fn send_signed(
+    world: &mut ConformanceWorld,
+    device: &str,
+    key: &KeyPair,
+    (transaction_id, challenge): (Uuid, &str),
+    answer: Answer,
+) {
+    let device = world.device(device);
+    let signed = device.signed_answer(key, transaction_id, challenge, answer);
+    let result = device.send_answer(&signed).await;
+    world.record(result);
+}
+
 /// Answers the request the device fetched last, over its challenge, signed by `key`.
 async fn answer_signed_by(world: &mut ConformanceWorld, device: &str, answer: &str, key: &KeyPair) {
     let answer = parse_answer(answer);
     let request = fetched(world, device);
-    let device = world.device(device);
-    let signed = signing_string(request.transaction_id, &request.challenge, answer, device.device_id());
-    let signature = STANDARD.encode(key.sign(signed.as_bytes()));
-    let result = device.answer_raw(request.transaction_id, answer.as_str(), &signature).await;
-    world.record(result);
+    send_signed(world, device, key, (request.transaction_id, &request.challenge), answer).await;
 }
 
 pub(super) fn current_key(world: &mut ConformanceWorld, device: &str) -> KeyPair {
-    match world.simulated(device, "its key (to sign an answer of the scenario's making)").enrollment() {
+    match world
+        .device_handle(device)
+        .simulated("its key (to sign an answer of the scenario's making)")
+        .enrollment()
+    {
         Some(enrollment) => enrollment.key.clone(),
         None => fail!("{device:?} holds no key"),
     }
@@ -86,9 +95,11 @@ pub(super) fn current_key(world: &mut ConformanceWorld, device: &str) -> KeyPair
 #[when(expr = "{string} answers {string} signed with its current key")]
 async fn answers_current_key(world: &mut ConformanceWorld, device: String, answer: String) {
     if world.is_driven(&device) {
-        // The SDK signs with its current key over the challenge of the request it shows.
+        // Not one of the handle's operations: the SDK signs with its current key over the
+        // challenge of the request it shows, as the user's decision, where a simulated device
+        // sends an answer of the scenario's making, signed with the key the harness holds for it.
         let what = "with its current key";
-        return decide_if_showing(world, &device, parse_answer(&answer), what).await;
+        return world.device_handle(&device).decide_if_showing(parse_answer(&answer), what).await;
     }
     let key = current_key(world, &device);
     answer_signed_by(world, &device, &answer, &key).await;
@@ -96,7 +107,7 @@ async fn answers_current_key(world: &mut ConformanceWorld, device: String, answe
 
 #[when(expr = "{string} answers {string} signed with its previous key")]
 async fn answers_previous_key(world: &mut ConformanceWorld, device: String, answer: String) {
-    world.simulated(&device, "its previous key (to sign an answer of the scenario's making)");
+    world.device_handle(&device).simulated("its previous key (to sign an answer of the scenario's making)");
     let Some(previous) = world.previous_enrollments.get(&device) else {
         fail!("{device:?} was never re-enrolled, so it has no previous key");
     };
@@ -106,43 +117,37 @@ async fn answers_previous_key(world: &mut ConformanceWorld, device: String, answ
 
 #[when(expr = "{string} answers {string} signed with another key")]
 async fn answers_another_key(world: &mut ConformanceWorld, device: String, answer: String) {
-    world.simulated(&device, "an answer call of the scenario's making (signed with another key)");
+    world
+        .device_handle(&device)
+        .simulated("an answer call of the scenario's making (signed with another key)");
     let key = world.foreign_key();
     answer_signed_by(world, &device, &answer, &key).await;
 }
 
 #[when(expr = "{string} sends its {string} answer again")]
 async fn replays(world: &mut ConformanceWorld, device: String, answer: String) {
-    world.simulated(&device, "its signed answer sent again");
+    world.device_handle(&device).simulated("its signed answer sent again");
     let key = current_key(world, &device);
     answer_signed_by(world, &device, &answer, &key).await;
 }
 
 #[when(expr = "{string} answers {string} over its first challenge")]
 async fn answers_first_challenge(world: &mut ConformanceWorld, device: String, answer: String) {
-    world.simulated(&device, "an answer over a challenge it is no longer showing");
+    world.device_handle(&device).simulated("an answer over a challenge it is no longer showing");
     let answer = parse_answer(&answer);
     let first = world.notes.fetches.get(&device).and_then(|f| f.first()).cloned();
     let first = first.unwrap_or_else(|| fail!("{device:?} fetched no request"));
     let key = current_key(world, &device);
-    let device = world.device(&device);
-    let signed = signing_string(first.transaction_id, &first.challenge, answer, device.device_id());
-    let signature = STANDARD.encode(key.sign(signed.as_bytes()));
-    let result = device.answer_raw(first.transaction_id, answer.as_str(), &signature).await;
-    world.record(result);
+    send_signed(world, &device, &key, (first.transaction_id, &first.challenge), answer).await;
 }
 
 #[when(expr = "{string} answers {string} without fetching a challenge")]
 async fn answers_without_challenge(world: &mut ConformanceWorld, device: String, answer: String) {
-    world.simulated(&device, "an answer call of the scenario's making (without a challenge)");
+    world.device_handle(&device).simulated("an answer call of the scenario's making (without a challenge)");
     let answer = parse_answer(&answer);
     let transaction_id = world.started_otp().response.transaction_id;
     let key = current_key(world, &device);
-    let device = world.device(&device);
-    let signed = signing_string(transaction_id, "", answer, device.device_id());
-    let signature = STANDARD.encode(key.sign(signed.as_bytes()));
-    let result = device.answer_raw(transaction_id, answer.as_str(), &signature).await;
-    world.record(result);
+    send_signed(world, &device, &key, (transaction_id, ""), answer).await;
 }
 
 #[when(expr = "{string} answers {string} signed over the challenge {string} was given")]
@@ -152,89 +157,89 @@ async fn answers_over_anothers_challenge(
     answer: String,
     owner: String,
 ) {
-    world.simulated(&device, "an answer call of the scenario's making (over another device's challenge)");
-    world.simulated(&owner, "the challenge a device was given, which an SDK keeps to itself");
+    world
+        .device_handle(&device)
+        .simulated("an answer call of the scenario's making (over another device's challenge)");
+    world.device_handle(&owner).simulated("the challenge a device was given, which an SDK keeps to itself");
     let answer = parse_answer(&answer);
     let challenge = fetched(world, &owner).challenge.clone();
     let transaction_id = world.started_otp().response.transaction_id;
     let key = current_key(world, &device);
-    let device = world.device(&device);
     // Signed correctly with this device's own key and id: only the challenge is not its own.
-    let signed = signing_string(transaction_id, &challenge, answer, device.device_id());
-    let signature = STANDARD.encode(key.sign(signed.as_bytes()));
-    let result = device.answer_raw(transaction_id, answer.as_str(), &signature).await;
-    world.record(result);
+    send_signed(world, &device, &key, (transaction_id, &challenge), answer).await;
 }
 
 #[when(expr = "{string} answers {string} for a transaction that does not exist")]
 async fn answers_unknown_transaction(world: &mut ConformanceWorld, device: String, answer: String) {
-    world.simulated(&device, "an answer call of the scenario's making (for an unknown transaction)");
+    world
+        .device_handle(&device)
+        .simulated("an answer call of the scenario's making (for an unknown transaction)");
     let answer = parse_answer(&answer);
     let transaction_id = protocol::rng::uuid(world.rng());
     let key = current_key(world, &device);
-    let device = world.device(&device);
-    let signed = signing_string(transaction_id, "", answer, device.device_id());
-    let signature = STANDARD.encode(key.sign(signed.as_bytes()));
-    let result = device.answer_raw(transaction_id, answer.as_str(), &signature).await;
-    world.record(result);
+    send_signed(world, &device, &key, (transaction_id, ""), answer).await;
 }
 
 /// The signature an answer carries, as the feature files name it.
 fn signature_for(world: &mut ConformanceWorld, device: &str, answer: Answer, what: &str) -> String {
     let request = fetched(world, device);
     let device_id = world.device(device).device_id();
-    let (tx, challenge) = (request.transaction_id, request.challenge.clone());
+    let own = SigningParts {
+        transaction_id: request.transaction_id,
+        challenge: request.challenge.clone(),
+        answer,
+        device_id,
+    };
     let key = current_key(world, device);
-    let sign = |key: &KeyPair, text: &str| key.sign(text.as_bytes());
-    let own = signing_string(tx, &challenge, answer, device_id);
-    let der = match what {
-        "a signature over the signing string" => sign(&key, &own),
-        "the low-S form of a signature over the signing string" => {
-            super::der::with_s(&sign(&key, &own), false)
-        }
-        "the high-S form of a signature over the signing string" => {
-            super::der::with_s(&sign(&key, &own), true)
-        }
-        "a signature by another key" => sign(&world.foreign_key(), &own),
+    let sign = |parts: SigningParts| forge::answer::signature(&key, &parts);
+    let in_form = |form: SignatureForm| {
+        forge::answer::signature_in_form(&key, &own.text(), &form)
+            .unwrap_or_else(|e| panic!("our own signature takes the form {form:?} (a harness bug): {e}"))
+    };
+    match what {
+        "a signature over the signing string" => sign(own.clone()),
+        "the low-S form of a signature over the signing string" => in_form(SignatureForm::LowS),
+        "the high-S form of a signature over the signing string" => in_form(SignatureForm::HighS),
+        "a signature by another key" => forge::answer::signature(&world.foreign_key(), &own),
         "a signature over the signing string of another transaction" => {
-            let other = protocol::rng::uuid(world.rng());
-            sign(&key, &signing_string(other, &challenge, answer, device_id))
+            sign(SigningParts { transaction_id: protocol::rng::uuid(world.rng()), ..own.clone() })
         }
         "a signature over the signing string with the answer deny" => {
-            sign(&key, &signing_string(tx, &challenge, Answer::Deny, device_id))
+            sign(SigningParts { answer: Answer::Deny, ..own.clone() })
         }
         "a signature over the signing string of another device" => {
-            let other = protocol::rng::uuid(world.rng());
-            sign(&key, &signing_string(tx, &challenge, answer, other))
+            sign(SigningParts { device_id: protocol::rng::uuid(world.rng()), ..own.clone() })
         }
         "a signature over the signing string with the challenge's padding changed" => {
-            sign(&key, &signing_string(tx, &padding_changed(&challenge), answer, device_id))
+            let challenge = forge::b64::padding_changed(&own.challenge)
+                .unwrap_or_else(|e| fail!("the challenge is not base64 of 32 bytes: {e}"));
+            sign(SigningParts { challenge, ..own.clone() })
         }
         "a signature over the signing string with mobile-auth-v2 first" => {
-            sign(&key, &own.replacen("mobile-auth-v1|", "mobile-auth-v2|", 1))
+            forge::answer::signature_over(&key, &forge::answer::with_version(&own.text(), "mobile-auth-v2"))
         }
-        "a signature over the signing string with a line break at its end" => sign(&key, &format!("{own}\n")),
-        "base64 of bytes that are not a DER signature" => b"this is not a DER signature".to_vec(),
-        "base64 of the signature as 64 raw bytes of r and s" => super::der::raw(&sign(&key, &own)),
-        "base64 of the DER signature followed by a zero byte" => {
-            let mut der = sign(&key, &own);
-            der.push(0);
-            der
+        "a signature over the signing string with a line break at its end" => {
+            forge::answer::signature_over(&key, &format!("{}\n", own.text()))
         }
+        "base64 of bytes that are not a DER signature" => forge::answer::not_a_signature(),
+        "base64 of the signature as 64 raw bytes of r and s" => in_form(SignatureForm::Raw),
+        "base64 of the DER signature followed by a zero byte" => in_form(SignatureForm::TrailingZero),
         other => fail!("no such signature in this suite: {other:?}"),
-    };
-    STANDARD.encode(der)
+    }
 }
 
 #[when(regex = r#"^"([^"]+)" answers "(accept|deny)" with (.+)$"#)]
 async fn answers_with(world: &mut ConformanceWorld, device: String, answer: String, what: String) {
     let answer = parse_answer(&answer);
-    if world.is_driven(&device) {
-        // The SDK's own answer is a signature over the signing string with whatever key it has.
-        if what == "whatever key and challenge it has" || what == "a signature over the signing string" {
-            return decide_if_showing(world, &device, answer, &what).await;
-        }
-        world.simulated(&device, &format!("an answer of the scenario's making ({what})"));
+    let own = what == "whatever key and challenge it has" || what == "a signature over the signing string";
+    if own && world.is_driven(&device) {
+        // Not one of the handle's operations: the SDK's own answer is a signature over the
+        // signing string with whatever key it has, as the user's decision on the request it
+        // shows, where a simulated device sends one of the scenario's making.
+        return world.device_handle(&device).decide_if_showing(answer, &what).await;
+    }
+    if !own {
+        world.device_handle(&device).simulated(&format!("an answer of the scenario's making ({what})"));
     }
     if what == "whatever key and challenge it has" {
         return answer_with_what_it_has(world, &device, answer).await;
@@ -259,11 +264,7 @@ async fn answer_with_what_it_has(world: &mut ConformanceWorld, device: &str, ans
         Some(request) => (request.transaction_id, request.challenge.clone()),
         None => (world.started_otp().response.transaction_id, String::new()),
     };
-    let device = world.device(device);
-    let signed = signing_string(transaction_id, &challenge, answer, device.device_id());
-    let signature = STANDARD.encode(key.sign(signed.as_bytes()));
-    let result = device.answer_raw(transaction_id, answer.as_str(), &signature).await;
-    world.record(result);
+    send_signed(world, device, &key, (transaction_id, &challenge), answer).await;
 }
 
 #[then(expr = "the answer is {string}")]
@@ -309,47 +310,14 @@ async fn answer_call_gets(world: &mut ConformanceWorld, reply: String) {
     });
 }
 
-/// The challenge with its base64 padding taken off, or put on when it had none: the same bytes
-/// spelled otherwise, which a signature over the challenge "exactly as sent" must not cover
-/// (OTP-016), whichever of the spellings of OTP-005's readings the server sends.
-fn padding_changed(challenge: &str) -> String {
-    let bare = challenge.trim_end_matches('=');
-    let changed = if bare.len() < challenge.len() {
-        bare.to_string()
-    } else {
-        format!("{bare}{}", "=".repeat((4 - bare.len() % 4) % 4))
-    };
-    ensure_ne!(
-        changed,
-        challenge,
-        "the challenge {challenge:?} has no padding to take off or put on (it is not base64 of 32 bytes)"
-    );
-    changed
-}
-
-#[then(expr = "{string} answering a new OTP gets {string}")]
-pub(super) async fn answering_new_otp(world: &mut ConformanceWorld, device: String, expected: String) {
+#[then(expr = "{string} answering a new OTP gets \"{reply}\"")]
+pub(super) async fn answering_new_otp(world: &mut ConformanceWorld, device: String, expected: Reply) {
     crate::steps::portal::start_for_step(world).await;
-    if world.is_driven(&device) {
-        scans_and_handles(world, device.clone()).await;
-        if world.last().is_ok() {
-            decide_driven(world, &device, Answer::Accept).await;
-        }
-        let what = format!("{device:?} handling an OTP");
-        return assert_outcome(&what, world.last(), &Reply::parse(&expected), |value| {
-            ensure_eq!(value["status"].as_str(), Some("accepted"), "expected status accepted, got {value}");
-        });
+    scans_and_handles(world, device.clone()).await;
+    if world.last().is_ok() {
+        decide(world, &device, Answer::Accept).await;
     }
-    let png = world.started_otp().qr_png.clone();
-    let otp = world.device(&device).scan(&png).unwrap_or_else(|e| fail!("the portal's QR code: {e}"));
-    let result = world.device(&device).handle_otp(&otp).await;
-    if result.is_ok() {
-        let result = world.device(&device).decide(Answer::Accept).await;
-        world.record(result);
-    } else {
-        world.record(result);
-    }
-    assert_outcome(&format!("{device:?} handling an OTP"), world.last(), &Reply::parse(&expected), |value| {
+    assert_outcome(&format!("{device:?} handling an OTP"), world.last(), &expected, |value| {
         ensure_eq!(value["status"].as_str(), Some("accepted"), "expected status accepted, got {value}");
     });
 }

@@ -1,10 +1,7 @@
 //! Concurrent answers to one transaction (OTP-021).
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use cucumber::gherkin::Step;
 use cucumber::{then, when};
-use protocol::keys::signing_string;
 use protocol::wire::Answer;
 use serde_json::Value;
 
@@ -27,30 +24,25 @@ async fn concurrent_answers(world: &mut ConformanceWorld, step: &Step) {
         })
         .collect();
     for (device, _) in &rows {
-        world.simulated(device, "answers signed with its key and sent at the same moment as others");
+        world
+            .device_handle(device)
+            .simulated("answers signed with its key and sent at the same moment as others");
     }
     let mut sends = Vec::new();
     for (device, answer) in &rows {
         let request = fetched(world, device);
         let key = current_key(world, device);
-        let device_id = world.device(device).device_id();
-        let signed = signing_string(request.transaction_id, &request.challenge, *answer, device_id);
-        sends.push((
-            device.clone(),
-            *answer,
-            request.transaction_id,
-            STANDARD.encode(key.sign(signed.as_bytes())),
-        ));
+        let signed =
+            world.device(device).signed_answer(&key, request.transaction_id, &request.challenge, *answer);
+        sends.push((device.clone(), *answer, signed));
     }
     let devices = &world.devices;
-    let calls = sends
-        .iter()
-        .map(|(device, answer, tx, signature)| devices[device].answer_raw(*tx, answer.as_str(), signature));
+    let calls = sends.iter().map(|(device, _, signed)| devices[device].send_answer(signed));
     let outcomes = futures::future::join_all(calls).await;
     world.notes.concurrent = sends
         .into_iter()
         .zip(outcomes)
-        .map(|((device, answer, _, _), outcome)| {
+        .map(|((device, answer, _), outcome)| {
             let outcome = outcome.map(|response| serde_json::to_value(response).unwrap_or(Value::Null));
             (device, answer, outcome)
         })

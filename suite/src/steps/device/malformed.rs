@@ -1,10 +1,8 @@
 //! Malformed request and answer calls (OTP-011) and calls with several problems at once, for
 //! the check orders (OTP-017, OTP-018).
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use cucumber::{then, when};
-use protocol::keys::signing_string;
+use forge::otp::{SECRET_CHARACTER, VERSION_CHARACTER};
 use protocol::wire::{Answer, OtpRequestResponse, paths};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -20,26 +18,12 @@ use super::otp::{handle, scanned, tamper};
 use super::outcomes::assert_one_of;
 use super::reading::{remove_by_admin, replace};
 
-/// The scanned OTP's bytes, changed by `change`, as canonical base64.
-fn otp_changed(otp: &str, change: impl FnOnce(&mut Vec<u8>)) -> String {
-    let mut bytes = STANDARD
-        .decode(otp)
-        .unwrap_or_else(|e| fail!("expected the OTP to be standard base64 (OTP-001), got {otp:?}: {e}"));
-    change(&mut bytes);
-    STANDARD.encode(bytes)
-}
-
-/// The OTP with its last data character's unused low bits set (non-canonical base64).
-fn otp_with_unused_bits(otp: &str) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut chars: Vec<u8> = otp.bytes().collect();
-    // 49 bytes: 16 full groups, then two characters and "==": the 66th character holds two bits.
-    let at = 65;
-    let Some(value) = chars.get(at).and_then(|c| ALPHABET.iter().position(|a| a == c)) else {
-        fail!("expected a 68-character base64 OTP (OTP-001), got {otp:?}")
-    };
-    chars[at] = ALPHABET[value | 0x01];
-    String::from_utf8(chars).expect("only ASCII base64 characters were put in")
+/// The scanned OTP changed by a forge, which refuses only an OTP that is not of the contract's
+/// form (OTP-001).
+fn otp_forged(otp: &str, forged: Result<String, forge::ForgeError>) -> String {
+    forged.unwrap_or_else(|e| {
+        fail!("expected the OTP to be 68 characters of base64 of 49 bytes (OTP-001), got {otp:?}: {e}")
+    })
 }
 
 async fn send_otp_request(world: &mut ConformanceWorld, device: &str, token: Option<&str>, body: &Value) {
@@ -72,7 +56,7 @@ async fn send_answer(world: &mut ConformanceWorld, token: Option<&str>, transact
 
 #[when(regex = r#"^"([^"]+)" sends a request call with (.+)$"#)]
 async fn sends_request_call(world: &mut ConformanceWorld, device: String, what: String) {
-    world.simulated(&device, &format!("a request call of the scenario's making ({what})"));
+    world.device_handle(&device).simulated(&format!("a request call of the scenario's making ({what})"));
     if let Some(problems) = what.strip_prefix("these problems: ") {
         return request_call_with_problems(world, &device, problems).await;
     }
@@ -85,18 +69,24 @@ async fn sends_request_call(world: &mut ConformanceWorld, device: String, what: 
         "the OTP as a number" => json!({ "device_id": id, "otp": 12345 }),
         "its device id in upper case" => json!({ "device_id": id.to_uppercase(), "otp": otp }),
         "its device id without hyphens" => json!({ "device_id": id.replace('-', ""), "otp": otp }),
-        "the OTP with its format version changed" => json!({ "device_id": id, "otp": tamper(&otp, 0) }),
+        "the OTP with its format version changed" => {
+            json!({ "device_id": id, "otp": tamper(&otp, VERSION_CHARACTER) })
+        }
         "the OTP without its padding" => json!({ "device_id": id, "otp": otp.trim_end_matches('=') }),
         "the OTP with a character that is not base64" => {
-            let bad: String = otp.char_indices().map(|(i, c)| if i == 40 { '*' } else { c }).collect();
+            let bad = otp_forged(&otp, forge::otp::character_replaced(&otp, SECRET_CHARACTER, |_| '*'));
             json!({ "device_id": id, "otp": bad })
         }
         "the OTP with a space at its end" => json!({ "device_id": id, "otp": format!("{otp} ") }),
         "the OTP with non-zero unused bits at its end" => {
-            json!({ "device_id": id, "otp": otp_with_unused_bits(&otp) })
+            json!({ "device_id": id, "otp": otp_forged(&otp, forge::b64::with_unused_bits_set(&otp)) })
         }
-        "the OTP cut to 48 bytes" => json!({ "device_id": id, "otp": otp_changed(&otp, |b| b.truncate(48)) }),
-        "the OTP with a 50th byte" => json!({ "device_id": id, "otp": otp_changed(&otp, |b| b.push(0)) }),
+        "the OTP cut to 48 bytes" => {
+            json!({ "device_id": id, "otp": otp_forged(&otp, forge::otp::bytes_changed(&otp, |b| b.truncate(48))) })
+        }
+        "the OTP with a 50th byte" => {
+            json!({ "device_id": id, "otp": otp_forged(&otp, forge::otp::bytes_changed(&otp, |b| b.push(0))) })
+        }
         other => fail!("no such request call in this suite: {other:?}"),
     };
     let token = token(world, &device);
@@ -105,15 +95,16 @@ async fn sends_request_call(world: &mut ConformanceWorld, device: String, what: 
 
 #[when(regex = r#"^"([^"]+)" sends an answer call with (.+)$"#)]
 async fn sends_answer_call(world: &mut ConformanceWorld, device: String, what: String) {
-    world.simulated(&device, &format!("an answer call of the scenario's making ({what})"));
+    world.device_handle(&device).simulated(&format!("an answer call of the scenario's making ({what})"));
     if let Some(problems) = what.strip_prefix("these problems: ") {
         return answer_call_with_problems(world, &device, problems).await;
     }
     let request = fetched(world, &device);
     let id = world.device(&device).device_id();
     let key = current_key(world, &device);
-    let signed = signing_string(request.transaction_id, &request.challenge, Answer::Accept, id);
-    let signature = STANDARD.encode(key.sign(signed.as_bytes()));
+    let signed =
+        world.device(&device).signed_answer(&key, request.transaction_id, &request.challenge, Answer::Accept);
+    let signature = signed.signature;
     let id = id.to_string();
     let body = match what.as_str() {
         "a JSON array of its fields" => json!([id, "accept", signature]),
@@ -127,7 +118,8 @@ async fn sends_answer_call(world: &mut ConformanceWorld, device: String, what: S
             json!({ "device_id": id, "answer": "accept", "signature": "not base64!" })
         }
         "a signature with a line break inside its base64" => {
-            let broken = format!("{}\n{}", &signature[..20], &signature[20..]);
+            let broken = forge::answer::with_line_break(&signature, 20)
+                .unwrap_or_else(|e| panic!("our own signature is longer than 20 characters: {e}"));
             json!({ "device_id": id, "answer": "accept", "signature": broken })
         }
         "its device id without hyphens" => {
@@ -233,10 +225,10 @@ async fn request_call_with_problems(world: &mut ConformanceWorld, device: &str, 
     let p = Problems::parse(problems);
     let mut otp = set_up_problems(world, device, &p, false).await;
     if p.version_changed {
-        otp = tamper(&otp, 0);
+        otp = tamper(&otp, VERSION_CHARACTER);
     }
     if p.wrong_secret {
-        otp = tamper(&otp, 40);
+        otp = tamper(&otp, SECRET_CHARACTER);
     }
     let body = json!({ "device_id": world.device(device).device_id(), "otp": otp });
     let token = (!p.no_token).then(|| token(world, device));
@@ -257,8 +249,7 @@ async fn answer_call_with_problems(world: &mut ConformanceWorld, device: &str, p
     let signature = if p.signature_not_base64 {
         "%%% not base64 %%%".to_string()
     } else {
-        let signed = signing_string(transaction_id, &challenge, Answer::Accept, device_id);
-        STANDARD.encode(key.sign(signed.as_bytes()))
+        world.device(device).signed_answer(&key, transaction_id, &challenge, Answer::Accept).signature
     };
     let answer = if p.answer_maybe { "maybe" } else { "accept" };
     let body = json!({ "device_id": device_id, "answer": answer, "signature": signature });

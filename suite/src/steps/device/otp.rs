@@ -1,103 +1,65 @@
 //! Scanning QR codes, handling OTPs (the request call), and the checks of the request's
 //! answer (OTP-001 to OTP-007, OTP-013).
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use cucumber::{given, then, when};
+use forge::otp::{SECRET_CHARACTER, SecretBit, VERSION_CHARACTER};
 use protocol::wire::OtpRequestResponse;
 
 use crate::judgement::OrFail as _;
-use crate::world::{CameraImage, ConformanceWorld};
-use peers::device::DeviceError;
-use peers::driver::device::{DrivenDevice, OtpInput};
-
-use super::driven::handle_driven;
-
-fn record_scan(world: &mut ConformanceWorld, device: &str, result: Result<String, DeviceError>) {
-    if let Ok(otp) = &result {
-        world.scanned.insert(device.to_string(), otp.clone());
-    }
-    world.record(result);
-}
+use crate::world::ConformanceWorld;
 
 #[when(expr = "{string} scans the QR code")]
 async fn scans(world: &mut ConformanceWorld, device: String) {
-    let png = world.started_otp().qr_png.clone();
-    if world.is_driven(&device) {
-        let otp = world.started_otp().response.otp.clone();
-        world.notes.camera.insert(device, CameraImage { png, otp });
-        return;
-    }
-    let result = world.device(&device).scan(&png);
-    record_scan(world, &device, result);
+    // A simulated device's decoding is the recorded outcome, checked by the `Then` steps.
+    let _ = world.device_handle(&device).scan();
 }
 
 #[then(expr = "{string} read the OTP the portal was given")]
 async fn read_the_otp(world: &mut ConformanceWorld, device: String) {
     if world.is_driven(&device) {
-        // An SDK reads the image when it handles it and shows no OTP: what it read shows in the
-        // request it then shows, which must be the transaction of the portal's OTP
-        // (`handle_driven` checks open_auth_otp's transaction_id against the OTP in the image).
-        let camera = world.notes.camera.get(&device);
+        // Not the handle's to say: a simulated device decodes the picture when it scans, with an
+        // outcome of its own, but an SDK reads the image when it handles it and shows no OTP.
+        // What it read shows in the request it then shows, which must be the transaction of the
+        // portal's OTP (the handle checks open_auth_otp's transaction_id against the image's OTP).
+        let camera = world.device_handle(&device).scanned();
         let given = &world.started_otp().response.otp;
         ensure!(
-            camera.is_some_and(|c| c.otp == *given),
+            camera.as_ref() == Some(given),
             "expected {device:?} to have the portal's QR code in its camera"
         );
         return;
     }
     world.last_ok("the QR code to decode");
-    let given = &world.started_otp().response.otp;
-    let read = world.scanned.get(&device);
+    let given = world.started_otp().response.otp.clone();
+    let read = world.device_handle(&device).scanned();
     ensure_eq!(read, Some(given), "expected the QR code to hold exactly the OTP from authenticate/user");
 }
 
 pub(super) async fn handle(world: &mut ConformanceWorld, device: &str, otp: String) {
-    if world.is_driven(device) {
-        return handle_driven(world, device, OtpInput::Text(otp.clone()), &otp).await;
-    }
-    let result = world.device(device).handle_otp(&otp).await;
-    if let Ok(request) = &result {
-        world.fetched.insert(device.to_string(), request.clone());
-        world.notes.fetches.entry(device.to_string()).or_default().push(request.clone());
-        world.notes.last_fetcher = Some(device.to_string());
-    }
-    world.record(result);
+    world.device_handle(device).handle_otp(otp).await;
 }
 
 /// The OTP `device` read from the QR code last (for the driver's device, the one in the image its
 /// camera saw).
-pub(super) fn scanned(world: &ConformanceWorld, device: &str) -> String {
-    let read = match world.driven_name() == Some(device) {
-        true => world.notes.camera.get(device).map(|c| &c.otp),
-        false => world.scanned.get(device),
-    };
-    match read {
-        Some(otp) => otp.clone(),
+pub(super) fn scanned(world: &mut ConformanceWorld, device: &str) -> String {
+    match world.device_handle(device).scanned() {
+        Some(otp) => otp,
         None => fail!("{device:?} must scan the QR code before it handles the OTP"),
     }
 }
 
 #[when(expr = "{string} handles the OTP")]
 async fn handles(world: &mut ConformanceWorld, device: String) {
-    if world.is_driven(&device) {
-        // The SDK is given the image its camera saw, as an app hands a scan to it.
-        let Some(camera) = world.notes.camera.get(&device).cloned() else {
-            fail!("{device:?} must scan the QR code before it handles the OTP");
-        };
-        return handle_driven(world, &device, OtpInput::Image(camera.png), &camera.otp).await;
-    }
-    let otp = scanned(world, &device);
-    handle(world, &device, otp).await;
+    world.device_handle(&device).handle_scanned().await;
 }
 
 #[when(expr = "{string} scans the QR code and handles the OTP")]
 pub(super) async fn scans_and_handles(world: &mut ConformanceWorld, device: String) {
-    scans(world, device.clone()).await;
-    if !world.is_driven(&device) {
-        world.last_ok("the portal's QR code to decode");
+    let mut handle = world.device_handle(&device);
+    if let Err(e) = handle.scan() {
+        fail!("expected the portal's QR code to decode, but the call failed: {e}");
     }
-    handles(world, device).await;
+    handle.handle_scanned().await;
 }
 
 #[given(expr = "{string} has scanned the QR code and fetched the request")]
@@ -109,36 +71,32 @@ async fn has_fetched(world: &mut ConformanceWorld, device: String) {
 /// Replaces the base64 character at `index` by another one of the same class, keeping the OTP
 /// canonical base64 of 49 bytes.
 pub(super) fn tamper(otp: &str, index: usize) -> String {
-    otp.char_indices().map(|(i, c)| if i == index { if c == 'B' { 'C' } else { 'B' } } else { c }).collect()
+    forge::otp::character_changed(otp, index).unwrap_or_else(|e| {
+        fail!("expected the OTP to be 68 characters of base64 (OTP-001), got {otp:?}: {e}")
+    })
 }
 
 #[when(expr = "{string} handles the OTP with one character of its secret changed")]
 async fn handles_changed_secret(world: &mut ConformanceWorld, device: String) {
-    // Characters 24.. of the 68 encode only secret bytes (bytes 17..49 start at character 22.67).
-    let otp = tamper(&scanned(world, &device), 40);
+    let otp = tamper(&scanned(world, &device), SECRET_CHARACTER);
     handle(world, &device, otp).await;
 }
 
 #[when(expr = "{string} handles the OTP with its format version changed")]
 async fn handles_changed_version(world: &mut ConformanceWorld, device: String) {
     // The first character holds the top six bits of the version byte 0x01, so it is always 'A'.
-    let otp = tamper(&scanned(world, &device), 0);
+    let otp = tamper(&scanned(world, &device), VERSION_CHARACTER);
     handle(world, &device, otp).await;
 }
 
 #[when(regex = r#"^"([^"]+)" handles the OTP with the (first|last) bit of its secret flipped$"#)]
 async fn handles_flipped_bit(world: &mut ConformanceWorld, device: String, which: String) {
     let scanned = scanned(world, &device);
-    let mut bytes = STANDARD
-        .decode(&scanned)
-        .unwrap_or_else(|e| fail!("expected the OTP to be standard base64 (OTP-001), got {scanned:?}: {e}"));
-    // The secret is bytes 17 to 48.
-    match (which.as_str(), bytes.len()) {
-        ("first", 49) => bytes[17] ^= 0x80,
-        (_, 49) => bytes[48] ^= 0x01,
-        (_, n) => fail!("the scanned OTP has {n} bytes, not 49"),
-    }
-    handle(world, &device, STANDARD.encode(bytes)).await;
+    let bit = if which == "first" { SecretBit::First } else { SecretBit::Last };
+    let otp = forge::otp::secret_bit_flipped(&scanned, bit).unwrap_or_else(|e| {
+        fail!("expected the OTP to be standard base64 of 49 bytes (OTP-001), got {scanned:?}: {e}")
+    });
+    handle(world, &device, otp).await;
 }
 
 #[when(expr = "{string} handles an OTP of a transaction that does not exist")]
@@ -173,21 +131,15 @@ async fn shows_default_message(world: &mut ConformanceWorld, device: String, otp
 #[then(expr = "{string} shows the message {string}")]
 async fn shows_message(world: &mut ConformanceWorld, device: String, message: String) {
     world.last_ok("the request call to succeed");
-    if world.is_driven(&device) {
-        let shown = world.started_driven_device().and_then(DrivenDevice::shown).cloned();
-        let Some(shown) = shown else { fail!("{device:?} showed no request") };
-        let expected_tx = world.started_otp().response.transaction_id.to_string();
-        ensure_eq!(
-            (shown.transaction_id.as_str(), shown.message.as_str()),
-            (expected_tx.as_str(), message.as_str()),
-            "expected the device driver's open_auth_otp to show the portal's transaction and message"
-        );
-        return;
-    }
-    let request = world.fetched.get(&device).unwrap_or_else(|| fail!("{device:?} fetched no request"));
-    ensure_eq!(request.message, message, "expected the request call to answer the portal's message");
-    let expected_tx = world.started_otp().response.transaction_id;
-    ensure_eq!(request.transaction_id, expected_tx, "expected the request of the portal's transaction");
+    let shown = world.device_handle(&device).shown();
+    let Some(shown) = shown else { fail!("{device:?} showed no request") };
+    let expected_tx = world.started_otp().response.transaction_id.to_string();
+    ensure_eq!(
+        (shown.0.as_str(), shown.1.as_str()),
+        (expected_tx.as_str(), message.as_str()),
+        "expected {device:?} to show the portal's transaction and message (the request call's answer, or \
+         the device driver's open_auth_otp)"
+    );
 }
 
 #[then(expr = "{string} shows the request")]
@@ -198,7 +150,7 @@ async fn shows_request(world: &mut ConformanceWorld, device: String) {
 #[then(expr = "{string} was given the request of type {string} with the message {string}")]
 async fn given_request(world: &mut ConformanceWorld, device: String, otp_type: String, message: String) {
     world.last_ok("the request call to succeed");
-    world.simulated(&device, "the server's answer to the request call (its type)");
+    world.device_handle(&device).simulated("the server's answer to the request call (its type)");
     let request = world.fetched.get(&device).unwrap_or_else(|| fail!("{device:?} fetched no request"));
     let expected_tx = world.started_otp().response.transaction_id;
     ensure_eq!(
@@ -210,7 +162,9 @@ async fn given_request(world: &mut ConformanceWorld, device: String, otp_type: S
 
 fn last_request(world: &mut ConformanceWorld) -> OtpRequestResponse {
     let device = world.notes.last_fetcher.clone().expect("a device must fetch a request first");
-    world.simulated(&device, "the server's answer to the request call (its times and challenge)");
+    world
+        .device_handle(&device)
+        .simulated("the server's answer to the request call (its times and challenge)");
     world.fetched.get(&device).cloned().expect("the last fetch was kept")
 }
 
@@ -245,11 +199,8 @@ async fn request_times(world: &mut ConformanceWorld, seconds: i64) {
 /// not, in the standard or the URL-safe alphabet. The device signs it exactly as sent.
 #[then("the request's challenge is base64 of 32 bytes")]
 async fn challenge_shape(world: &mut ConformanceWorld) {
-    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     let challenge = last_request(world).challenge;
-    let decoded = [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
-        .iter()
-        .find_map(|engine| engine.decode(&challenge).ok());
+    let decoded = forge::b64::decode_any_spelling(&challenge);
     ensure!(
         decoded.is_some_and(|bytes| bytes.len() == 32),
         "expected the challenge to be base64 (standard or URL-safe, padded or not) of 32 bytes, got \
@@ -260,7 +211,7 @@ async fn challenge_shape(world: &mut ConformanceWorld) {
 #[then(expr = "{string} was given a challenge it was not given before")]
 async fn new_challenge(world: &mut ConformanceWorld, device: String) {
     world.last_ok("the request call to succeed");
-    world.simulated(&device, "the challenges the server gave it");
+    world.device_handle(&device).simulated("the challenges the server gave it");
     let fetches = world.notes.fetches.get(&device).cloned().unwrap_or_default();
     let Some((latest, earlier)) = fetches.split_last() else {
         fail!("{device:?} fetched no request");

@@ -8,19 +8,18 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::judgement::OrFail as _;
-use crate::steps::server::{admin, assert_reply};
-use crate::steps::{Reply, assert_outcome, assert_refused};
+use crate::steps::server::admin;
+use crate::steps::{Reply, assert_outcome};
 use crate::world::ConformanceWorld;
 use peers::device::DeviceError;
-use peers::driver::device::DrivenDevice;
+use protocol::error::ErrorCode;
 use transcript::{Auth, Payload};
 
 use super::answers::answering_new_otp;
-use super::driven::{drive_and_record, drive_ok, driven_device_id};
 use super::enrollment::{enroll, log_in, token};
 
 async fn device_id(world: &mut ConformanceWorld, name: &str) -> Uuid {
-    if world.is_driven(name) { driven_device_id(world, name).await } else { world.device(name).device_id() }
+    world.device_handle(name).device_id().await
 }
 
 /// The scenario's name of the user whose username is `username`.
@@ -34,11 +33,7 @@ fn user_name_of(world: &ConformanceWorld, username: &str) -> String {
 /// The username logged in on the device called `name` (for the driver's device, the one the
 /// harness logged in through it last).
 fn device_username(world: &mut ConformanceWorld, name: &str) -> Option<String> {
-    if world.is_driven(name) {
-        world.started_driven_device().and_then(DrivenDevice::username).map(str::to_string)
-    } else {
-        world.device(name).user().map(str::to_string)
-    }
+    world.device_handle(name).username()
 }
 
 /// The server's view of the enrollment of the device called `name`: `GET enrollment` with the
@@ -49,6 +44,8 @@ pub(super) async fn server_enrollment(
     name: &str,
 ) -> Result<EnrollmentInfo, DeviceError> {
     if !world.is_driven(name) {
+        // Not one of the handle's operations: a simulated device asks with its own token, which
+        // an SDK keeps to itself, so for the driver's device a session of its user's own asks.
         return world.device(name).fetch_enrollment().await;
     }
     let Some(username) = device_username(world, name) else {
@@ -56,7 +53,7 @@ pub(super) async fn server_enrollment(
     };
     let user = user_name_of(world, &username);
     let token = session_token(world, &user).await;
-    let path = format!("{}/{}", paths::ENROLLMENTS, driven_device_id(world, name).await);
+    let path = format!("{}/{}", paths::ENROLLMENTS, device_id(world, name).await);
     let (_, info) =
         world.target().http().call(Method::GET, &path, Auth::Bearer(&token), Payload::Empty, &[200]).await?;
     Ok(info)
@@ -66,8 +63,9 @@ pub(super) async fn server_enrollment(
 async fn reports_enrolled(world: &mut ConformanceWorld, device: String, user: String) {
     let username = world.username(&user).to_string();
     if world.is_driven(&device) {
-        // The certificate an SDK holds is not visible: the device and its user are compared.
-        let device_id = driven_device_id(world, &device).await;
+        // Not one of the handle's operations: the certificate an SDK holds is not visible, so for
+        // the driver's device the device and its user are compared, without the certificate.
+        let device_id = device_id(world, &device).await;
         let info = server_enrollment(world, &device).await.unwrap_or_else(|e| {
             fail!("expected GET enrollment of {device:?} ({device_id}) to answer 200, but {e}")
         });
@@ -112,12 +110,18 @@ async fn reports_enrolled_at(world: &mut ConformanceWorld, device: String, user:
 pub(super) async fn reports_not_enrolled(world: &mut ConformanceWorld, device: String) {
     let outcome = server_enrollment(world, &device).await.map(|info| info.device_id);
     let outcome = outcome.map(|id| json!({ "device_id": id }));
-    assert_refused("GET enrollment", &outcome, 404, 9021, "MOBILE_AUTHENTICATION_NOT_ENROLLED");
+    let not_enrolled = ErrorCode::MobileAuthenticationNotEnrolled;
+    assert_outcome(
+        "GET enrollment",
+        &outcome,
+        &Reply::Refused { status: Some(404), code: not_enrolled },
+        |_| {},
+    );
 }
 
-#[then(expr = "the enrollment gets {string}")]
-async fn enrollment_gets(world: &mut ConformanceWorld, expected: String) {
-    assert_outcome("the enrollment", world.last(), &Reply::parse(&expected), |value| {
+#[then(expr = "the enrollment gets \"{reply}\"")]
+async fn enrollment_gets(world: &mut ConformanceWorld, expected: Reply) {
+    assert_outcome("the enrollment", world.last(), &expected, |value| {
         ensure_eq!(value["re_enrolled"].as_bool(), Some(false), "expected a new enrollment, got {value}");
     });
 }
@@ -158,26 +162,17 @@ async fn enrollment_call(world: &mut ConformanceWorld, user: &str, device: &str,
     world.record(result);
 }
 
-#[then(expr = "the enrollment call gets {string}")]
-async fn enrollment_call_gets(world: &mut ConformanceWorld, reply: String) {
-    assert_reply("the enrollment call", world.last(), &reply, |_| {});
+#[then(expr = "the enrollment call gets \"{reply}\"")]
+async fn enrollment_call_gets(world: &mut ConformanceWorld, expected: Reply) {
+    assert_outcome("the enrollment call", world.last(), &expected, |_| {});
 }
 
 /// The device deletes its own enrollment; its key is kept as its previous one.
-async fn delete_own(world: &mut ConformanceWorld, device: &str) -> Result<(), DeviceError> {
-    if let Some(enrollment) = world.device(device).enrollment().cloned() {
-        world.previous_enrollments.insert(device.to_string(), enrollment);
-    }
-    world.device(device).disenroll().await
-}
-
 #[when(expr = "{string} deletes its enrollment")]
 async fn deletes_own(world: &mut ConformanceWorld, device: String) {
-    if world.is_driven(&device) {
-        return drive_and_record(world, &device, "disenroll", async |d| d.disenroll().await).await;
-    }
-    let result = delete_own(world, &device).await;
-    world.record(result);
+    let mut handle = world.device_handle(&device);
+    let result = handle.disenroll().await;
+    handle.record(result);
 }
 
 #[then("the enrollment is deleted with status 204 and no body")]
@@ -204,11 +199,9 @@ async fn deleted_204(world: &mut ConformanceWorld) {
 
 #[given(expr = "{string} is removed by its own request")]
 async fn removed_by_itself(world: &mut ConformanceWorld, device: String) {
-    if world.is_driven(&device) {
-        drive_ok(world, &device, "disenroll", async |d| d.disenroll().await).await;
-        return;
-    }
-    delete_own(world, &device)
+    world
+        .device_handle(&device)
+        .disenroll()
         .await
         .unwrap_or_else(|e| fail!("expected {device:?} to delete its enrollment, but {e}"));
 }
@@ -247,8 +240,8 @@ async fn disenrolled_by_another(world: &mut ConformanceWorld, device: String) {
 #[given(expr = "nothing happens to {string}")]
 async fn nothing_happens(_world: &mut ConformanceWorld, _device: String) {}
 
-#[then(expr = "the device that replaced {string} answering a new OTP gets {string}")]
-async fn replacement_answers(world: &mut ConformanceWorld, device: String, expected: String) {
+#[then(expr = "the device that replaced {string} answering a new OTP gets \"{reply}\"")]
+async fn replacement_answers(world: &mut ConformanceWorld, device: String, expected: Reply) {
     let replacement = world.notes.replaced_by.get(&device).cloned();
     let replacement = replacement.unwrap_or_else(|| fail!("no device replaced {device:?}"));
     answering_new_otp(world, replacement, expected).await;

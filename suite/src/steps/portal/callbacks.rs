@@ -310,7 +310,8 @@ async fn retries_back_off(world: &mut ConformanceWorld) {
 async fn accepts_reading_on_receipt(world: &mut ConformanceWorld, device: String) {
     require_scripted(world).await;
     let user = world
-        .simulated(&device, "its answer call sent side by side with the portal's read of the transaction")
+        .device_handle(&device)
+        .simulated("its answer call sent side by side with the portal's read of the transaction")
         .user()
         .map(str::to_string)
         .unwrap_or_else(|| fail!("{device:?} must be logged in to answer"));
