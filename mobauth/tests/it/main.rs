@@ -14,3 +14,4 @@ mod qr_check;
 mod reports;
 mod server_by_url;
 mod simulated_flow;
+mod tidy;
