@@ -67,7 +67,10 @@ struct Recorded {
 pub struct Transcript(Arc<Mutex<Recorded>>);
 
 impl Transcript {
-    fn push(&self, exchange: Exchange) {
+    /// Records an exchange, its bodies cut and redacted here so that no sender can forget to.
+    fn push(&self, mut exchange: Exchange) {
+        exchange.request_body = redact(&cut(&exchange.request_body));
+        exchange.response_body = redact(&cut(&exchange.response_body));
         self.0.lock().unwrap_or_else(PoisonError::into_inner).exchanges.push(exchange);
     }
 
@@ -315,17 +318,17 @@ impl Http {
             Err(e) => Err(PeerError::Unreachable { url: url.clone(), reason: error_chain(&e) }),
         };
         let (status, response_body) = match &outcome {
-            Ok((status, body)) => (Some(*status), cut(body)),
+            Ok((status, body)) => (Some(*status), body.clone()),
             Err(e) => (None, e.to_string()),
         };
         self.transcript.push(Exchange {
             method: method.to_string(),
             url,
             request_headers,
-            request_body: redact(&cut(&request_body)),
+            request_body,
             status,
             response_headers,
-            response_body: redact(&response_body),
+            response_body,
             at: SystemTime::now(),
             elapsed: started.elapsed(),
         });

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::de::DeserializeOwned;
 
-use crate::{Exchange, Http, PeerError, cut, error_chain, header_list, interpret, redact, redact_header};
+use crate::{Exchange, Http, PeerError, error_chain, header_list, interpret, redact_header};
 
 /// How long a raw exchange may take unless its request says otherwise: long enough for a server
 /// to read a body over its size limit, short enough that a server that never answers ends the step.
@@ -191,7 +191,7 @@ impl Http {
         };
         let elapsed = started.elapsed();
         let (status, response_body) = match &outcome {
-            Ok(response) => (Some(response.status), cut(&response.text())),
+            Ok(response) => (Some(response.status), response.text()),
             Err(failure @ RawFailure::BodyBrokeOff { status, .. }) => (Some(*status), failure.to_string()),
             Err(failure) => (None, failure.to_string()),
         };
@@ -200,10 +200,10 @@ impl Http {
             method: request.method.clone(),
             url,
             request_headers,
-            request_body: redact(&cut(&request_body)),
+            request_body: request_body.into_owned(),
             status,
             response_headers,
-            response_body: redact(&response_body),
+            response_body,
             at: SystemTime::now(),
             elapsed,
         });
