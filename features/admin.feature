@@ -11,7 +11,7 @@ Feature: The test-control (admin) API
 
   # ---------------------------------------------------------------- errors
 
-  @ADM-002 @must
+  @ADM-002 @must @server-wide
   Scenario Outline: A call without the admin token is refused with 20002
     Given "Alice" has enrolled the device "phone"
     When a client sends <method> "<path>" <body>
@@ -47,7 +47,7 @@ Feature: The test-control (admin) API
       | Bearer                      |
       | Bearer {token of phone}     |
 
-  @ADM-002 @must
+  @ADM-002 @must @server-wide
   Scenario Outline: A test-control call whose body is not JSON, or lacks a member it needs, is refused with 20001
     When the admin sends <method> "<path>" <body>
     Then the response is refused with 400 20001 INVALID_ADMIN_REQUEST
@@ -67,7 +67,7 @@ Feature: The test-control (admin) API
       | no client_secret            | POST   | /_admin/v1/api-clients | with the JSON body '{"client_id": "{unique shop}"}'   |
       | no client_id                | POST   | /_admin/v1/app-clients | with the JSON body '{}'                               |
 
-  @ADM-002 @must
+  @ADM-002 @must @server-wide
   Scenario: A refused clock move leaves the clock where it was
     Given the server's clock reading is remembered as "before"
     When the admin sends POST "/_admin/v1/clock" with the JSON body '{}'
@@ -105,7 +105,7 @@ Feature: The test-control (admin) API
       """
     And the response member "otp_types[0].default_message" is a string
 
-  @ADM-004 @must
+  @ADM-004 @must @server-wide
   Scenario: PUT config replaces the whole configuration, filling each missing key with its default, not its earlier value
     Given the server's setting "message_max_length" is 20
     And the server's setting "callback_retries" is 0
@@ -133,7 +133,7 @@ Feature: The test-control (admin) API
 
   # A token's expires_in may fall a little short of its lifetime, so the lifetime of 90 s is
   # checked 10 s before and 10 s after it.
-  @ADM-004 @must
+  @ADM-004 @must @server-wide
   Scenario: A new configuration applies to every request made after it
     Given a user "Alice"
     When the admin sends PUT "/_admin/v1/config" with the JSON body '{"access_token_ttl_s": 90, "message_max_length": 6, "otp_types": [{"name": "push", "expires_in_s": 60}]}'
@@ -153,7 +153,7 @@ Feature: The test-control (admin) API
     When the server's clock moves on by 20000 ms
     Then the device API refuses the access token "{short token}"
 
-  @ADM-005 @must
+  @ADM-005 @must @server-wide
   Scenario Outline: An invalid configuration is refused and the configuration stays as it was
     Given the server's setting "message_max_length" is 99
     And the server's configuration is remembered as "before"
@@ -181,7 +181,7 @@ Feature: The test-control (admin) API
 
   # The contract does not say whether these values are valid: a server may take them or refuse
   # them with 20001, and either way it answers in the admin API's shape.
-  @ADM-005 @must
+  @ADM-005 @must @server-wide
   Scenario Outline: A configuration the contract does not rule on is taken or refused with 20001
     When the admin sends PUT "/_admin/v1/config" with the JSON body '<configuration>'
     Then the response is a success or refused with 400 20001 INVALID_ADMIN_REQUEST
@@ -201,7 +201,7 @@ Feature: The test-control (admin) API
 
   # On a clock that runs on after a move, a reading may also have moved on by the real time
   # since: the checks take both readings of contract section 6.
-  @ADM-006 @must
+  @ADM-006 @must @server-wide
   Scenario: GET clock reads now, and advance_ms moves the clock forward by that much
     When the admin sends GET "/_admin/v1/clock"
     Then the response status is 200
@@ -215,7 +215,7 @@ Feature: The test-control (admin) API
     Then the response status is a success
     And the server's clock reads 0 ms after "moved", plus at most the real time since
 
-  @ADM-006 @must
+  @ADM-006 @must @server-wide
   Scenario: set moves the clock to a later instant
     Given the server's clock reading is remembered as "before"
     When the admin sets the server's clock to 86400000 ms after "before", remembered as "tomorrow"
@@ -285,7 +285,7 @@ Feature: The test-control (admin) API
   # The contract gives a rule's members but not their semantics. Every reading shares this much:
   # a rule that names the request's method and a prefix of its path, with probability 1, a count
   # of several, no latency and no drop, answers the request with its status.
-  @ADM-010 @must
+  @ADM-010 @must @server-wide
   Scenario: PUT faults makes its list the injected faults, and [] leaves none
     Given "Alice" has enrolled the device "phone"
     When the admin sends PUT "/_admin/v1/faults" with the JSON body:
@@ -315,7 +315,7 @@ Feature: The test-control (admin) API
 
   # ---------------------------------------------------------------- reset
 
-  @ADM-014 @must
+  @ADM-014 @must @server-wide
   Scenario: A reset returns the server to its start state, and keeps the admin token and the event sequence
     Given the server's start configuration is remembered as "start configuration"
     And "Alice" has enrolled the device "phone"
@@ -352,7 +352,7 @@ Feature: The test-control (admin) API
   # The contract does not fix which exchanges are logged, by how much seq grows, whether since=N
   # lists the event N itself, the order of the list or the value of last_seq: the checks take
   # the greatest seq listed as a position, and count the events above it and none below it.
-  @ADM-015 @must
+  @ADM-015 @must @server-wide
   Scenario: Events have growing sequence numbers, since=N lists every event after N, and a reset does not restart them
     Given a user "Alice"
     And the server's event log position is remembered as "start"

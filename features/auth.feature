@@ -26,7 +26,7 @@ Feature: Logging in, access tokens and API-client authentication
     And the response member "access_token" is remembered as "token"
     And the device API accepts the access token "{token}"
 
-  @AUTH-001 @must
+  @AUTH-001 @must @server-wide
   Scenario Outline: expires_in is a whole number of seconds whatever the configured lifetime
     Given the server's setting "access_token_ttl_s" is <seconds>
     When "Alice" asks for a token
@@ -167,7 +167,7 @@ Feature: Logging in, access tokens and API-client authentication
       | Bearer {unique not-a-token} | refused with 401 9010 USER_NOT_AUTHENTICATED |
       | Bearer {admin token}        | refused with 401 9010 USER_NOT_AUTHENTICATED |
 
-  @AUTH-008 @must
+  @AUTH-008 @must @server-wide
   Scenario: An expired token is refused on every device-API call
     Given the server's setting "access_token_ttl_s" is 600
     And "Alice" has enrolled the device "phone"
@@ -187,7 +187,7 @@ Feature: Logging in, access tokens and API-client authentication
     When "phone" answers "accept" signed with its current key
     Then the request is refused with status 401, error 9010 USER_NOT_AUTHENTICATED
 
-  @AUTH-008 @must
+  @AUTH-008 @must @server-wide
   Scenario: A token issued before a reset is refused afterwards, even when its user exists again
     Given "Alice" is logged in on the device "phone"
     When the admin sends POST "/_admin/v1/reset" with the JSON body '{}'
@@ -197,7 +197,7 @@ Feature: Logging in, access tokens and API-client authentication
     When "Alice" logs in again on the device "phone"
     Then the device API accepts the access token "{token of phone}"
 
-  @AUTH-009 @must
+  @AUTH-009 @must @server-wide
   Scenario: A token is accepted before expires_in seconds have passed on the server's clock, and refused after
     Given the server's setting "access_token_ttl_s" is 600
     When "Alice" asks for a token
@@ -208,7 +208,7 @@ Feature: Logging in, access tokens and API-client authentication
     When the server's clock moves on by 20000 ms
     Then the device API refuses the access token "{token}"
 
-  @AUTH-009 @must
+  @AUTH-009 @must @server-wide
   Scenario: Each token's lifetime runs from its own issue
     Given the server's setting "access_token_ttl_s" is 600
     When "Alice" asks for a token
@@ -259,7 +259,7 @@ Feature: Logging in, access tokens and API-client authentication
       | GET "/oauth/api/v4/authenticate/transaction/{transaction_id}"                         |
       | GET "/oauth/api/v4/authenticate/user/{username of Alice}/enabled"                     |
 
-  @AUTH-010 @must
+  @AUTH-010 @must @server-wide
   Scenario: API-client authentication comes before the mobile-authentication switch
     Given the server's setting "mobile_auth_enabled" is false
     When a client sends POST "/oauth/api/v4/authenticate/user" with the form body 'type=qr-code&callback_uri={callback_uri}'

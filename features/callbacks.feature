@@ -14,6 +14,7 @@ Feature: Callbacks
   Background:
     Given "Alice" has enrolled the device "phone"
 
+  @server-wide
   Scenario Outline: When a transaction ends, the server posts its id to the callback_uri as JSON: <end>
     Given the portal's callback receiver answers every callback with 204
     And the portal has started a QR-code OTP with the callback path "/callback?order=42"
@@ -29,7 +30,7 @@ Feature: Callbacks
 
   # "tablet" is a device of the harness's own also when a device driver plays "phone": the refused
   # answer is one of the scenario's making.
-  @CB-002 @must
+  @CB-002 @must @server-wide
   Scenario: No callback while a transaction is pending or after a refused answer, and one series of attempts when it ends
     Given "Bob" has enrolled the device "tablet"
     And the portal's callback receiver answers 500, then 204
@@ -47,7 +48,7 @@ Feature: Callbacks
   # Whether the server answers the device before it delivers the callback or after is its choice,
   # so the portal reads the transaction while the device's answer may still be on its way (which
   # takes a device of the harness's own, "tablet", also when a device driver plays "phone").
-  @CB-003 @must
+  @CB-003 @must @server-wide
   Scenario: The callback goes out once the transaction has ended, so a read on its receipt gives the final status
     Given "Bob" has enrolled the device "tablet"
     And the portal's callback receiver holds every callback until it is let go
@@ -60,7 +61,7 @@ Feature: Callbacks
 
   # How soon after the expiry a server looks the contract does not say: the receiver waits a
   # generous bound of real time, making no request meanwhile.
-  @CB-004 @must
+  @CB-004 @must @server-wide
   Scenario: The expiry callback comes without any further request once the server's clock passes the time to live
     Given the portal's callback receiver answers every callback with 204
     And the portal has started a QR-code OTP
@@ -70,6 +71,7 @@ Feature: Callbacks
 
   # A 3xx may count as a success or a failure (a server may follow the redirect or not), and what
   # a broken connection counts as the contract does not say, so neither is sent here.
+  @server-wide
   Scenario Outline: A delivery attempt succeeds on a 2xx status and fails on a status outside 2xx and 3xx: the receiver <first>
     Given the server's callback_retries is 1
     And the portal's callback receiver <first>, then answers 204
@@ -94,6 +96,7 @@ Feature: Callbacks
       | answers 500  | 2        |
       | answers 503  | 2        |
 
+  @server-wide
   Scenario Outline: A failed delivery is tried 1 + callback_retries times: <retries>
     Given the server's callback_retries is <retries>
     And the portal's callback receiver answers 500 to every callback
@@ -114,7 +117,7 @@ Feature: Callbacks
   # started, on the server's clock or in real time. While the harness does not move the server's
   # clock, that clock passes no faster than real time, so the receiver checks the bound in real
   # time; a server whose backoff waits for its own clock sends no retry until the clock moves.
-  @CB-007 @must
+  @CB-007 @must @server-wide
   Scenario: Retries back off with waits that double from 200 ms
     Given the server's callback_retries is 3
     And the portal's callback receiver answers 500 to every callback

@@ -133,7 +133,7 @@ Feature: The device driver protocol
     Then the driver's OTP handling answers '{"status": "denied"}'
     And the transaction is denied by "Alice" as not accepted
 
-  @DRV-015 @DRV-021 @must
+  @DRV-015 @DRV-021 @must @server-wide
   Scenario: A server refusal of the answer is handle_otp's error with the server's code
     Given the driver is configured for the server
     And "Alice" has enrolled on the driver
@@ -192,7 +192,7 @@ Feature: The device driver protocol
     Then the driver's OTP handling answers '{"status": "accepted"}'
     And the transaction is accepted for "Alice"
 
-  @DRV-006 @must
+  @DRV-006 @must @server-wide
   Scenario: After an override re-enrollment the SDK answers with its new key
     Given the server's enrollment mode is "override_allowed"
     And the driver is configured for the server
@@ -289,7 +289,7 @@ Feature: The device driver protocol
     When the driver is asked to disenroll
     Then the driver answers error 9021 MOBILE_AUTHENTICATION_NOT_ENROLLED
 
-  @DRV-020 @must
+  @DRV-020 @must @server-wide
   Scenario: A 5xx from the server is GENERAL_ERROR, and a device-API 4xx passes through
     Given the driver is configured for the server
     And "Alice" has enrolled on the driver

@@ -12,7 +12,7 @@ Feature: Enrollment
     And "phone" holds a certificate for its own key issued by the server's CA
     And the server reports "phone" as enrolled for "Alice"
 
-  @ENR-001 @must
+  @ENR-001 @must @server-wide
   Scenario: Every enrollment gets an enrollment id of its own
     Given the server's enrollment mode is "multiple_devices"
     And "Alice" has enrolled the device "phone"
@@ -22,7 +22,7 @@ Feature: Enrollment
     Then the enrollment is created for "Alice"
     And the enrollment answer names "laptop" and an enrollment id not seen before
 
-  @ENR-003 @should
+  @ENR-003 @should @server-wide
   Scenario: Issued certificates follow the end-entity profile, with serial numbers of their own
     Given the server's enrollment mode is "multiple_devices"
     And "Alice" has enrolled the device "phone"
@@ -138,7 +138,7 @@ Feature: Enrollment
       | a CSR with its device id as organisation and no common name |
       | a CSR with its device id as common name twice               |
 
-  @ENR-008 @must
+  @ENR-008 @must @server-wide
   Scenario: While enrollment is disabled, enrolling is refused
     Given "Alice" is logged in on the device "phone"
     And enrollment is disabled on the server
@@ -146,7 +146,7 @@ Feature: Enrollment
     Then the request is refused with status 403, error 9017 ENROLLMENT_NOT_AVAILABLE
     And the server reports "phone" as not enrolled
 
-  @ENR-008 @must
+  @ENR-008 @must @server-wide
   Scenario: While mobile authentication is disabled, enrolling is refused
     Given "Alice" is logged in on the device "phone"
     And mobile authentication is disabled on the server
@@ -154,6 +154,7 @@ Feature: Enrollment
     Then the request is refused with status 403, error 9017 ENROLLMENT_NOT_AVAILABLE
     And the server reports "phone" as not enrolled
 
+  @server-wide
   Scenario Outline: The earliest failing enrollment check gives the reply: <problems>
     Given "Alice" has enrolled the device "phone"
     When "phone" enrolls again with <problems>
@@ -173,7 +174,7 @@ Feature: Enrollment
       | a CSR for another device id                                  | 400 10015 INVALID_REQUEST         |
       | nothing else                                                 | 409 9016 DEVICE_ALREADY_ENROLLED  |
 
-  @ENR-010 @must
+  @ENR-010 @must @server-wide
   Scenario: Reading an enrollment gives the time and the certificate of the latest enrollment
     Given the server's enrollment mode is "override_allowed"
     And "Alice" has enrolled the device "phone"
@@ -191,6 +192,7 @@ Feature: Enrollment
     When "Alice" deletes the enrollment of "phone"
     Then the enrollment call gets "404 9021 MOBILE_AUTHENTICATION_NOT_ENROLLED"
 
+  @server-wide
   Scenario Outline: An enrollment that is not the user's own reads and deletes as not enrolled: <situation>
     Given the server's enrollment mode is "override_allowed"
     And "Alice" has enrolled the device "phone"
@@ -237,7 +239,7 @@ Feature: Enrollment
       | "phone" is removed by its own request |
       | "phone" is removed by the admin       |
 
-  @ENR-013 @must
+  @ENR-013 @must @server-wide
   Scenario: A disenrolled device enrolls again, and under override_allowed the device that replaced it is disenrolled in turn
     Given the server's enrollment mode is "override_allowed"
     And "Alice" has enrolled the device "phone"

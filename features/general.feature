@@ -16,7 +16,7 @@ Feature: Rules every API of the server follows
 
   # ---------------------------------------------------------------- JSON everywhere
 
-  @GEN-001 @must
+  @GEN-001 @must @server-wide
   Scenario Outline: Every answer, success or error, is UTF-8 JSON sent as application/json
     When <who> sends <request>
     Then the response status is <status>
@@ -65,7 +65,7 @@ Feature: Rules every API of the server follows
     And the response body is UTF-8 JSON sent with Content-Type "application/json"
     And the response member "status" equals "accepted"
 
-  @GEN-001 @must
+  @GEN-001 @must @server-wide
   Scenario Outline: Only the token endpoint and authenticate/user take form bodies, every other body is JSON
     When <who> sends <method> "<path>" with the <kind> body '<body>'
     Then the response is refused with <refusal>
@@ -87,7 +87,7 @@ Feature: Rules every API of the server follows
 
   # ---------------------------------------------------------------- error bodies
 
-  @GEN-002 @must
+  @GEN-002 @must @server-wide
   Scenario Outline: Every error of the device, relying-party and test-control APIs has a code, its type and a message text
     When <who> sends <request>
     Then the response is refused with <refusal>
@@ -140,7 +140,7 @@ Feature: Rules every API of the server follows
 
   # ---------------------------------------------------------------- refusals change nothing
 
-  @GEN-004 @must
+  @GEN-004 @must @server-wide
   Scenario: A failed enrollment leaves the earlier enrollment as it was
     Given the server's enrollment mode is "override_allowed"
     When "phone" sends GET "/mobile-auth/v1/enrollments/{device_id of phone}"
@@ -166,7 +166,7 @@ Feature: Rules every API of the server follows
     Then the answer is "accepted"
     And the transaction is accepted for "Alice"
 
-  @GEN-004 @must
+  @GEN-004 @must @server-wide
   Scenario: Refused token and test-control calls leave tokens, users, clients and settings as they were
     Given the server's configuration is remembered as "settings before"
     When a client sends POST "/oauth/token" with the form body 'grant_type=password&username={username of Alice}&password=wrong&client_id={app client id}'
@@ -180,7 +180,7 @@ Feature: Rules every API of the server follows
 
   # ---------------------------------------------------------------- the server's clock
 
-  @GEN-005 @must
+  @GEN-005 @must @server-wide
   Scenario: Every time the server reports or judges follows its clock
     Given the server's clock stands still
     And the server's clock is set to "2031-07-14T09:30:00.250Z"
@@ -209,7 +209,7 @@ Feature: Rules every API of the server follows
 
   # ---------------------------------------------------------------- body size
 
-  @GEN-006 @must
+  @GEN-006 @must @server-wide
   Scenario Outline: A body over 64 KiB is refused with 413 and the API's invalid-request code, one of exactly 64 KiB is not
     Given "Bob" is logged in on the device "tablet"
     When <who> sends <method> "<path>" with the <kind> body '<body>' padded to 65537 bytes
@@ -260,7 +260,7 @@ Feature: Rules every API of the server follows
       | the portal | POST   | /oauth/api/v4/authenticate/users                     |
       | the admin  | GET    | /_admin/v1/nothing-here                              |
 
-  @GEN-008 @must
+  @GEN-008 @must @server-wide
   Scenario Outline: A known path called with a method it does not take is refused with a 4xx error of the API's shape
     When <who> sends <method> "<path>"
     Then the response is refused with a 4xx error
@@ -323,7 +323,7 @@ Feature: Rules every API of the server follows
 
   # ---------------------------------------------------------------- unknown members
 
-  @ADM-005 @must
+  @ADM-005 @must @server-wide
   Scenario Outline: An unknown key in a PUT config body is refused and the configuration stays
     Given the server's configuration is remembered as "settings before"
     When the admin sends PUT "/_admin/v1/config" with the JSON body '<body>'
@@ -337,7 +337,7 @@ Feature: Rules every API of the server follows
 
   # ---------------------------------------------------------------- mobile authentication switched off
 
-  @GEN-011 @must
+  @GEN-011 @must @server-wide
   Scenario: While mobile authentication is disabled, new enrollments, new transactions and enabled methods are refused
     Given "Bob" is logged in on the device "tablet"
     And the server's setting "mobile_auth_enabled" is false
@@ -349,7 +349,7 @@ Feature: Rules every API of the server follows
     Then the response status is 200
     And the response body is the JSON '[]'
 
-  @GEN-011 @must
+  @GEN-011 @must @server-wide
   Scenario: While mobile authentication is disabled, both OTP calls on an existing transaction and GET transaction keep working
     Given the server's setting "mobile_auth_enabled" is false
     When the portal sends GET "/oauth/api/v4/authenticate/transaction/{transaction_id}"

@@ -257,7 +257,7 @@ Feature: Confirming a login with an OTP shown as a QR code
       | "tablet" handles the OTP                            |
       | "phone" handles the OTP                             |
 
-  @OTP-015 @OTP-019 @RP-016 @CB-004 @must
+  @OTP-015 @OTP-019 @RP-016 @CB-004 @must @server-wide
   Scenario: A request expires at the instant its time to live ends
     Given the server's clock stands still
     When the server's clock moves to 1 ms before the OTP expires
@@ -269,12 +269,13 @@ Feature: Confirming a login with an OTP shown as a QR code
     And the portal receives a callback for the transaction
     And the transaction is expired
 
-  @OTP-015 @must
+  @OTP-015 @must @server-wide
   Scenario: A request fetched after its expiry is refused
     When the server's clock moves past the OTP's expiry
     And "phone" scans the QR code and handles the OTP
     Then the request is refused with status 410, error 10020 MOBILE_AUTH_REQUEST_EXPIRED
 
+  @server-wide
   Scenario Outline: The earliest failing check of the request call gives the reply: <problems>
     Given "Bob" has enrolled the device "tablet"
     When "phone" sends a request call with these problems: <problems>
@@ -291,6 +292,7 @@ Feature: Confirming a login with an OTP shown as a QR code
       | already answered, expired               | 409 9029 ALREADY_HANDLED                    |
       | expired                                 | 410 10020 MOBILE_AUTH_REQUEST_EXPIRED       |
 
+  @server-wide
   Scenario Outline: The earliest failing check of the answer call gives the reply: <problems>
     Given "Bob" has enrolled the device "tablet"
     When "phone" sends an answer call with these problems: <problems>
@@ -320,7 +322,7 @@ Feature: Confirming a login with an OTP shown as a QR code
     Then the answer is "accepted"
     And the transaction is accepted for "Alice"
 
-  @OTP-021 @must
+  @OTP-021 @must @server-wide
   Scenario: Of several concurrent answers exactly one wins
     Given "Bob" has enrolled the device "tablet"
     And "Carol" has enrolled the device "laptop"

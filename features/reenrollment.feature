@@ -2,7 +2,7 @@ Feature: Re-enrollment and the enrollment mode
   What happens when a user who already has an enrolled device enrolls again depends on the
   server's enrollment mode: single_device (the default), override_allowed or multiple_devices.
 
-  @REN-001 @must
+  @REN-001 @must @server-wide
   Scenario: In single_device mode the same device cannot enroll again, and its key keeps working
     Given the server's enrollment mode is "single_device"
     And "Alice" has enrolled the device "phone"
@@ -14,7 +14,7 @@ Feature: Re-enrollment and the enrollment mode
     Then the answer is "accepted"
     And the transaction is accepted for "Alice"
 
-  @REN-003 @REN-004 @must
+  @REN-003 @REN-004 @must @server-wide
   Scenario: With override allowed the same device re-enrolls, and its new key replaces the old one at once
     Given the server's enrollment mode is "override_allowed"
     And "Alice" has enrolled the device "phone"
@@ -28,6 +28,7 @@ Feature: Re-enrollment and the enrollment mode
     Then the answer is "accepted"
     And the transaction is accepted for "Alice"
 
+  @server-wide
   Scenario Outline: Alice enrolls a second device in <mode> mode
     Given the server's enrollment mode is "<mode>"
     And "Alice" has enrolled the device "phone"
@@ -52,7 +53,7 @@ Feature: Re-enrollment and the enrollment mode
       | mode             | tablet enrollment | phone    | tablet   |
       | multiple_devices | created           | accepted | accepted |
 
-  @REN-005 @REN-006 @must
+  @REN-005 @REN-006 @must @server-wide
   Scenario: A device replaced under override_allowed is refused on both OTP calls
     Given the server's enrollment mode is "override_allowed"
     And "Alice" has enrolled the device "phone"
@@ -68,7 +69,7 @@ Feature: Re-enrollment and the enrollment mode
     And the server reports "phone" as not enrolled
     And the transaction is still pending
 
-  @REN-005 @REN-006 @must
+  @REN-005 @REN-006 @must @server-wide
   Scenario: Under override_allowed a new device disenrolls every other device of its user
     Given the server's enrollment mode is "multiple_devices"
     And "Alice" has enrolled the device "phone"
@@ -83,7 +84,7 @@ Feature: Re-enrollment and the enrollment mode
     And the server reports "phone" as not enrolled
     And the server reports "tablet" as not enrolled
 
-  @REN-007 @must
+  @REN-007 @must @server-wide
   Scenario: In multiple_devices mode the same device cannot enroll again, and nothing changes
     Given the server's enrollment mode is "multiple_devices"
     And "Alice" has enrolled the device "phone"
@@ -92,6 +93,7 @@ Feature: Re-enrollment and the enrollment mode
     And the server reports "phone" as enrolled for "Alice" at the time of its latest enrollment, with the certificate issued then
     And "phone" answering a new OTP gets "accepted"
 
+  @server-wide
   Scenario Outline: A device enrolled for Alice cannot be enrolled for Bob in <mode> mode
     Given the server's enrollment mode is "<mode>"
     And "Alice" has enrolled the device "phone"
@@ -109,7 +111,7 @@ Feature: Re-enrollment and the enrollment mode
       | override_allowed |
       | multiple_devices |
 
-  @REN-010 @must
+  @REN-010 @must @server-wide
   Scenario: After a switch from multiple_devices to single_device, a further device of a user with enrolled devices is refused
     Given the server's enrollment mode is "multiple_devices"
     And "Alice" has enrolled the device "phone"

@@ -3,14 +3,14 @@ Feature: The relying-party API
   authenticate/user, reads their outcome with GET transaction, and asks whether a user can use
   mobile authentication with GET enabled.
 
-  @RP-001 @must
+  @RP-001 @must @server-wide
   Scenario: An OTP type's expiry sets the transaction's time to live
     Given the server has an OTP type "short-code" whose requests expire in 45 seconds
     When the portal starts an OTP of type "short-code" with the message "Log in?"
     Then the portal gets an OTP that lives 45 seconds
     And the transaction is still pending
 
-  @RP-003 @must
+  @RP-003 @must @server-wide
   Scenario: While mobile authentication is disabled, the portal cannot start an OTP
     Given mobile authentication is disabled on the server
     When the portal tries to start a QR-code OTP with the message "Log in?"
@@ -81,6 +81,7 @@ Feature: The relying-party API
       | https://portal.example/callback?x=1   | started |
       | http://portal.example:8443/cb         | started |
 
+  @server-wide
   Scenario Outline: The callback whitelist allows exact entries and, for entries ending in /, prefixes: <whitelist> and <callback_uri>
     Given the server's callback whitelist is "<whitelist>"
     When the portal tries to start a QR-code OTP with the callback_uri "<callback_uri>"
@@ -118,7 +119,7 @@ Feature: The relying-party API
       | without a message     |
       | with an empty message |
 
-  @RP-009 @must
+  @RP-009 @must @server-wide
   Scenario Outline: Without a message, a type without a default message is refused: <message>
     Given the server has an OTP type "silent-code" without a default message
     When the portal tries to start an OTP of type "silent-code" <message>
@@ -136,7 +137,7 @@ Feature: The relying-party API
     When the portal tries to start a QR-code OTP with a message of 155 characters "𝄞"
     Then the portal gets an OTP that lives 300 seconds
 
-  @RP-010 @must
+  @RP-010 @must @server-wide
   Scenario: The maximum message length is the server's message_max_length
     Given the server's message_max_length is 10
     When the portal tries to start a QR-code OTP with a message of 11 characters "a"
@@ -168,6 +169,7 @@ Feature: The relying-party API
   # A body over 64 KiB may be refused at the body step or before every check (GEN-006), so it
   # comes only with problems of later steps; a wrong Content-Type may be refused or parsed anyway,
   # so no row sends one.
+  @server-wide
   Scenario Outline: The earliest failing check of authenticate/user gives the reply: <problems>
     When the portal sends authenticate/user with these problems: <problems>
     Then the portal's request gets "<reply>"
@@ -212,7 +214,7 @@ Feature: The relying-party API
     When the portal starts a QR-code OTP with the callback path "/callback?order=42&note=a%20b+c"
     Then reading the transaction gives its id, the callback_uri as given, its creation time, status "pending" and authentication_method "OTP"
 
-  @RP-016 @must
+  @RP-016 @must @server-wide
   Scenario Outline: An answered transaction keeps its status after its time to live
     Given "Alice" has enrolled the device "phone"
     And the portal has started a QR-code OTP
@@ -240,14 +242,14 @@ Feature: The relying-party API
     And the transaction is still pending
 
   # Which of the configured types a server lists, and how many, is its choice.
-  @RP-018 @must
+  @RP-018 @must @server-wide
   Scenario: An enrolled user is told configured OTP types
     Given the server's OTP types are "qr-code" and "push-code"
     And "Alice" has enrolled the device "phone"
     When the portal asks whether "Alice" can use mobile authentication
     Then the portal is told some of the OTP types "qr-code" and "push-code"
 
-  @RP-018 @must
+  @RP-018 @must @server-wide
   Scenario: The user_id of the enabled call is the username, also one with a space, an @ and an é
     Given the server's OTP types are "qr-code" and "push-code"
     And "Carol" is a user whose username holds a space, an @ and an é
@@ -255,6 +257,7 @@ Feature: The relying-party API
     When the portal asks whether "Carol" can use mobile authentication
     Then the portal is told some of the OTP types "qr-code" and "push-code"
 
+  @server-wide
   Scenario Outline: A user without an enrolled device, or while mobile authentication is off, can use nothing: <situation>
     Given "Alice" has enrolled the device "phone"
     And "Bob" is logged in on the device "tablet"

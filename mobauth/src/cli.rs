@@ -73,7 +73,7 @@ pub struct RunArgs {
     /// device stands in for the first device of every scenario; later devices stay simulated.
     #[arg(long, value_name = "COMMAND ARGS")]
     pub device_driver: Option<String>,
-    /// How many device driver programs run at once (default: one per core of this machine); the
+    /// How many device driver programs run at once (default: four per core of this machine); the
     /// scenarios that need a driver wait for a free slot.
     #[arg(long, value_name = "N")]
     pub driver_concurrency: Option<NonZeroUsize>,

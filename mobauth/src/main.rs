@@ -51,9 +51,10 @@ enum Command {
     /// The reference device driver: the simulated device behind the driver protocol, JSON Lines
     /// on stdin and stdout (what an SDK implementer's driver program does for a real SDK).
     DeviceDriver {
-        /// Seed for the device's ids and keys.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
+        /// Seed for the device's ids and keys (default: the harness's MOBAUTH_DRIVER_SEED, the
+        /// scenario's seed, or else 0).
+        #[arg(long)]
+        seed: Option<u64>,
         /// Take, wherever the driver protocol leaves a choice, a different legal reading than
         /// the reference's own (clean QR images only, stale enrollment state, other texts ...),
         /// to show that the suite accepts it.
@@ -98,7 +99,7 @@ fn main() -> ExitCode {
             } else {
                 peers::driver::reference::Readings::default()
             };
-            device_driver(seed, readings)
+            seed.map_or_else(seed_from_harness, Ok).and_then(|seed| device_driver(seed, readings))
         }
     };
     match result {
@@ -162,6 +163,16 @@ fn serve(config: PathBuf, addr: SocketAddr, seed: u64) -> anyhow::Result<ExitCod
         server.shutdown().await;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The seed the harness hands a driver program in its environment, or 0 when it hands none.
+fn seed_from_harness() -> anyhow::Result<u64> {
+    match std::env::var(peers::driver::client::SEED_VARIABLE) {
+        Ok(text) => text.parse().with_context(|| {
+            format!("{} must be a decimal u64, got {text:?}", peers::driver::client::SEED_VARIABLE)
+        }),
+        Err(_) => Ok(0),
+    }
 }
 
 fn device_driver(seed: u64, readings: peers::driver::reference::Readings) -> anyhow::Result<ExitCode> {

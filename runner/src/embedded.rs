@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use mock_server::{ClockMode, RunningServer, ServeOptions, ServerFile};
-use peers::target::{LocalServer, LocalTargetParts, Target, TargetError};
+use peers::target::{LocalServer, LocalTargetParts, Sharing, Target, TargetError};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
@@ -28,8 +28,10 @@ impl LocalServer for Embedded {
 
 /// Starts a fresh in-process mock server for one scenario, `fixtures/servers/default.toml` on
 /// 127.0.0.1:0 with its clock frozen at [`EMBEDDED_START`], seeded from the run seed and the
-/// scenario's name, and returns the target around it.
-pub async fn start(run_seed: u64, scenario: &str) -> Result<Target, TargetError> {
+/// scenario's name, and returns the target around it, held to what a scenario that shares its
+/// server as `sharing` says may do (so that the embedded run checks the suite's `@server-wide`
+/// tags as a run by URL needs them).
+pub async fn start(run_seed: u64, scenario: &str, sharing: Sharing) -> Result<Target, TargetError> {
     let seed = protocol::rng::derive_seed(run_seed, scenario);
     let mut file = ServerFile::parse(DEFAULT_SERVER_FILE, "fixtures/servers/default.toml")
         .map_err(|e| TargetError::Start(e.to_string()))?;
@@ -53,6 +55,7 @@ pub async fn start(run_seed: u64, scenario: &str) -> Result<Target, TargetError>
         app_client_id,
         api_client,
         seed,
+        sharing,
     };
     Ok(Target::local(parts, Box::new(Embedded(server))))
 }

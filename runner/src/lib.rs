@@ -26,7 +26,7 @@ use self::collector::{Captured, Collector};
 pub use self::progress::Progress;
 pub use self::selection::{EmbeddedFeatures, EmbeddedFile, FeatureSource};
 pub use peers::driver::client::DriverLimits;
-use peers::target::{Capability, ProbeError, RemoteServer, TargetFile};
+use peers::target::{Capability, ProbeError, RemoteServer, Sharing, TargetFile};
 use report::catalogue::{Catalogue, CatalogueError};
 use report::{
     EXIT_UNREACHABLE, EXIT_USAGE, Expectations, Report, RunInfo, ScenarioResult, Shard, TargetInfo,
@@ -192,7 +192,7 @@ pub fn scenario_label(
     format!("{} / {} / line {}", feature.name, scenario.name, scenario.position.line)
 }
 
-/// Starts a scenario on a server by URL: the server readied for it
+/// Starts a scenario on a server by URL, sharing it as `sharing` says: the server readied for it
 /// ([`RemoteServer::begin_scenario`]), the driver command, the world. Returns the transcript.
 /// Panics (failing the scenario, as a hook does) when the server cannot be readied.
 pub async fn begin_remote_scenario(
@@ -202,14 +202,33 @@ pub async fn begin_remote_scenario(
     feature: &cucumber::gherkin::Feature,
     scenario: &cucumber::gherkin::Scenario,
     driver: Option<DriverSetup>,
+    sharing: Sharing,
 ) -> Transcript {
     let label = scenario_label(feature, scenario);
     let seed = protocol::rng::derive_seed(run_seed, &label);
     let target = server
-        .begin_scenario(seed)
+        .begin_scenario(seed, sharing)
         .await
         .or_fail(|e| format!("cannot ready the server under test for the scenario: {e}"));
     hand_over(world, seed, target, driver)
+}
+
+/// How a scenario that `wants` to share a server by URL runs on it: alone when the server cannot
+/// give each scenario users of its own ([`RemoteServer::sharing_for`]), and alone when an SDK
+/// under test plays the devices: the contract does not say whether a driver's installation (its
+/// device_id) outlives its process, so two of its processes at once may be one device.
+fn remote_sharing(server: &RemoteServer, drive_devices: bool, wants: Sharing) -> Sharing {
+    if drive_devices { Sharing::Alone } else { server.sharing_for(wants) }
+}
+
+/// Whether a scenario may share its server with others: not when it, its rule or its feature is
+/// tagged `@server-wide` ([`Sharing::for_tags`]).
+fn sharing_of(
+    feature: &cucumber::gherkin::Feature,
+    rule: Option<&cucumber::gherkin::Rule>,
+    scenario: &cucumber::gherkin::Scenario,
+) -> Sharing {
+    Sharing::for_tags(feature.tags.iter().chain(rule.iter().flat_map(|r| &r.tags)).chain(&scenario.tags))
 }
 
 /// The device driver a run's scenarios start, and the limits they share.
@@ -246,8 +265,8 @@ fn hand_over(
 }
 
 /// Starts a scenario: a fresh embedded target seeded from the run seed and the scenario's label
-/// ([`scenario_label`]), given the driver command, handed to the world. Returns the transcript
-/// the scenario's exchanges are recorded in. Panics (failing the scenario, as a hook does) when
+/// ([`scenario_label`]), given the driver command, held to what `sharing` allows, handed to the
+/// world. Returns the transcript the scenario's exchanges are recorded in. Panics (failing the scenario, as a hook does) when
 /// the target does not start.
 pub async fn begin_embedded_scenario(
     world: &mut ConformanceWorld,
@@ -255,9 +274,10 @@ pub async fn begin_embedded_scenario(
     feature: &cucumber::gherkin::Feature,
     scenario: &cucumber::gherkin::Scenario,
     driver: Option<DriverSetup>,
+    sharing: Sharing,
 ) -> Transcript {
     let label = scenario_label(feature, scenario);
-    let target = embedded::start(run_seed, &label)
+    let target = embedded::start(run_seed, &label, sharing)
         .await
         .unwrap_or_else(|e| panic!("cannot start the embedded target: {e}"));
     hand_over(world, protocol::rng::derive_seed(run_seed, &label), target, driver)
@@ -276,10 +296,11 @@ pub fn on_step_thread() -> bool {
 /// Runs the selected scenarios and builds the report.
 ///
 /// Cucumber runs the scenarios of one instance concurrently on one thread, and steps do real
-/// work (keys, signatures, QR codes), so the selection is split round-robin into one part per
-/// core (at most `concurrency`), each run by a cucumber instance on a thread of its own; the
-/// servers run on a shared multi-threaded async runtime. Each scenario's seed comes from its
-/// label, so how scenarios are split does not change what they do.
+/// work (keys, signatures, QR codes), so each round of the run ([`phases`]) is split
+/// round-robin into one part per core (at most `concurrency`), each run by a cucumber instance
+/// on a thread of its own; the servers run on a shared multi-threaded async runtime. Each
+/// scenario's seed comes from its label, so how scenarios are split does not change what they
+/// do.
 ///
 /// Must not be called from within an async runtime (it starts its own).
 pub fn run(options: RunOptions) -> Result<Report, RunError> {
@@ -296,46 +317,45 @@ pub fn run(options: RunOptions) -> Result<Report, RunError> {
         _ => "simulated".to_string(),
     };
 
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    // The scenarios of a run share a server by URL and change its configuration and clock, so
-    // they take turns on it.
-    let concurrency = match target {
-        Resolved::Embedded => options.concurrency.max(1),
-        Resolved::Remote(_) => 1,
-    };
-    let threads = cores.min(concurrency).min(selection.count).max(1);
-    let per_thread = concurrency.div_ceil(threads);
     let progress = Arc::new(Mutex::new(progress::Sink::new(options.progress, selection.count)));
-    let parts = selection::split(&selection, threads);
-    let handle = runtime.handle();
-    let scenarios: Vec<ScenarioResult> = std::thread::scope(|scope| {
-        let workers: Vec<_> = parts
-            .into_iter()
-            .map(|(features, meta)| {
-                let part = Part {
-                    features,
-                    meta,
-                    progress: Arc::clone(&progress),
-                    seed: options.seed,
-                    target: target.clone(),
-                    driver: options
-                        .driver_command
-                        .clone()
-                        .map(|command| DriverSetup { command, limits: options.driver_limits.clone() }),
-                    drive_devices: options.drive_devices,
-                    concurrency: per_thread,
-                };
-                scope.spawn(move || {
-                    STEP_THREAD.with(|flag| flag.set(true));
-                    handle.block_on(run_part(part))
+    let mut scenarios: Vec<ScenarioResult> = Vec::with_capacity(selection.count);
+    for phase in phases(&options, &target, &runtime) {
+        let parts = selection::split(&selection, phase.threads, &phase.keep);
+        let handle = runtime.handle();
+        scenarios.extend(std::thread::scope(|scope| {
+            let workers: Vec<_> = parts
+                .into_iter()
+                .map(|(features, meta)| {
+                    let part = Part {
+                        features,
+                        meta,
+                        progress: Arc::clone(&progress),
+                        seed: options.seed,
+                        target: target.clone(),
+                        driver: options
+                            .driver_command
+                            .clone()
+                            .map(|command| DriverSetup { command, limits: options.driver_limits.clone() }),
+                        drive_devices: options.drive_devices,
+                        concurrency: phase.concurrency.div_ceil(phase.threads),
+                    };
+                    scope.spawn(move || {
+                        STEP_THREAD.with(|flag| flag.set(true));
+                        handle.block_on(run_part(part))
+                    })
                 })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            .collect()
-    });
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect::<Vec<_>>()
+        }));
+    }
+    if let Resolved::Remote(server) = &target
+        && let Err(e) = runtime.block_on(server.settle())
+    {
+        tracing::warn!(error = %e, "could not settle the server under test after the run");
+    }
     progress.lock().unwrap_or_else(PoisonError::into_inner).finish();
     drop(runtime);
     let finished_at = OffsetDateTime::now_utc();
@@ -366,6 +386,50 @@ pub fn run(options: RunOptions) -> Result<Report, RunError> {
     Ok(Report::new(run, &catalogue, scenarios, &options.expectations, &suite_matches))
 }
 
+/// One round of a run: the scenarios it runs, on how many threads (one cucumber instance
+/// each), and how many at once in all.
+struct Phase {
+    keep: Box<dyn Fn(&selection::ScenarioMeta) -> bool>,
+    threads: usize,
+    concurrency: usize,
+}
+
+/// The rounds of a run. On the embedded target every scenario has a server of its own, so all
+/// run in one round, split over the cores. A server by URL is shared: first the scenarios that
+/// may share it run side by side on the settled server, then those that need it alone
+/// ([`Sharing::Alone`]: tagged `@server-wide`, or every scenario on a server that cannot make
+/// users) one at a time. When the server cannot be settled, every scenario runs alone, and
+/// each fails on its own settling, saying why.
+fn phases(options: &RunOptions, target: &Resolved, runtime: &tokio::runtime::Runtime) -> Vec<Phase> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let at_once = options.concurrency.max(1);
+    let threads = cores.min(at_once);
+    let server = match target {
+        Resolved::Embedded => {
+            return vec![Phase { keep: Box::new(|_| true), threads, concurrency: at_once }];
+        }
+        Resolved::Remote(server) => Arc::clone(server),
+    };
+    let drive_devices = options.drive_devices;
+    let alone = {
+        let server = Arc::clone(&server);
+        move |meta: &selection::ScenarioMeta| {
+            remote_sharing(&server, drive_devices, Sharing::for_tags(&meta.tags)) == Sharing::Alone
+        }
+    };
+    let one_by_one =
+        |keep: Box<dyn Fn(&selection::ScenarioMeta) -> bool>| Phase { keep, threads: 1, concurrency: 1 };
+    if let Err(e) = runtime.block_on(server.settle()) {
+        tracing::warn!(error = %e, "could not settle the server under test: every scenario runs alone");
+        return vec![one_by_one(Box::new(|_| true))];
+    }
+    let shared = alone.clone();
+    vec![
+        Phase { keep: Box::new(move |meta| !shared(meta)), threads, concurrency: at_once },
+        one_by_one(Box::new(alone)),
+    ]
+}
+
 /// One cucumber instance's share of a run.
 struct Part {
     features: Vec<cucumber::gherkin::Feature>,
@@ -390,17 +454,19 @@ async fn run_part(part: Part) -> Vec<ScenarioResult> {
         .with_parser(selection::Preparsed(part.features))
         .with_writer(collector)
         .max_concurrent_scenarios(part.concurrency)
-        .before(move |feature, _rule, scenario, world| {
+        .before(move |feature, rule, scenario, world| {
             let driver = driver.clone();
             let target = target.clone();
             let captured = Arc::clone(&before_captured);
             async move {
+                let wants = sharing_of(feature, rule, scenario);
                 let transcript = match &target {
                     Resolved::Embedded => {
-                        begin_embedded_scenario(world, seed, feature, scenario, driver).await
+                        begin_embedded_scenario(world, seed, feature, scenario, driver, wants).await
                     }
                     Resolved::Remote(server) => {
-                        begin_remote_scenario(world, server, seed, feature, scenario, driver).await
+                        let sharing = remote_sharing(server, drive_devices, wants);
+                        begin_remote_scenario(world, server, seed, feature, scenario, driver, sharing).await
                     }
                 };
                 world.set_drive_devices(drive_devices);
@@ -458,7 +524,7 @@ const DRIVER_HELLO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs
 /// test; a driver that does not start or greet is a usage error, before any scenario runs.
 async fn driver_name(command: &str) -> Result<String, RunError> {
     let failed = |why: String| RunError::Usage(format!("the device driver {command:?} {why}"));
-    let mut driver = peers::driver::client::DriverProcess::start(command, DRIVER_HELLO_TIMEOUT)
+    let mut driver = peers::driver::client::DriverProcess::start(command, DRIVER_HELLO_TIMEOUT, 0)
         .map_err(|e| failed(format!("does not start: {e}")))?;
     let reply = driver
         .request(protocol::driver::Op::Hello)
@@ -482,7 +548,7 @@ async fn driver_name(command: &str) -> Result<String, RunError> {
 async fn preflight(target: &TargetSpec, seed: u64, started_at: OffsetDateTime) -> Result<Resolved, RunError> {
     let file = match target {
         TargetSpec::Embedded => {
-            return match embedded::start(seed, "preflight").await {
+            return match embedded::start(seed, "preflight", Sharing::Alone).await {
                 Ok(target) => {
                     target.shutdown().await;
                     Ok(Resolved::Embedded)

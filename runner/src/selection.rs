@@ -300,14 +300,16 @@ pub(crate) fn select(options: &RunOptions) -> Result<Selection, RunError> {
     })
 }
 
-/// The selection split round-robin (in file and line order) into `parts` parts of features and
-/// scenario metadata; no part is empty when `parts` is at most the number of scenarios.
+/// The selected scenarios that `keep` keeps, split round-robin (in file and line order) into at
+/// most `parts` parts of features and scenario metadata; no part is empty.
 pub(crate) fn split(
     selection: &Selection,
     parts: usize,
+    keep: &dyn Fn(&ScenarioMeta) -> bool,
 ) -> Vec<(Vec<gherkin::Feature>, HashMap<Key, ScenarioMeta>)> {
     let parts = parts.max(1);
-    let mut keys: Vec<(&Key, &ScenarioMeta)> = selection.scenarios.iter().collect();
+    let mut keys: Vec<(&Key, &ScenarioMeta)> =
+        selection.scenarios.iter().filter(|(_, meta)| keep(meta)).collect();
     keys.sort_by(|a, b| (&a.1.file, a.0.1, a.0.2).cmp(&(&b.1.file, b.0.1, b.0.2)));
     let mut out: Vec<(Vec<gherkin::Feature>, HashMap<Key, ScenarioMeta>)> =
         (0..parts).map(|_| (Vec::new(), HashMap::new())).collect();

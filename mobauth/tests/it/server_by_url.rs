@@ -69,14 +69,19 @@ impl Drop for ServeProcess {
     }
 }
 
-/// `mobauth run ARGS --out DIR` as a process: its exit code and report.
+/// `mobauth run ARGS --out DIR` of the whole suite as a process: its exit code and report.
 fn run_process(case: &str, args: &[&str]) -> (Option<i32>, Report) {
+    run_features(case, &workspace("features"), args)
+}
+
+/// `mobauth run ARGS --features FEATURES --out DIR` as a process: its exit code and report.
+fn run_features(case: &str, features: &Path, args: &[&str]) -> (Option<i32>, Report) {
     let out = scratch(case);
     let output = Command::new(env!("CARGO_BIN_EXE_mobauth"))
         .arg("run")
         .args(args)
         .arg("--features")
-        .arg(workspace("features"))
+        .arg(features)
         .args(["--format", "json", "--progress", "off", "--out"])
         .arg(&out)
         .env_remove("CI")
@@ -130,6 +135,31 @@ fn the_whole_suite_by_url_against_the_override_enabled_server_is_conformant() {
     assert!(
         not_applicable.iter().all(|m| m.contains("a server started for it alone")),
         "{not_applicable:#?}"
+    );
+}
+
+/// Scenarios that change nothing server-wide run side by side on a server by URL, the others
+/// (tagged @server-wide) one at a time after them; the verdicts are those of a run that takes
+/// every scenario in turn. Three features that hold both kinds, the harness's own driver among
+/// them (each of its processes seeded apart, so no two share a device_id).
+#[test]
+fn scenarios_side_by_side_by_url_get_the_verdicts_of_a_serial_run() {
+    let features = scratch("side-by-side-features");
+    for name in ["auth.feature", "driver.feature", "enrollment.feature"] {
+        std::fs::copy(workspace("features").join(name), features.join(name)).expect("a feature file");
+    }
+    let server = ServeProcess::start("fixtures/servers/override-enabled.toml");
+    let (serial_code, serial) =
+        run_features("one-at-a-time", &features, &["--server", &server.url, "--concurrency", "1"]);
+    let (code, side_by_side) = run_features("side-by-side", &features, &["--server", &server.url]);
+    assert_eq!(verdicts(&side_by_side), verdicts(&serial));
+    assert_eq!((code, serial_code), (Some(0), Some(0)), "{:#?}", failures(&side_by_side));
+    let alone = |s: &&report::ScenarioResult| s.tags.iter().any(|t| t == "server-wide");
+    let count = serial.scenarios.iter().filter(alone).count();
+    assert!(
+        count > 0 && count < serial.scenarios.len(),
+        "the features hold both kinds: {count} of {} alone",
+        serial.scenarios.len()
     );
 }
 

@@ -97,16 +97,17 @@ pub struct DrivenDevice {
 }
 
 impl DrivenDevice {
-    /// Starts `command_line`, checks its `hello` and configures it for the server at `server_url`
-    /// with the app client `app_client_id`, once `limits` has a slot free. Every wait is bounded by
-    /// the limits' timeout.
+    /// Starts `command_line` with `seed` in its environment, checks its `hello` and configures it
+    /// for the server at `server_url` with the app client `app_client_id`, once `limits` has a
+    /// slot free. Every wait is bounded by the limits' timeout.
     pub async fn start(
         command_line: &str,
         limits: &DriverLimits,
+        seed: u64,
         server_url: &str,
         app_client_id: &str,
     ) -> Result<Self, DrivenError> {
-        let process = limits.start(command_line).await?;
+        let process = limits.start(command_line, seed).await?;
         let mut device = Self {
             process,
             name: String::new(),

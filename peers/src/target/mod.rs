@@ -5,7 +5,8 @@
 //! never see how the server runs. Two kinds: a local server for one scenario
 //! ([`Target::local`], which the runner starts: a fresh in-process mock server), and
 //! [`RemoteServer`], a server by URL (a target file, `file.rs`) shared by the scenarios of a run,
-//! which run one at a time on it (see [`RemoteServer::begin_scenario`]).
+//! which run concurrently on it unless they need it alone ([`Sharing`], `sharing.rs`; see
+//! [`RemoteServer::begin_scenario`]).
 //!
 //! A target may lack parts of the test-control API: an [`Admin`] call that needs a part the
 //! target lacks fails with [`TargetError::Missing`], naming the missing [`Capability`]; the suite
@@ -13,9 +14,11 @@
 
 mod file;
 mod remote;
+mod sharing;
 
 pub use self::file::{TargetFile, TargetFileError};
 pub use self::remote::{ProbeError, RemoteServer};
+pub use self::sharing::{SERVER_WIDE_TAG, Sharing};
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -48,6 +51,19 @@ pub enum TargetError {
     /// The server refused or misbehaved.
     #[error(transparent)]
     Peer(#[from] PeerError),
+    /// A scenario that shares its server with others made a call that needs the server alone:
+    /// the suite is wrong (the scenario lacks the `@server-wide` tag), not the server.
+    #[error(
+        "the scenario makes {method} on {part}, which changes or reads what every scenario on the \
+         server shares, but it is not tagged @server-wide, so other scenarios run beside it (a \
+         defect of the suite, not of the server)"
+    )]
+    NotAlone {
+        /// The call's method.
+        method: String,
+        /// The part of the test-control API it calls.
+        part: Capability,
+    },
 }
 
 /// A capability a target may lack.
@@ -156,6 +172,7 @@ pub struct Admin {
     http: Http,
     token: String,
     offers: Capabilities,
+    sharing: Sharing,
 }
 
 impl Admin {
@@ -166,7 +183,14 @@ impl Admin {
 
     /// The parts `offers` of the admin API of the server that `http` talks to.
     pub fn with_parts(http: Http, token: &str, offers: Capabilities) -> Self {
-        Self { http, token: token.to_string(), offers }
+        Self { http, token: token.to_string(), offers, sharing: Sharing::Alone }
+    }
+
+    /// The same API for a scenario that shares its server as `sharing` says: a shared scenario's
+    /// calls that need the server alone are refused ([`TargetError::NotAlone`]).
+    pub fn sharing(mut self, sharing: Sharing) -> Self {
+        self.sharing = sharing;
+        self
     }
 
     /// Whether the target offers `part` ([`Capability::Admin`]: any of it, which an `Admin`
@@ -178,6 +202,18 @@ impl Admin {
     /// `Ok` when the target offers `part`, else [`TargetError::Missing`].
     pub fn require(&self, part: Capability) -> Result<(), TargetError> {
         if self.offers(part) { Ok(()) } else { Err(TargetError::Missing(part)) }
+    }
+
+    /// `Ok` when the target offers the part of the API that `rest` (the path under
+    /// `/_admin/v1`) belongs to, and the scenario may make `method` on it, sharing its server as
+    /// it does: what raw-request steps ask before they send an admin call of their own.
+    pub fn permit_call(&self, method: &str, rest: &str) -> Result<(), TargetError> {
+        self.permit(method, Capability::for_admin_path(rest))
+    }
+
+    fn permit(&self, method: &str, part: Capability) -> Result<(), TargetError> {
+        self.require(part)?;
+        self.sharing.allows(method, part)
     }
 
     /// The admin token (raw-request steps put it in headers of their own).
@@ -203,7 +239,7 @@ impl Admin {
     /// Returns the configuration now in force: the reply's, or, when the reply carries none (the
     /// contract names no reply body), a fresh `GET`.
     pub async fn set_config(&self, config: &serde_json::Value) -> Result<serde_json::Value, TargetError> {
-        self.require(Capability::Config)?;
+        self.permit("PUT", Capability::Config)?;
         let (_, reply): (_, serde_json::Value) = self
             .http
             .call(
@@ -225,6 +261,7 @@ impl Admin {
         &self,
         change: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>),
     ) -> Result<serde_json::Value, TargetError> {
+        self.permit("PUT", Capability::Config)?;
         let mut config = self.config().await?;
         let Some(map) = config.as_object_mut() else {
             return Err(PeerError::Unexpected {
@@ -241,7 +278,7 @@ impl Admin {
     /// `POST /_admin/v1/clock {"advance_ms"}`; returns the new time: the reply's `now`, or, when
     /// the reply carries none (the contract names no reply body), a fresh `GET`.
     pub async fn advance_clock(&self, ms: i64) -> Result<OffsetDateTime, TargetError> {
-        self.require(Capability::Clock)?;
+        self.permit("POST", Capability::Clock)?;
         let body = serde_json::json!({ "advance_ms": ms });
         let (_, reply): (_, serde_json::Value) = self
             .http
@@ -276,7 +313,7 @@ impl Admin {
         rest: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<(u16, String), TargetError> {
-        self.require(Capability::for_admin_path(rest))?;
+        self.permit_call(method.as_str(), rest)?;
         let payload = body.map_or(Payload::Empty, Payload::Json);
         Ok(self.http.send(method, &Self::path(rest), Auth::Bearer(&self.token), payload).await?)
     }
@@ -344,6 +381,9 @@ pub struct LocalTargetParts {
     pub api_client: (String, String),
     /// Tells this scenario's user names apart from every other's.
     pub seed: u64,
+    /// Whether the scenario is held to what a scenario sharing its server may do (the server is
+    /// its own either way: this keeps the embedded run as strict as one by URL).
+    pub sharing: Sharing,
 }
 
 /// How the server behind a target runs.
@@ -446,6 +486,15 @@ impl Target {
         self.admin.as_ref().ok_or(TargetError::Missing(Capability::Admin))
     }
 
+    /// The test-control API for a call of its own (`method` on `rest`, the path under
+    /// `/_admin/v1`) when the target offers it and the scenario may make it
+    /// ([`Admin::permit_call`]).
+    pub fn admin_call(&self, method: &str, rest: &str) -> Result<&Admin, TargetError> {
+        let admin = self.admin()?;
+        admin.permit_call(method, rest)?;
+        Ok(admin)
+    }
+
     /// The test-control API if it offers `part`, else [`TargetError::Missing`] naming it.
     pub fn admin_for(&self, part: Capability) -> Result<&Admin, TargetError> {
         let admin = self.admin()?;
@@ -512,7 +561,7 @@ impl Target {
     /// test-control API; `server` is stopped at [`Target::shutdown`] (or dropped with the target).
     pub fn local(parts: LocalTargetParts, server: Box<dyn LocalServer>) -> Target {
         let http = Http::new(&parts.url, EXCHANGE_TIMEOUT, Transcript::default());
-        let admin = Admin::new(http.clone(), &parts.admin_token);
+        let admin = Admin::new(http.clone(), &parts.admin_token).sharing(parts.sharing);
         Target {
             backend: Backend::Local(server),
             http,

@@ -1,17 +1,20 @@
 //! A server under test by URL: probed once per run for what it offers, then given to each
 //! scenario in a known state.
 //!
-//! The scenarios of a run share the server, so they run one at a time, and each starts from the
-//! same state as far as the server lets the harness set it: a reset, the contract's default
-//! configuration (with the declared enrollment mode), no faults, the clock standing still. Users
-//! are made per scenario with the admin API, or taken from the target file's list.
+//! The scenarios of a run share the server. The server is [settled](RemoteServer::settle) as far
+//! as it lets the harness: a reset, the contract's default configuration (with the declared
+//! enrollment mode), no faults, the clock standing still. A scenario that needs the server alone
+//! ([`Sharing::Alone`]) runs when no other does and starts from a settled server; the others
+//! ([`Sharing::Shared`]) run side by side on a settled server, each with users of its own, which
+//! only a server that makes users ([`Capability::Users`]) can give: on any other, every scenario
+//! runs alone ([`RemoteServer::sharing_for`]).
 
 use std::collections::BTreeSet;
 
 use reqwest::Method;
 use serde_json::json;
 
-use super::{Admin, Backend, Capabilities, Capability, Target, TargetError, TargetFile};
+use super::{Admin, Backend, Capabilities, Capability, Sharing, Target, TargetError, TargetFile};
 use transcript::{Auth, ClientError, Http, Payload, Transcript, build_client, error_chain};
 
 /// Why a server by URL cannot be used for a run.
@@ -168,10 +171,17 @@ impl RemoteServer {
         format!("the server at {}{from}; {admin}{mode}", self.file.base_url)
     }
 
-    /// Readies the server for one scenario and returns the scenario's target: a reset, the
-    /// contract's default configuration (with the declared enrollment mode), no faults and a
-    /// clock standing still, each as far as the server offers it. `seed` is the scenario's.
-    pub async fn begin_scenario(&self, seed: u64) -> Result<Target, TargetError> {
+    /// How a scenario that `wants` to share the server may run on it: shared only when the server
+    /// makes users, so that the scenarios running side by side each have users of their own.
+    pub fn sharing_for(&self, wants: Sharing) -> Sharing {
+        if self.offers.contains(&Capability::Users) { wants } else { Sharing::Alone }
+    }
+
+    /// Settles the server, as far as it offers: a reset (or else no faults), the contract's
+    /// default configuration (with the declared enrollment mode) and a clock standing still.
+    /// Only while no scenario runs: before the scenarios that share the server, before each that
+    /// needs it alone, and at the end of the run, so that the server is left as it was found.
+    pub async fn settle(&self) -> Result<(), TargetError> {
         if let Some(token) = &self.file.admin_token {
             // The setup's exchanges stay out of the scenario's transcript: they are not its steps.
             let setup = Admin::with_parts(
@@ -195,10 +205,22 @@ impl RemoteServer {
                 setup.advance_clock(0).await?;
             }
         }
+        Ok(())
+    }
+
+    /// The target of one scenario, whose seed is `seed`, sharing the server as `sharing` says
+    /// (see [`Self::sharing_for`]); a scenario that has the server alone first
+    /// [settles](Self::settle) it. A shared scenario's test-control calls that need the server
+    /// alone are refused ([`TargetError::NotAlone`]).
+    pub async fn begin_scenario(&self, seed: u64, sharing: Sharing) -> Result<Target, TargetError> {
+        let sharing = self.sharing_for(sharing);
+        if sharing == Sharing::Alone {
+            self.settle().await?;
+        }
         let http = Http::with_client(self.client.clone(), &self.file.base_url, Transcript::default());
         let admin = match &self.file.admin_token {
             Some(token) if !self.offers.is_empty() => {
-                Some(Admin::with_parts(http.clone(), token, self.offers.clone()))
+                Some(Admin::with_parts(http.clone(), token, self.offers.clone()).sharing(sharing))
             }
             _ => None,
         };

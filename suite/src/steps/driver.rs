@@ -48,7 +48,8 @@ async fn a_device_driver(world: &mut ConformanceWorld) {
         .unwrap_or_else(|| fail!("this run has no device driver: give one with --device-driver"))
         .to_string();
     let limits = world.target().driver_limits().clone();
-    let process = limits.start(&command).await.unwrap_or_else(|e| fail("start", e));
+    let seed = protocol::rng::derive_seed(world.seed, "device driver");
+    let process = limits.start(&command, seed).await.unwrap_or_else(|e| fail("start", e));
     world.driver = Some(DriverSession { process: Some(process), last: None, handling: None, finished: None });
     let reply = request(world, Op::Hello).await;
     check_hello(&reply);

@@ -305,6 +305,7 @@ impl ConformanceWorld {
             let device = DrivenDevice::start(
                 command,
                 target.driver_limits(),
+                protocol::rng::derive_seed(self.seed, "driven device"),
                 target.base_url(),
                 target.app_client_id(),
             )

@@ -25,10 +25,10 @@ pub async fn send(
 ) {
     let path = expand(world, path).await;
     // A call to a part of the test-control API the target lacks makes the scenario not applicable,
-    // before any placeholder of the body asks the target for something.
+    // and one that needs the server alone fails a scenario that shares it, before any placeholder
+    // of the body asks the target for something.
     if let Some(rest) = path.strip_prefix(paths::ADMIN) {
-        let part = peers::target::Capability::for_admin_path(rest);
-        world.target().admin_for(part).or_fail(|e| format!("the scenario calls {path}, and {e}"));
+        world.target().admin_call(method, rest).or_fail(|e| format!("the scenario calls {path}, and {e}"));
     }
     let written = written(world, who, method, &path, clauses, docstring).await;
     for _ in 0..written.times {
