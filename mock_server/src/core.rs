@@ -26,7 +26,7 @@ use crate::readings::{
     AdminDeleteMissing, AdminEmptySecrets, ApiClientIdColon, CaAtReset, OAuthDescription, PathId, Readings,
 };
 
-mod fields;
+pub mod fields;
 mod otp;
 mod relying_party;
 

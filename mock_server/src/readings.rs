@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 
 mod apply;
 
+pub use self::apply::micros_offset;
+
 pub(crate) use apply::MinimalEvents;
 
 /// One point of choice: an enum of two readings, the first being the default (today's).

@@ -104,6 +104,50 @@ fn every_source_file_says_what_it_is_for() {
     assert!(undocumented.is_empty(), "files without a `//!` doc first:\n{}", undocumented.join("\n"));
 }
 
+/// A crate whose library builds no unit tests (`test = false`: its tests are in `tests/it`, so
+/// that testing does not compile the whole crate twice) must hold none, or they would never run.
+#[test]
+fn a_library_without_unit_tests_holds_none() {
+    let root = root();
+    let mut without = Vec::new();
+    let stray: Vec<String> = members()
+        .iter()
+        .filter(|member| {
+            let manifest = std::fs::read_to_string(root.join(member).join("Cargo.toml")).expect("a manifest");
+            let lib: String = manifest
+                .lines()
+                .skip_while(|line| line.trim() != "[lib]")
+                .take_while(|line| !line.starts_with('[') || line.trim() == "[lib]")
+                .collect();
+            lib.contains("test = false")
+        })
+        .inspect(|member| without.push(member.to_string()))
+        .flat_map(|member| {
+            // A binary's own modules (`mod x;` in main.rs) are tested with the binary, not the library.
+            let src = root.join(member).join("src");
+            let main = std::fs::read_to_string(src.join("main.rs")).unwrap_or_default();
+            let bin_only: Vec<PathBuf> = main
+                .lines()
+                .filter_map(|line| line.trim().strip_prefix("mod ")?.strip_suffix(';').map(str::to_string))
+                .flat_map(|module| [src.join(format!("{module}.rs")), src.join(module)])
+                .chain([src.join("main.rs")])
+                .collect();
+            rust_files(&src).into_iter().filter(move |path| !bin_only.iter().any(|b| path.starts_with(b)))
+        })
+        .filter(|path| {
+            let text = std::fs::read_to_string(path).expect("a source file is readable");
+            text.contains("#[cfg(test)]") || text.contains("#[test]")
+        })
+        .map(|path| relative(&path))
+        .collect();
+    assert!(!without.is_empty(), "no library is marked test = false: the check reads nothing");
+    assert!(
+        stray.is_empty(),
+        "unit tests in a library built with test = false (they never run):\n{}",
+        stray.join("\n")
+    );
+}
+
 #[test]
 fn only_the_error_table_spells_error_codes() {
     // 1000 is also a count of milliseconds; every other code is a number nothing else needs.

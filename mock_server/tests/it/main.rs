@@ -10,3 +10,4 @@ mod lifecycle;
 mod readings;
 mod snapshots;
 mod support;
+mod units;

@@ -22,11 +22,11 @@ mod answers;
 mod certificates;
 mod concurrent;
 mod csr;
-mod driven;
+pub mod driven;
 mod enrollment;
 mod malformed;
 mod otp;
-mod outcomes;
+pub mod outcomes;
 mod reading;
 
 pub(crate) use driven::assert_driver_refused;

@@ -47,26 +47,38 @@ impl Who {
 
 /// The body a request's clauses name.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum BodySpec {
+pub enum BodySpec {
+    /// `with the JSON body '...'`.
     Json(String),
+    /// `with the JSON body` of the step's doc string.
     JsonDoc,
+    /// `with the form body '...'`.
     Form(String),
+    /// `with the body '...'`, sent as written.
     Plain(String),
+    /// `with a JSON body of N bytes`.
     JsonOfSize(usize),
+    /// `with a form body of N bytes`.
     FormOfSize(usize),
 }
 
 /// A request's clauses as written, before any placeholder is filled in.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-struct Clauses {
-    body: Option<BodySpec>,
-    pad_to: Option<usize>,
-    /// `Some(None)`: no Content-Type header at all.
-    content_type: Option<Option<String>>,
-    headers: Vec<String>,
-    basic: Option<String>,
-    no_credentials: bool,
-    times: Option<usize>,
+pub struct Clauses {
+    /// `with the JSON body '...'`, `with a form body of N bytes`, ...
+    pub body: Option<BodySpec>,
+    /// `padded to N bytes`.
+    pub pad_to: Option<usize>,
+    /// `typed "..."`; `Some(None)`: `without a Content-Type`, no such header at all.
+    pub content_type: Option<Option<String>>,
+    /// `with the header 'Name: value'`, each.
+    pub headers: Vec<String>,
+    /// `with the Basic credentials 'id:secret'`.
+    pub basic: Option<String>,
+    /// `without credentials`.
+    pub no_credentials: bool,
+    /// `N times`.
+    pub times: Option<usize>,
 }
 
 fn quoted(text: &str) -> Result<(String, &str), String> {
@@ -90,7 +102,8 @@ fn bytes_suffix(text: &str) -> Result<&str, String> {
     text.strip_prefix(" bytes").ok_or_else(|| format!("expected \" bytes\" at {text:?}"))
 }
 
-fn parse_clauses(text: &str) -> Result<Clauses, String> {
+/// A request's clauses (the step's text after the path) as written, or what cannot be read.
+pub fn parse_clauses(text: &str) -> Result<Clauses, String> {
     let mut out = Clauses::default();
     let mut rest = text;
     loop {
@@ -239,63 +252,4 @@ async fn body(
         (body, None) => body,
     };
     (body, default_type)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clauses_read_as_written() {
-        let json_padded = Clauses {
-            body: Some(BodySpec::Json("{\"a\": 1}".into())),
-            pad_to: Some(70),
-            content_type: Some(Some("text/plain".into())),
-            times: Some(3),
-            ..Clauses::default()
-        };
-        let header_untyped = Clauses {
-            headers: vec!["Authorization: Token x".into()],
-            content_type: Some(None),
-            ..Clauses::default()
-        };
-        let sized = Clauses {
-            body: Some(BodySpec::FormOfSize(65_537)),
-            basic: Some("{api client id}:wrong".into()),
-            no_credentials: true,
-            ..Clauses::default()
-        };
-        let table: [(&str, Result<Clauses, String>); 5] = [
-            (
-                " with the JSON body '{\"a\": 1}' padded to 70 bytes typed \"text/plain\" 3 times",
-                Ok(json_padded),
-            ),
-            (" with the header 'Authorization: Token x' and without a Content-Type", Ok(header_untyped)),
-            (
-                " with a form body of 65537 bytes without credentials with the Basic credentials '{api client id}:wrong'",
-                Ok(sized),
-            ),
-            ("", Ok(Clauses::default())),
-            (
-                " with something else",
-                Err("cannot read \"with something else\" as a clause of a request".into()),
-            ),
-        ];
-        for (text, expected) in table {
-            assert_eq!(parse_clauses(text), expected, "{text}");
-        }
-    }
-
-    #[test]
-    fn senders_read_as_written() {
-        let table = [
-            ("the admin", Who::Admin),
-            ("the portal", Who::Portal),
-            ("a client", Who::Anonymous),
-            ("\"phone\"", Who::Device("phone".into())),
-        ];
-        for (text, expected) in table {
-            assert_eq!(Who::parse(text), expected, "{text}");
-        }
-    }
 }
