@@ -352,9 +352,9 @@ pub fn run(options: RunOptions) -> Result<Report, RunError> {
         }));
     }
     if let Resolved::Remote(server) = &target
-        && let Err(e) = runtime.block_on(server.settle())
+        && let Err(e) = runtime.block_on(server.finish())
     {
-        tracing::warn!(error = %e, "could not settle the server under test after the run");
+        tracing::warn!(error = %e, "could not give the server under test back its configuration");
     }
     progress.lock().unwrap_or_else(PoisonError::into_inner).finish();
     drop(runtime);

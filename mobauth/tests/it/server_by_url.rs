@@ -163,6 +163,33 @@ fn scenarios_side_by_side_by_url_get_the_verdicts_of_a_serial_run() {
     );
 }
 
+/// A run by URL gives the server back the configuration it found, whatever its scenarios set
+/// (REN-001 sets the enrollment mode), after the probe's reset and every scenario's settling.
+#[test]
+fn a_run_by_url_leaves_the_configuration_it_found() {
+    let server = ServeProcess::start("fixtures/servers/override-enabled.toml");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    let http = transcript::Http::new(&server.url, std::time::Duration::from_secs(10), Default::default());
+    let admin = peers::target::Admin::new(http, "mobauth-admin");
+    let config = |body: Option<serde_json::Value>| {
+        runtime
+            .block_on(async {
+                match &body {
+                    Some(body) => admin.set_config(body).await,
+                    None => admin.config().await,
+                }
+            })
+            .expect("the admin API answers")
+    };
+    let mut found = config(None);
+    found["message_max_length"] = serde_json::json!(77);
+    found["callback_retries"] = serde_json::json!(1);
+    let found = config(Some(found));
+    let (code, report) = run_process("leaves-config", &["--server", &server.url, "--tags", "@REN-001"]);
+    assert_eq!((code, report.scenarios.len()), (Some(0), 1), "{:#?}", failures(&report));
+    assert_eq!(config(None), found);
+}
+
 /// The mock server taking, wherever the wire contract leaves a choice, another legal reading than
 /// its default (a clock that runs on, events with only `seq`, other codes for unknown paths, 204
 /// replies, unknown admin keys accepted, another token check order, ...): the suite must judge

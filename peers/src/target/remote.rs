@@ -53,6 +53,8 @@ pub struct RemoteServer {
     offers: Capabilities,
     /// The configuration after the probe's reset: the server's start configuration.
     start_config: Option<serde_json::Value>,
+    /// The configuration as the run found it, before the probe's reset: put back at the end.
+    found_config: Option<serde_json::Value>,
     /// Distinguishes this run's users from an earlier run's on a server that keeps them.
     run_tag: String,
 }
@@ -69,6 +71,7 @@ impl RemoteServer {
             return Err(ProbeError::Unreachable { url: file.base_url.clone(), reason: error_chain(&e) });
         }
         let mut offers = BTreeSet::new();
+        let mut found_config = None;
         if let Some(token) = &file.admin_token {
             let probe_name = format!("mobauth-probe-{run_tag}");
             let calls: [(Capability, Method, String, Option<serde_json::Value>); 7] = [
@@ -103,6 +106,11 @@ impl RemoteServer {
                 match status {
                     // Any success: the contract names no reply status for most of these calls.
                     200..=299 => {
+                        if part == Capability::Config {
+                            found_config = serde_json::from_str::<serde_json::Value>(&text)
+                                .ok()
+                                .filter(serde_json::Value::is_object);
+                        }
                         offers.insert(part);
                     }
                     401 | 403 => {
@@ -130,7 +138,7 @@ impl RemoteServer {
             }
             _ => None,
         };
-        Ok(Self { file, client, offers, start_config, run_tag: run_tag.to_string() })
+        Ok(Self { file, client, offers, start_config, found_config, run_tag: run_tag.to_string() })
     }
 
     /// The target file (or the defaults of `--server URL`) the server was probed with.
@@ -180,7 +188,7 @@ impl RemoteServer {
     /// Settles the server, as far as it offers: a reset (or else no faults), the contract's
     /// default configuration (with the declared enrollment mode) and a clock standing still.
     /// Only while no scenario runs: before the scenarios that share the server, before each that
-    /// needs it alone, and at the end of the run, so that the server is left as it was found.
+    /// needs it alone, and at the end of the run ([`Self::finish`]).
     pub async fn settle(&self) -> Result<(), TargetError> {
         if let Some(token) = &self.file.admin_token {
             // The setup's exchanges stay out of the scenario's transcript: they are not its steps.
@@ -204,6 +212,18 @@ impl RemoteServer {
             if setup.offers(Capability::Clock) {
                 setup.advance_clock(0).await?;
             }
+        }
+        Ok(())
+    }
+
+    /// Ends the run: the server settled, then given back the configuration the run found on it
+    /// (where it offers `PUT config`). What a reset wiped (users, enrollments, transactions) and
+    /// the clock's own time cannot be put back: the clock is left standing still.
+    pub async fn finish(&self) -> Result<(), TargetError> {
+        self.settle().await?;
+        if let (Some(token), Some(config)) = (&self.file.admin_token, &self.found_config) {
+            let http = Http::with_client(self.client.clone(), &self.file.base_url, Transcript::default());
+            Admin::with_parts(http, token, self.offers.clone()).set_config(config).await?;
         }
         Ok(())
     }
