@@ -1,7 +1,8 @@
 //! The runner behind `mobauth run`: selects scenarios of the feature files (a folder, or the
 //! suite compiled into the binary; tag expression, shard), runs them with cucumber against the
-//! target, each scenario isolated on a target of its own and many at once, and turns cucumber's
-//! events into a [`Report`].
+//! target, and turns cucumber's events into a [`Report`]. On the embedded target each scenario
+//! has a server of its own and many run at once; on a server by URL the scenarios that change
+//! nothing server-wide run side by side and the `@server-wide` ones one at a time (`phases`).
 //!
 //! Every scenario gets a seed derived from the run seed and its name (as the `cargo test`
 //! conformance suite does), so a run repeats exactly with the same `--seed`.
@@ -296,7 +297,7 @@ pub fn on_step_thread() -> bool {
 /// Runs the selected scenarios and builds the report.
 ///
 /// Cucumber runs the scenarios of one instance concurrently on one thread, and steps do real
-/// work (keys, signatures, QR codes), so each round of the run ([`phases`]) is split
+/// work (keys, signatures, QR codes), so each round of the run (`phases`) is split
 /// round-robin into one part per core (at most `concurrency`), each run by a cucumber instance
 /// on a thread of its own; the servers run on a shared multi-threaded async runtime. Each
 /// scenario's seed comes from its label, so how scenarios are split does not change what they
