@@ -205,9 +205,14 @@ struct Transaction {
 
 impl Transaction {
     fn expires_at(&self) -> OffsetDateTime {
-        self.created + self.ttl
+        // A clock set near the end of time must not make a transaction's expiry panic.
+        self.created.saturating_add(self.ttl)
     }
 }
+
+/// The longest time to live the mock takes for tokens and OTP types: a hundred years, in
+/// seconds. The contract sets no bound; this one keeps every expiry a representable time.
+pub const MAX_TTL_S: u64 = 100 * 365 * 24 * 3600;
 
 /// The whole server state.
 #[derive(Debug)]
@@ -380,7 +385,7 @@ impl TokenServer {
             access_token.clone(),
             AccessToken {
                 user: username.to_string(),
-                expires_at: now + Duration::seconds(i64::try_from(ttl).unwrap_or(i64::MAX)),
+                expires_at: now.saturating_add(Duration::seconds(i64::try_from(ttl).unwrap_or(i64::MAX))),
             },
         );
         Ok(TokenResponse {
@@ -567,11 +572,11 @@ impl TokenServer {
         if config.message_max_length < 1 {
             return invalid("message_max_length must be 1 or more");
         }
-        if config.access_token_ttl_s < 1 {
-            return invalid("access_token_ttl_s must be 1 or more");
+        if !(1..=MAX_TTL_S).contains(&config.access_token_ttl_s) {
+            return invalid("access_token_ttl_s must be from 1 to 3153600000 (a hundred years)");
         }
-        if config.otp_types.iter().any(|t| t.expires_in_s < 1) {
-            return invalid("expires_in_s must be 1 or more");
+        if config.otp_types.iter().any(|t| !(1..=MAX_TTL_S).contains(&t.expires_in_s)) {
+            return invalid("expires_in_s must be from 1 to 3153600000 (a hundred years)");
         }
         let mut names = HashSet::new();
         for t in &config.otp_types {

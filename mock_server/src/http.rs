@@ -52,6 +52,8 @@ pub struct Shared {
     pub(crate) deliveries: Deliveries,
     /// Which reading of the contract to take where it leaves a choice.
     pub(crate) readings: Readings,
+    /// How long a client may take to send a request's headers, and apart its body.
+    pub(crate) read_timeout: std::time::Duration,
 }
 
 /// The exchange log of `GET /_admin/v1/events`.
@@ -204,12 +206,35 @@ impl FromRequest<Arc<Shared>> for RawBody {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
-        let bytes = axum::body::to_bytes(req.into_body(), BODY_LIMIT).await.map_err(|_| BodyError {
-            status: 413,
-            message: format!("the request body is larger than {BODY_LIMIT} bytes"),
-        });
+        let read =
+            tokio::time::timeout(shared.read_timeout, axum::body::to_bytes(req.into_body(), BODY_LIMIT));
+        let bytes = match read.await {
+            Ok(Ok(bytes)) => Ok(bytes),
+            Ok(Err(e)) if is_over_limit(&e) => Err(BodyError {
+                status: 413,
+                message: format!("the request body is larger than {BODY_LIMIT} bytes"),
+            }),
+            // A malformed chunked encoding, say, or a body shorter than its Content-Length.
+            Ok(Err(e)) => Err(BodyError::bad(format!("the request body cannot be read: {e}"))),
+            Err(_) => Err(BodyError {
+                status: 408,
+                message: format!("the request body did not come within {:?}", shared.read_timeout),
+            }),
+        };
         Ok(RawBody { api, content_type, bytes, readings: shared.readings })
     }
+}
+
+/// Whether reading a body failed on [`BODY_LIMIT`] rather than on the body's own encoding.
+fn is_over_limit(error: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 impl RawBody {
@@ -669,19 +694,32 @@ pub(crate) async fn handle(
     Ok(response)
 }
 
-/// Serves connections from `listener` until `shutdown` fires.
+/// How long the accept loop pauses after `accept` failed: at the file-descriptor limit it fails
+/// at once, again and again, and would spin a core serving no one.
+const ACCEPT_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Serves connections from `listener` until `shutdown` fires; each request's headers must come
+/// within the read timeout ([`crate::ServeOptions::read_timeout`]).
 pub(crate) async fn accept_loop(
     listener: tokio::net::TcpListener,
     shared: Arc<Shared>,
     mut shutdown: tokio::sync::oneshot::Receiver<()>,
 ) {
     let router = router(shared.clone());
+    let read_timeout = shared.read_timeout;
     let mut connections = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => {
-                let Ok((stream, peer)) = accepted else { continue };
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot accept a connection");
+                        tokio::time::sleep(ACCEPT_PAUSE).await;
+                        continue;
+                    }
+                };
                 // Answers go out as they are written: with Nagle's algorithm a body written after
                 // its headers waits for the client's delayed ACK (some 40 ms) on a kept-alive
                 // connection.
@@ -697,6 +735,8 @@ pub(crate) async fn accept_loop(
                     let io = hyper_util::rt::TokioIo::new(stream);
                     if let Err(e) = hyper::server::conn::http1::Builder::new()
                         .keep_alive(true)
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(read_timeout)
                         .serve_connection(io, service)
                         .await
                     {

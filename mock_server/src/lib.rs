@@ -52,6 +52,11 @@ pub struct ServeOptions {
     pub callback_attempt_timeout: Duration,
     /// Seed of all randomness, unless the file names one.
     pub seed: u64,
+    /// Real time a client has to send a request's headers (from the connection's start, or the
+    /// end of its last exchange on a kept-alive connection) and, apart, its body: a client slower
+    /// than this loses its connection (headers) or gets 408 (body), so slow clients cannot hold
+    /// the server's connections forever.
+    pub read_timeout: Duration,
 }
 
 impl ServeOptions {
@@ -64,6 +69,7 @@ impl ServeOptions {
             callback_backoff: Duration::from_millis(200),
             callback_attempt_timeout: Duration::from_secs(5),
             seed: 0,
+            read_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -169,6 +175,7 @@ pub async fn serve(options: ServeOptions) -> Result<RunningServer, ServeError> {
         events: Mutex::new(EventLog::new(readings.event_seq)),
         deliveries,
         readings,
+        read_timeout: options.read_timeout,
     });
     let (stop_tx, stop_rx) = oneshot::channel();
     let task = tokio::spawn(async move {

@@ -6,6 +6,7 @@
 mod api_errors;
 mod concurrency;
 mod enrollment_modes;
+mod hostile;
 mod lifecycle;
 mod readings;
 mod snapshots;

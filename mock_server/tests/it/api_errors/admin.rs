@@ -95,6 +95,23 @@ async fn admin_errors() {
             },
             ADMIN_INVALID,
         ),
+        // Hostile values: refused, never a panic (a time to live past the end of time).
+        case(
+            "ADM-005",
+            "config: access_token_ttl_s 2^64-1",
+            |_| Req::put("/_admin/v1/config").admin().json(json!({"access_token_ttl_s": u64::MAX})),
+            ADMIN_INVALID,
+        ),
+        case(
+            "ADM-005",
+            "config: expires_in_s past a hundred years",
+            |_| {
+                Req::put("/_admin/v1/config").admin().json(
+                    json!({"otp_types": [{"name": "a", "expires_in_s": mock_server::core::MAX_TTL_S + 1}]}),
+                )
+            },
+            ADMIN_INVALID,
+        ),
         case(
             "ADM-005",
             "config: negative callback_retries",
@@ -200,6 +217,18 @@ async fn admin_errors() {
             "ADM-006",
             "clock: fractional advance_ms",
             |_| Req::post("/_admin/v1/clock").admin().json(json!({"advance_ms": 1.5})),
+            ADMIN_INVALID,
+        ),
+        case(
+            "ADM-006",
+            "clock: advance_ms i64::MAX",
+            |_| Req::post("/_admin/v1/clock").admin().json(json!({"advance_ms": i64::MAX})),
+            ADMIN_INVALID,
+        ),
+        case(
+            "ADM-006",
+            "clock: advance_ms past i64",
+            |_| Req::post("/_admin/v1/clock").admin().json(json!({"advance_ms": u64::MAX})),
             ADMIN_INVALID,
         ),
         case(
