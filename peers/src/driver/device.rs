@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::client::{Arrival, DriverError, DriverLimits, DriverProcess};
+use super::lines::{SHOWN, cut_to};
 use crate::device::DriverRefusal;
 
 /// Why a driver operation did not give its result.
@@ -96,6 +97,9 @@ pub struct DrivenDevice {
     images: Vec<Vec<u8>>,
 }
 
+/// The most characters of a driver's name or version (from its `hello`) that reports show.
+pub const NAME_LIMIT: usize = 100;
+
 impl DrivenDevice {
     /// Starts `command_line` with `seed` in its environment, checks its `hello` and configures it
     /// for the server at `server_url` with the app client `app_client_id`, once `limits` has a
@@ -120,7 +124,10 @@ impl DrivenDevice {
         let hello = device.call(Op::Hello).await?;
         let text = |key: &str| hello.get(key).and_then(Value::as_str).map(str::to_string);
         match (text("name"), text("version"), hello.get("protocol").and_then(Value::as_u64)) {
-            (Some(name), Some(version), Some(1)) => (device.name, device.version) = (name, version),
+            // A name is for reports: a peer's, so it is cut to a bound.
+            (Some(name), Some(version), Some(1)) => {
+                (device.name, device.version) = (cut_to(&name, NAME_LIMIT), cut_to(&version, NAME_LIMIT));
+            }
             _ => {
                 return Err(bad("hello", "{\"name\": text, \"version\": text, \"protocol\": 1}", &hello));
             }
@@ -328,6 +335,6 @@ fn bad(op: &str, expected: &str, fields: &Map<String, Value>) -> DrivenError {
     DrivenError::BadReply {
         op: op.into(),
         expected: expected.into(),
-        got: Value::Object(fields.clone()).to_string(),
+        got: cut_to(&Value::Object(fields.clone()).to_string(), SHOWN),
     }
 }

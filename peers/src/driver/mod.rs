@@ -5,4 +5,5 @@
 
 pub mod client;
 pub mod device;
+pub mod lines;
 pub mod reference;

@@ -3,9 +3,8 @@
 //! what happened, while the run goes on.
 
 use report::{ScenarioResult, Verdict};
-use runner::{self, RunOptions};
 
-use super::{driven_run, features, quiet_step_panics};
+use super::driven_run;
 
 /// A driver script in a scratch folder, run with `sh`.
 fn script(case: &str, body: &str) -> String {
@@ -87,18 +86,22 @@ fn a_driver_that_stops_answering_fails_the_scenario_after_its_timeout() {
     assert_failed_with(&scenario, &["did not answer within 10s", "waiting for the reply to authenticate"]);
 }
 
+/// A driver that cannot greet is no usage error: the run goes on, and each scenario that starts
+/// it fails with what the driver did, in its own words where it gave some (README, "Testing an
+/// SDK").
 #[test]
-fn a_driver_that_cannot_greet_stops_the_run_before_any_scenario() {
-    quiet_step_panics();
-    for (case, body) in [("silent-exit", "exit 3\n"), ("garbage-hello", "read -r line; echo 'not JSON'\n")] {
-        let mut options = RunOptions::new(features());
-        options.driver_command = Some(script(case, body));
-        options.drive_devices = true;
-        options.tags = Some(TAGS.to_string());
-        match runner::run(options) {
-            Err(e) => assert_eq!(e.exit_code(), report::EXIT_USAGE, "{case}: {e}"),
-            Ok(report) => panic!("{case}: expected a usage error, got a report of {:?}", report.summary),
-        }
+fn a_driver_that_cannot_greet_fails_its_scenarios_and_the_run_goes_on() {
+    let cases = [
+        (
+            "silent-exit",
+            "echo 'no SDK licence found' >&2\nexit 3\n",
+            ["exit status: 3", "no SDK licence found"],
+        ),
+        ("garbage-hello", "read -r line; echo 'not JSON'\n", ["not of the driver protocol", "not JSON"]),
+    ];
+    for (case, body, words) in cases {
+        let scenario = broken_run(&script(case, body));
+        assert_failed_with(&scenario, &words);
     }
 }
 

@@ -10,6 +10,7 @@
 #![allow(clippy::expect_used, reason = "a test stops at the first broken fixture")]
 
 mod broken;
+mod hostile;
 mod readings;
 
 use std::collections::{BTreeMap, BTreeSet};
