@@ -369,8 +369,11 @@ struct RawRequest {
 /// Largest request head and body the scripted receiver reads.
 const RAW_LIMIT: usize = 256 * 1024;
 
+/// How long the scripted receiver waits for a delivery attempt's request to come whole.
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 async fn serve_attempt(mut stream: TcpStream, state: Arc<ScriptState>) {
-    let Some(request) = read_request(&mut stream).await else {
+    let Ok(Some(request)) = tokio::time::timeout(READ_TIMEOUT, read_request(&mut stream)).await else {
         return;
     };
     let redirected = request.target.split('?').next() == Some(REDIRECT_PATH);
@@ -484,6 +487,10 @@ async fn read_request(stream: &mut TcpStream) -> Option<RawRequest> {
             let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
             if size == 0 {
                 break body;
+            }
+            // A peer's chunk size: the body's whole stays within the limit, and no sum overflows.
+            if body.len().saturating_add(size) > RAW_LIMIT {
+                return None;
             }
             while rest.len() < line_end + 2 + size + 2 {
                 if !read_more(stream, &mut rest).await {

@@ -20,6 +20,40 @@ use serde::de::DeserializeOwned;
 /// Bodies longer than this are cut in transcripts.
 const BODY_LIMIT_IN_TRANSCRIPT: usize = 4096;
 
+/// The most bytes of a response body the harness reads. An answer of the profile is far smaller
+/// (the largest, an enrollment's certificate, a few KiB); a peer's longer body is not read on, so
+/// a server that answers without end costs the harness no more than this.
+pub const MAX_RESPONSE_BODY: usize = 1024 * 1024;
+
+/// Why a response body was not read whole.
+#[derive(Debug)]
+enum BodyFailure {
+    /// It is longer than [`MAX_RESPONSE_BODY`].
+    TooLarge,
+    /// The connection failed while it came.
+    Broke(String),
+}
+
+/// Reads `response`'s body up to [`MAX_RESPONSE_BODY`] bytes.
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, BodyFailure> {
+    if response.content_length().is_some_and(|length| length > MAX_RESPONSE_BODY as u64) {
+        return Err(BodyFailure::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| BodyFailure::Broke(error_chain(&e)))? {
+        if body.len().saturating_add(chunk.len()) > MAX_RESPONSE_BODY {
+            return Err(BodyFailure::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// What a message says of a body over [`MAX_RESPONSE_BODY`].
+fn too_large() -> String {
+    format!("a body of more than {MAX_RESPONSE_BODY} bytes (not read on)")
+}
+
 /// What a hidden credential reads as in transcripts.
 const REDACTED: &str = "[redacted]";
 
@@ -305,10 +339,15 @@ impl Http {
                     Ok(response) => {
                         let status = response.status().as_u16();
                         response_headers = header_list(response.headers());
-                        match response.text().await {
-                            Ok(body) => Ok((status, body)),
-                            Err(e) => {
-                                Err(PeerError::Unreachable { url: url.clone(), reason: error_chain(&e) })
+                        match read_body(response).await {
+                            Ok(body) => Ok((status, String::from_utf8_lossy(&body).into_owned())),
+                            Err(BodyFailure::TooLarge) => Err(PeerError::Unexpected {
+                                status,
+                                expected: format!("an answer of at most {MAX_RESPONSE_BODY} bytes"),
+                                body: too_large(),
+                            }),
+                            Err(BodyFailure::Broke(reason)) => {
+                                Err(PeerError::Unreachable { url: url.clone(), reason })
                             }
                         }
                     }
@@ -319,6 +358,8 @@ impl Http {
         };
         let (status, response_body) = match &outcome {
             Ok((status, body)) => (Some(*status), body.clone()),
+            // A status came, then more body than is read.
+            Err(e @ PeerError::Unexpected { status, .. }) => (Some(*status), e.to_string()),
             Err(e) => (None, e.to_string()),
         };
         self.transcript.push(Exchange {

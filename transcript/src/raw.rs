@@ -133,6 +133,13 @@ pub enum RawFailure {
         /// Why the body ended early.
         reason: String,
     },
+    /// The status and headers came, then more body than the harness reads
+    /// ([`crate::MAX_RESPONSE_BODY`]).
+    #[error("the answer's body is longer than the {} bytes the harness reads", crate::MAX_RESPONSE_BODY)]
+    BodyTooLarge {
+        /// The status that came.
+        status: u16,
+    },
 }
 
 /// One raw exchange: which request, what came and how long it took. The same exchange is in the
@@ -152,9 +159,13 @@ impl RawExchange {
     /// as a success, an error body as a refusal, anything else [`PeerError::Unexpected`], and no
     /// whole answer [`PeerError::Unreachable`].
     pub fn peer_outcome(&self) -> Result<serde_json::Value, PeerError> {
-        let response = self.outcome.as_ref().map_err(|failure| PeerError::Unreachable {
-            url: self.request.clone(),
-            reason: failure.to_string(),
+        let response = self.outcome.as_ref().map_err(|failure| match failure {
+            RawFailure::BodyTooLarge { status } => PeerError::Unexpected {
+                status: *status,
+                expected: format!("an answer of at most {} bytes", crate::MAX_RESPONSE_BODY),
+                body: crate::too_large(),
+            },
+            _ => PeerError::Unreachable { url: self.request.clone(), reason: failure.to_string() },
         })?;
         let success: &[u16] = if (200..300).contains(&response.status) { &[response.status] } else { &[] };
         interpret(response.status, &response.text(), success, "JSON value").map(|(_, value)| value)
@@ -181,9 +192,12 @@ impl Http {
                         let status = response.status().as_u16();
                         let headers = response.headers().clone();
                         response_headers = header_list(&headers);
-                        match response.bytes().await {
-                            Ok(bytes) => Ok(RawResponse { status, headers, body: bytes.to_vec() }),
-                            Err(e) => Err(RawFailure::BodyBrokeOff { status, reason: error_chain(&e) }),
+                        match crate::read_body(response).await {
+                            Ok(body) => Ok(RawResponse { status, headers, body }),
+                            Err(crate::BodyFailure::TooLarge) => Err(RawFailure::BodyTooLarge { status }),
+                            Err(crate::BodyFailure::Broke(reason)) => {
+                                Err(RawFailure::BodyBrokeOff { status, reason })
+                            }
                         }
                     }
                 }
@@ -192,7 +206,9 @@ impl Http {
         let elapsed = started.elapsed();
         let (status, response_body) = match &outcome {
             Ok(response) => (Some(response.status), response.text()),
-            Err(failure @ RawFailure::BodyBrokeOff { status, .. }) => (Some(*status), failure.to_string()),
+            Err(
+                failure @ (RawFailure::BodyBrokeOff { status, .. } | RawFailure::BodyTooLarge { status }),
+            ) => (Some(*status), failure.to_string()),
             Err(failure) => (None, failure.to_string()),
         };
         let request_body = request.body.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
@@ -253,6 +269,8 @@ mod tests {
         Silent,
         /// Answers a head promising more body than it sends, then closes.
         BreaksOff,
+        /// Answers a chunked body of 100 MB, or until the client stops reading.
+        Floods,
     }
 
     /// Starts `server` on 127.0.0.1:0; gives its base URL and, once the exchange is over, the
@@ -274,6 +292,19 @@ mod tests {
             let answer = match server {
                 Server::Answers(answer) => answer,
                 Server::BreaksOff => "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"a\"",
+                Server::Floods => {
+                    let head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+                    let chunk = format!("10000\r\n{}\r\n", "x".repeat(0x10000));
+                    let mut written = stream.write_all(head.as_bytes()).await;
+                    // 1,600 chunks of 64 KiB: 100 MB, unless the client hangs up first.
+                    for _ in 0..1_600 {
+                        if written.is_err() {
+                            break;
+                        }
+                        written = stream.write_all(chunk.as_bytes()).await;
+                    }
+                    return request;
+                }
                 Server::Silent => {
                     tokio::time::sleep(Duration::from_secs(5)).await;
                     return request;
@@ -432,6 +463,7 @@ mod tests {
             (Server::Refuses, None, "NoAnswer", "no answer: "),
             (Server::Silent, None, "NoAnswer", "no answer: "),
             (Server::BreaksOff, Some(200), "BodyBrokeOff", "the answer's body broke off: "),
+            (Server::Floods, Some(200), "BodyTooLarge", "the answer's body is longer than the 1048576 bytes"),
         ];
         for (server, status, failure, body) in table {
             let (base, _task, _socket) = start(server).await;
@@ -443,6 +475,7 @@ mod tests {
                 Ok(_) => "an answer",
                 Err(RawFailure::NoAnswer(_)) => "NoAnswer",
                 Err(RawFailure::BodyBrokeOff { .. }) => "BodyBrokeOff",
+                Err(RawFailure::BodyTooLarge { .. }) => "BodyTooLarge",
                 Err(RawFailure::Unsendable(_)) => "Unsendable",
             };
             let recorded: Vec<(Option<u16>, bool, bool)> = transcript
@@ -451,11 +484,42 @@ mod tests {
                 .map(|e| (e.status, e.response_body.starts_with(body), e.url.ends_with("/x/status")))
                 .collect();
             assert_eq!((which, recorded), (failure, vec![(status, true, true)]), "{server:?}");
-            assert!(
-                matches!(exchange.peer_outcome(), Err(PeerError::Unreachable { .. })),
-                "{server:?}: no whole answer reads as unreachable"
-            );
+            // No whole answer reads as unreachable; an answer too long to read is the peer's fault.
+            let read_as = match exchange.peer_outcome() {
+                Err(PeerError::Unreachable { .. }) => "Unreachable",
+                Err(PeerError::Unexpected { status: 200, .. }) => "Unexpected 200",
+                _ => "something else",
+            };
+            let expected = if failure == "BodyTooLarge" { "Unexpected 200" } else { "Unreachable" };
+            assert_eq!(read_as, expected, "{server:?}");
         }
+    }
+
+    /// The typed path reads no more of a body than the raw one: an endless answer is the peer's
+    /// misbehaviour, recorded with what was cut.
+    #[tokio::test]
+    async fn an_endless_answer_to_a_call_is_unexpected_and_not_read_on() {
+        let (base, _task, _socket) = start(Server::Floods).await;
+        let transcript = Transcript::default();
+        let http = Http::new(&base, Duration::from_secs(5), transcript.clone());
+        let outcome = http
+            .call::<serde_json::Value>(
+                reqwest::Method::GET,
+                "/x/status",
+                crate::Auth::None,
+                crate::Payload::Empty,
+                &[200],
+            )
+            .await;
+        let Err(PeerError::Unexpected { status, expected, body }) = outcome else {
+            panic!("expected an unexpected answer, got {outcome:?}");
+        };
+        assert_eq!(
+            (status, expected.as_str(), body.as_str()),
+            (200, "an answer of at most 1048576 bytes", "a body of more than 1048576 bytes (not read on)")
+        );
+        let recorded: Vec<Option<u16>> = transcript.exchanges().iter().map(|e| e.status).collect();
+        assert_eq!(recorded, vec![Some(200)], "the exchange is recorded with the status that came");
     }
 
     #[tokio::test]
