@@ -202,8 +202,11 @@ impl Schedule {
             return;
         }
         let wait = shared.deliveries.backoff_after(attempt.number);
+        // The backoff counts from the end as the event log has it, which was read after `now`:
+        // so that the log never shows a retry sooner than the backoff after the end.
+        let ended = now.max(shared.deliveries.now(&shared.clock));
         // A retry beyond the end of time never comes due: the series ends here.
-        if let Some(due) = now.checked_add(wait) {
+        if let Some(due) = ended.checked_add(wait) {
             self.add(due, Attempt { number: attempt.number + 1, ..attempt });
         }
     }
