@@ -231,8 +231,11 @@ impl Collector {
                 captured.devices.remove(key).unwrap_or_default(),
             )
         };
+        // Nothing of a scenario's secrets reaches a report, a failure message's text included: each
+        // value its exchanges carried as a secret is masked wherever it appears.
+        let transcript = transcript.unwrap_or_default();
         let (outcome, message) = match running.failure {
-            Some((outcome, message)) => (outcome, Some(message)),
+            Some((outcome, message)) => (outcome, Some(transcript.scrub(&message))),
             None => (Outcome::Passed, None),
         };
         let started: Vec<Option<SystemTime>> = running.steps.iter().map(|s| s.started).collect();
@@ -249,20 +252,18 @@ impl Collector {
                 line: s.line,
                 background: s.background,
                 status: s.status,
-                error: s.error,
+                error: s.error.map(|error| transcript.scrub(&error)),
                 exchanges: Vec::new(),
             })
             .collect();
         let mut qr_images = Vec::new();
-        if let Some(transcript) = transcript {
-            for exchange in transcript.exchanges() {
-                if let Some(step) = step_at(&started, exchange.at).and_then(|i| steps.get_mut(i)) {
-                    step.exchanges.push(exchange_record(&exchange));
-                }
+        for exchange in transcript.reported_exchanges() {
+            if let Some(step) = step_at(&started, exchange.at).and_then(|i| steps.get_mut(i)) {
+                step.exchanges.push(exchange_record(&exchange));
             }
-            for image in transcript.images() {
-                qr_images.push(qr_image(step_at(&started, image.at), &image.bytes));
-            }
+        }
+        for image in transcript.images() {
+            qr_images.push(qr_image(step_at(&started, image.at), &image.bytes));
         }
         if qr_images.is_empty() {
             qr_images.extend(world_images.iter().map(|bytes| qr_image(None, bytes)));

@@ -7,9 +7,11 @@
 #![forbid(unsafe_code)]
 
 mod raw;
+mod secrets;
 mod tls;
 
 pub use raw::{RAW_TIMEOUT, RawExchange, RawFailure, RawRequest, RawResponse, basic_authorization};
+pub use secrets::{is_secret_name, mask, redact_header};
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
@@ -54,9 +56,6 @@ fn too_large() -> String {
     format!("a body of more than {MAX_RESPONSE_BODY} bytes (not read on)")
 }
 
-/// What a hidden credential reads as in transcripts.
-const REDACTED: &str = "[redacted]";
-
 /// One HTTP exchange as a report shows it (credentials and tokens redacted).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exchange {
@@ -94,6 +93,7 @@ pub struct ScannedImage {
 struct Recorded {
     exchanges: Vec<Exchange>,
     images: Vec<ScannedImage>,
+    secrets: secrets::Secrets,
 }
 
 /// The exchanges (and scanned images) of one scenario, shared by every peer in it.
@@ -101,16 +101,60 @@ struct Recorded {
 pub struct Transcript(Arc<Mutex<Recorded>>);
 
 impl Transcript {
-    /// Records an exchange, its bodies cut and redacted here so that no sender can forget to.
+    /// Records an exchange: its secrets (credential headers, secret-named fields of either
+    /// body) are remembered and its headers masked here, so that no sender can forget to; its
+    /// bodies are cut, and kept as they came for the steps' checks (a check for a leaked OTP must
+    /// see it), to be scrubbed when reported ([`Self::reported_exchanges`]).
     fn push(&self, mut exchange: Exchange) {
-        exchange.request_body = redact(&cut(&exchange.request_body));
-        exchange.response_body = redact(&cut(&exchange.response_body));
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).exchanges.push(exchange);
+        let mut recorded = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        for (name, value) in exchange.request_headers.iter().chain(&exchange.response_headers) {
+            recorded.secrets.keep_from_header(name, value);
+        }
+        recorded.secrets.keep_from_body(&exchange.request_body);
+        recorded.secrets.keep_from_body(&exchange.response_body);
+        for (name, value) in exchange.request_headers.iter_mut().chain(exchange.response_headers.iter_mut()) {
+            *value = redact_header(name, value);
+        }
+        exchange.request_body = cut(&exchange.request_body);
+        exchange.response_body = cut(&exchange.response_body);
+        recorded.exchanges.push(exchange);
     }
 
-    /// A copy of every exchange so far.
+    /// A copy of every exchange so far, headers masked, bodies as they came (cut): for checks.
+    /// What reports show is [`Self::reported_exchanges`].
     pub fn exchanges(&self) -> Vec<Exchange> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).exchanges.clone()
+    }
+
+    /// Every exchange as a report shows it: each secret of the scenario masked, in the URL, the
+    /// headers and the bodies.
+    pub fn reported_exchanges(&self) -> Vec<Exchange> {
+        let recorded = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let scrub = |text: &str| recorded.secrets.scrub(text);
+        recorded
+            .exchanges
+            .iter()
+            .map(|e| Exchange {
+                url: scrub(&e.url),
+                request_headers: e.request_headers.iter().map(|(n, v)| (n.clone(), scrub(v))).collect(),
+                request_body: scrub(&e.request_body),
+                response_headers: e.response_headers.iter().map(|(n, v)| (n.clone(), scrub(v))).collect(),
+                response_body: scrub(&e.response_body),
+                ..e.clone()
+            })
+            .collect()
+    }
+
+    /// Remembers `value` as a secret of the scenario, to be masked in everything reported (a
+    /// value the harness knows to be secret that no exchange carried under a secret's name).
+    pub fn keep_secret(&self, value: &str) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).secrets.keep(value);
+    }
+
+    /// `text` (a failure message, say) with every secret of the scenario masked, and the values
+    /// of secret-named fields in it.
+    pub fn scrub(&self, text: &str) -> String {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).secrets.scrub(text)
     }
 
     /// Records an image a peer scanned (a QR code), so reports can show it with its step.
@@ -430,97 +474,14 @@ fn cut(text: &str) -> String {
     }
 }
 
-/// The members and form fields whose values transcripts hide: bearer secrets.
-const SECRET_FIELDS: [&str; 3] = ["access_token", "password", "client_secret"];
-
-/// Hides bearer secrets in recorded bodies: the string value of a JSON member (with any
-/// whitespace around its colon, as a scenario's hand-written body has it) and the value of a
-/// form field, for access tokens, passwords and client secrets.
-fn redact(text: &str) -> String {
-    let mut out = text.to_string();
-    for key in SECRET_FIELDS {
-        redact_json_member(&mut out, key);
-        redact_form_field(&mut out, key);
-    }
-    out
-}
-
-/// Replaces the string value of every JSON member `"key"` in `out`.
-fn redact_json_member(out: &mut String, key: &str) {
-    let name = format!("\"{key}\"");
-    let mut from = 0;
-    while let Some(at) = out[from..].find(&name) {
-        let after_name = from + at + name.len();
-        let value = out[after_name..]
-            .trim_start()
-            .strip_prefix(':')
-            .map(str::trim_start)
-            .and_then(|rest| rest.strip_prefix('"'));
-        let Some(value) = value else {
-            // The key's name as a value, say: nothing to hide here.
-            from = after_name;
-            continue;
-        };
-        let start = out.len() - value.len();
-        let end = string_end(value).map_or(out.len(), |n| start + n);
-        out.replace_range(start..end, REDACTED);
-        from = start + REDACTED.len();
-    }
-}
-
-/// Where a JSON string's text ends (its closing quote), skipping escaped quotes.
-fn string_end(text: &str) -> Option<usize> {
-    let mut escaped = false;
-    for (i, c) in text.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' => escaped = true,
-            '"' => return Some(i),
-            _ => {}
-        }
-    }
-    None
-}
-
-/// Replaces the value of every form field `key=` in `out`, up to the next `&`.
-fn redact_form_field(out: &mut String, key: &str) {
-    let open = format!("{key}=");
-    let mut from = 0;
-    while let Some(at) = out[from..].find(&open) {
-        let start = from + at + open.len();
-        let end = out[start..].find('&').map_or(out.len(), |n| start + n);
-        out.replace_range(start..end, REDACTED);
-        from = start + REDACTED.len();
-    }
-}
-
-/// The headers as `(name, value)` pairs, each value passed through [`redact_header`].
+/// The headers as `(name, value)` pairs, as they are: [`Transcript::push`] masks credentials.
 fn header_list(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
         .map(|(name, value)| {
-            let value = String::from_utf8_lossy(value.as_bytes());
-            (name.as_str().to_string(), redact_header(name.as_str(), &value))
+            (name.as_str().to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned())
         })
         .collect()
-}
-
-/// A header value as transcripts show it: `Authorization` keeps its scheme and hides the
-/// credentials; cookies and any header whose name mentions a token, secret, key or password are
-/// hidden whole.
-pub fn redact_header(name: &str, value: &str) -> String {
-    let lower = name.to_ascii_lowercase();
-    if lower == "authorization" || lower == "proxy-authorization" {
-        return match value.split_once(' ') {
-            Some((scheme, _)) => format!("{scheme} {REDACTED}"),
-            None => REDACTED.to_string(),
-        };
-    }
-    let secret = ["cookie", "token", "secret", "key", "password", "session"];
-    if secret.iter().any(|word| lower.contains(word)) {
-        return REDACTED.to_string();
-    }
-    value.to_string()
 }
 
 fn form_encode(part: &str) -> String {
@@ -533,37 +494,95 @@ mod tests {
 
     #[test]
     fn redaction_hides_secrets_in_json_and_forms() {
+        let m = |value: &str| mask(value);
         let table = [
-            (r#"{"access_token":"abc","x":1}"#, r#"{"access_token":"[redacted]","x":1}"#),
             (
-                "grant_type=password&username=a&password=s3cret&client_id=c",
-                "grant_type=password&username=a&password=[redacted]&client_id=c",
+                r#"{"access_token":"abc","x":1}"#.to_string(),
+                format!(r#"{{"access_token":"{}","x":1}}"#, m("abc")),
             ),
-            ("client_secret=zz", "client_secret=[redacted]"),
-            (r#"{"password": "s3cret", "username": "a"}"#, r#"{"password": "[redacted]", "username": "a"}"#),
-            (r#"{"access_token" :"a\"b","x":1}"#, r#"{"access_token" :"[redacted]","x":1}"#),
-            (r#"{"password": 12, "note": "password"}"#, r#"{"password": 12, "note": "password"}"#),
-            (r#"{"client_secret":"cut off"#, r#"{"client_secret":"[redacted]"#),
-            ("nothing here", "nothing here"),
+            (
+                "grant_type=password&username=a&password=s3cret&client_id=c".into(),
+                format!("grant_type=password&username=a&password={}&client_id=c", m("s3cret")),
+            ),
+            ("client_secret=zz".into(), format!("client_secret={}", m("zz"))),
+            (
+                r#"{"password": "s3cret", "username": "a"}"#.into(),
+                format!(r#"{{"password": "{}", "username": "a"}}"#, m("s3cret")),
+            ),
+            (
+                r#"{"access_token" :"a\"b","x":1}"#.into(),
+                format!(r#"{{"access_token" :"{}","x":1}}"#, m(r#"a\"b"#)),
+            ),
+            (
+                r#"{"password": 12, "note": "password"}"#.into(),
+                r#"{"password": 12, "note": "password"}"#.into(),
+            ),
+            (r#"{"client_secret":"cut off"#.into(), format!(r#"{{"client_secret":"{}"#, m("cut off"))),
+            (
+                r#"{"otp":"AQID","refresh_token":"r1"}"#.into(),
+                format!(r#"{{"otp":"{}","refresh_token":"{}"}}"#, m("AQID"), m("r1")),
+            ),
+            ("nothing here".into(), "nothing here".into()),
         ];
         for (input, expected) in table {
-            assert_eq!(redact(input), expected, "{input}");
+            assert_eq!(secrets::redact_fields(&input), expected, "{input}");
         }
     }
 
     #[test]
-    fn header_redaction_keeps_the_scheme_and_hides_credentials() {
+    fn header_redaction_keeps_the_scheme_and_masks_credentials() {
         let table = [
-            ("Authorization", "Bearer abc.def", "Bearer [redacted]"),
-            ("authorization", "Basic cG9ydGFsOnNlY3JldA==", "Basic [redacted]"),
-            ("authorization", "opaque", "[redacted]"),
-            ("set-cookie", "sid=1", "[redacted]"),
-            ("x-api-key", "k", "[redacted]"),
-            ("content-type", "application/json", "application/json"),
+            ("Authorization", "Bearer abc.def", format!("Bearer {}", mask("abc.def"))),
+            (
+                "authorization",
+                "Basic cG9ydGFsOnNlY3JldA==",
+                format!("Basic {}", mask("cG9ydGFsOnNlY3JldA==")),
+            ),
+            ("authorization", "opaque", mask("opaque")),
+            ("set-cookie", "sid=1", mask("sid=1")),
+            ("x-api-key", "k", mask("k")),
+            ("content-type", "application/json", "application/json".into()),
         ];
         for (name, value, expected) in table {
             assert_eq!(redact_header(name, value), expected, "{name}: {value}");
         }
+    }
+
+    /// A secret seen once is masked wherever it appears after: in a failure message, in another
+    /// field, under a name the contract does not know; two secrets get two masks; values too
+    /// short to mask anywhere stay masked by their place only.
+    #[test]
+    fn a_secret_seen_once_is_masked_everywhere() {
+        let transcript = Transcript::default();
+        transcript.push(Exchange {
+            method: "POST".into(),
+            url: "http://t/oauth/token".into(),
+            request_headers: vec![("authorization".into(), basic_authorization("portal:hush-hush"))],
+            request_body: "grant_type=password&username=alice&password=alice-password&client_id=app".into(),
+            status: Some(200),
+            response_headers: vec![("set-cookie".into(), "sid=cookie-value-1".into())],
+            response_body: r#"{"access_token":"tok-0123456789","refresh_token":"ref-0123456789","extra":{"session_secret":"deep-secret-1"},"pin":"42"}"#.into(),
+            at: SystemTime::now(),
+            elapsed: Duration::ZERO,
+        });
+        let message = "expected token_type Bearer, got tok-0123456789 with ref-0123456789, \
+                       deep-secret-1, hush-hush, alice-password and cookie-value-1; pin 42";
+        let scrubbed = transcript.scrub(message);
+        for secret in ["tok-0123456789", "ref-0123456789", "deep-secret-1", "hush-hush", "alice-password"] {
+            assert!(!scrubbed.contains(secret), "{secret} is masked: {scrubbed}");
+            assert!(scrubbed.contains(&mask(secret)), "{secret} has its own mask: {scrubbed}");
+        }
+        assert_ne!(mask("tok-0123456789"), mask("ref-0123456789"), "two values, two masks");
+        assert!(scrubbed.contains("pin 42") && scrubbed.contains("token_type Bearer"), "{scrubbed}");
+        let reported = transcript.reported_exchanges();
+        let shown = format!("{reported:?}");
+        for secret in
+            ["tok-0123456789", "ref-0123456789", "deep-secret-1", "alice-password", "cookie-value-1"]
+        {
+            assert!(!shown.contains(secret), "{secret} is not reported: {shown}");
+        }
+        // The checks still see what came.
+        assert!(transcript.exchanges()[0].response_body.contains("tok-0123456789"));
     }
 
     #[test]

@@ -269,8 +269,24 @@ const HARNESS_WORDS: &str =
 
 /// A hostile front for `upstream`: every request is passed on as it came, and every JSON answer
 /// with an `error_message` or `error_description` comes back with that text replaced by the
-/// harness's own not-applicable and not-implemented words. Runs on 127.0.0.1 until the test ends.
+/// harness's own not-applicable and not-implemented words.
 fn hostile_front(upstream: String) -> String {
+    rewriting_front(upstream, |_, map| {
+        for key in ["error_message", "error_description"] {
+            if map.contains_key(key) {
+                map.insert(key.into(), HARNESS_WORDS.into());
+            }
+        }
+    })
+}
+
+/// A front for `upstream` that passes every request on as it came and every answer back, a JSON
+/// object's members first rewritten by `rewrite` (given the request's path). Runs on 127.0.0.1
+/// until the test ends.
+fn rewriting_front(
+    upstream: String,
+    rewrite: impl Fn(&str, &mut serde_json::Map<String, serde_json::Value>) + Clone + Send + Sync + 'static,
+) -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
     listener.set_nonblocking(true).expect("a non-blocking listener");
     let url = format!("http://{}", listener.local_addr().expect("a bound address"));
@@ -281,7 +297,7 @@ fn hostile_front(upstream: String) -> String {
             let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build();
             let client = client.expect("a plain HTTP client");
             let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
-                let (client, upstream) = (client.clone(), upstream.clone());
+                let (client, upstream, rewrite) = (client.clone(), upstream.clone(), rewrite.clone());
                 async move {
                     let (parts, body) = request.into_parts();
                     let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
@@ -302,11 +318,7 @@ fn hostile_front(upstream: String) -> String {
                     let bytes = answer.bytes().await.unwrap_or_default();
                     let bytes = match serde_json::from_slice::<serde_json::Value>(&bytes) {
                         Ok(serde_json::Value::Object(mut map)) => {
-                            for key in ["error_message", "error_description"] {
-                                if map.contains_key(key) {
-                                    map.insert(key.into(), HARNESS_WORDS.into());
-                                }
-                            }
+                            rewrite(parts.uri.path(), &mut map);
                             serde_json::to_vec(&map).unwrap_or_default()
                         }
                         _ => bytes.to_vec(),
@@ -499,5 +511,73 @@ fn tls_trust_comes_from_the_target_file() {
             }
             (outcome, expected) => panic!("{case}: expected {expected:?}, got {outcome:?}"),
         }
+    }
+}
+
+/// No secret in any output: a server that hands its tokens out wrongly (a `token_type` of `mac`,
+/// and a refresh token and an id token the contract does not know beside each access token) makes
+/// scenarios fail with its token answers in their messages; none of the tokens it handed out, nor
+/// the run's passwords, client secret or admin token, is in any report, the terminal or the log.
+#[test]
+fn a_server_that_hands_out_tokens_wrongly_leaks_none_into_any_output() {
+    let server = ServeProcess::start("fixtures/servers/override-enabled.toml");
+    let handed_out = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = Arc::clone(&handed_out);
+    let front = rewriting_front(server.url.clone(), move |path, map| {
+        let Some(token) = map.get("access_token").and_then(serde_json::Value::as_str).map(str::to_string)
+        else {
+            return;
+        };
+        if path.ends_with("/oauth/token") {
+            let (refresh, id) = (format!("refresh-{token}"), format!("id-{token}"));
+            map.insert("token_type".into(), "mac".into());
+            map.insert("refresh_token".into(), refresh.clone().into());
+            map.insert("id_token".into(), id.clone().into());
+            seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend([token, refresh, id]);
+        }
+    });
+    let out = scratch("leaks-no-token");
+    let output = Command::new(env!("CARGO_BIN_EXE_mobauth"))
+        .args(["run", "--server", &front, "--tags", "@AUTH-001 or @AUTH-003 or @ENR-001 or @OTP-001"])
+        .arg("--out")
+        .arg(&out)
+        .env("RUST_LOG", "debug")
+        .output()
+        .expect("mobauth run starts");
+    let report = report::load(&out).expect("the run writes its reports");
+    assert_eq!(output.status.code(), Some(1), "the wrong token answers fail MUST scenarios");
+    let messages = failures(&report).join("\n");
+    assert!(messages.contains("[redacted:"), "the failures show the token answers, masked: {messages}");
+
+    let handed_out = handed_out.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    assert!(handed_out.len() >= 3, "the server handed tokens out: {handed_out:?}");
+    let mut secrets = handed_out;
+    secrets.extend(["portal-secret", "mobauth-admin", "alice-password", "bob-password"].map(String::from));
+    let mut outputs = vec![
+        ("stdout".to_string(), String::from_utf8_lossy(&output.stdout).into_owned()),
+        ("stderr".to_string(), String::from_utf8_lossy(&output.stderr).into_owned()),
+    ];
+    for entry in std::fs::read_dir(&out).expect("the reports folder") {
+        let path = entry.expect("a report").path();
+        outputs.push((path.display().to_string(), std::fs::read_to_string(&path).expect("a text report")));
+    }
+    assert!(
+        outputs.len() >= 7,
+        "every report format and the terminal: {:?}",
+        outputs.iter().map(|o| &o.0).collect::<Vec<_>>()
+    );
+    for (name, text) in &outputs {
+        for secret in &secrets {
+            assert!(!text.contains(secret.as_str()), "{name} holds the secret {secret:?}");
+        }
+        // The passwords of the users the run made: `user-<seed>-<n>-password`.
+        let made = text
+            .match_indices("-password")
+            .find(|(at, _)| text[..*at].ends_with(|c: char| c.is_ascii_digit()));
+        assert!(
+            made.is_none(),
+            "{name} holds a user's password: {:?}",
+            made.map(|(at, _)| &text[at.saturating_sub(40)..at + 9])
+        );
     }
 }

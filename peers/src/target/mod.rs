@@ -527,13 +527,28 @@ impl Target {
         }
     }
 
+    /// The secrets the target's description holds (the admin token, the API client's secret,
+    /// the listed users' passwords), for the scenario's transcript to mask wherever they appear:
+    /// also where no exchange carried them under a secret's name (a driver's log, say).
+    pub(crate) fn keep_secrets(&self, admin_token: Option<&str>) {
+        let transcript = self.http.transcript();
+        for secret in admin_token.into_iter().chain([self.api_client.1.as_str()]) {
+            transcript.keep_secret(secret);
+        }
+        for user in &self.listed_users {
+            transcript.keep_secret(&user.password);
+        }
+    }
+
     /// A user that no other scenario uses: made through the admin API, or else the next of the
-    /// users the target file lists ([`Capability::TestUsers`] when they are used up).
+    /// users the target file lists ([`Capability::TestUsers`] when they are used up). Its password
+    /// is one of the scenario's secrets.
     pub async fn new_user(&mut self) -> Result<UserCredentials, TargetError> {
         if self.offers(Capability::Users) {
             self.user_seq += 1;
             let username = format!("{}-{}", self.user_prefix, self.user_seq);
             let user = UserCredentials { password: format!("{username}-password"), username };
+            self.http.transcript().keep_secret(&user.password);
             self.admin()?.create_user(&user).await?;
             return Ok(user);
         }
@@ -562,7 +577,7 @@ impl Target {
     pub fn local(parts: LocalTargetParts, server: Box<dyn LocalServer>) -> Target {
         let http = Http::new(&parts.url, EXCHANGE_TIMEOUT, Transcript::default());
         let admin = Admin::new(http.clone(), &parts.admin_token).sharing(parts.sharing);
-        Target {
+        let target = Target {
             backend: Backend::Local(server),
             http,
             app_client_id: parts.app_client_id,
@@ -576,6 +591,8 @@ impl Target {
             callback_listen: CallbackListen::default(),
             driver_command: None,
             driver_limits: DriverLimits::for_this_machine(),
-        }
+        };
+        target.keep_secrets(Some(&parts.admin_token));
+        target
     }
 }

@@ -251,7 +251,7 @@ impl RemoteServer {
         } else {
             format!("user-{}-{seed:016x}", self.run_tag)
         };
-        Ok(Target {
+        let target = Target {
             backend: Backend::Remote,
             http,
             app_client_id: self.file.app_client_id.clone(),
@@ -265,6 +265,8 @@ impl RemoteServer {
             callback_listen: self.file.callback_listen.clone(),
             driver_command: None,
             driver_limits: crate::driver::client::DriverLimits::for_this_machine(),
-        })
+        };
+        target.keep_secrets(self.file.admin_token.as_deref());
+        Ok(target)
     }
 }
