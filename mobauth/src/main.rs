@@ -44,9 +44,11 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
-        /// Seed for the server's randomness when the file names none.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
+        /// Seed for the server's randomness (tokens, keys, ids) when the file names none: the
+        /// same seed gives the same token stream, for a deterministic test only. Without one,
+        /// each process draws its own.
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// The reference device driver: the simulated device behind the driver protocol, JSON Lines
     /// on stdin and stdout (what an SDK implementer's driver program does for a real SDK).
@@ -148,13 +150,20 @@ fn qr(cmd: QrCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn serve(config: PathBuf, addr: SocketAddr, seed: u64) -> anyhow::Result<ExitCode> {
+/// A seed of this process's own, from the operating system's randomness (the keys the standard
+/// library draws for its hash maps), never printed: it determines every token the server issues.
+fn process_seed() -> u64 {
+    use std::hash::BuildHasher as _;
+    std::collections::hash_map::RandomState::new().hash_one(std::process::id())
+}
+
+fn serve(config: PathBuf, addr: SocketAddr, seed: Option<u64>) -> anyhow::Result<ExitCode> {
     init_tracing();
     let file = mock_server::ServerFile::load(&config)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let mut options = mock_server::ServeOptions::new(addr, file);
-        options.seed = seed;
+        options.seed = seed.unwrap_or_else(process_seed);
         let server = mock_server::serve(options).await?;
         tracing::info!(url = %server.url(), config = %config.display(), "mock Token Server listening");
         println!("mock Token Server listening on {}", server.url());

@@ -7,7 +7,10 @@
 //! `--concurrency` workers (one enrolled device each) run `--transactions` of them over pooled
 //! keep-alive connections; the report gives the rate and the latency of whole transactions.
 //!
-//! Run it in release: `scripts/bench-mock-server.sh [--transactions N] [--concurrency C]`.
+//! Run it in release: `scripts/bench-mock-server.sh [--transactions N] [--concurrency C]`. With
+//! `--server URL` it runs against a server of its own (`mobauth serve` of a fixture file, whose
+//! admin token is `mobauth-admin`) instead, its devices made from `--seed S` so that rounds of it
+//! do not collide (`scripts/soak-mock-server.sh`).
 
 use std::error::Error;
 use std::sync::Arc;
@@ -30,12 +33,26 @@ type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 struct Args {
     transactions: usize,
     concurrency: usize,
+    server: Option<String>,
+    seed: u64,
 }
 
 fn parse_args() -> Result<Args> {
-    let mut args = Args { transactions: 2000, concurrency: 8 };
+    let mut args = Args { transactions: 2000, concurrency: 8, server: None, seed: 7 };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--server" => {
+                args.server = Some(it.next().ok_or("--server needs a URL")?);
+                continue;
+            }
+            "--seed" => {
+                let v = it.next().ok_or("--seed needs a value")?;
+                args.seed = v.parse().map_err(|e| format!("--seed {v:?}: {e}"))?;
+                continue;
+            }
+            _ => {}
+        }
         let mut value = |name: &str| -> Result<usize> {
             let v = it.next().ok_or_else(|| format!("{name} needs a value"))?;
             let n: usize = v.parse().map_err(|e| format!("{name} {v:?}: {e}"))?;
@@ -49,7 +66,8 @@ fn parse_args() -> Result<Args> {
             "-c" | "--concurrency" => args.concurrency = value("--concurrency")?,
             "-h" | "--help" => {
                 println!(
-                    "usage: otp_throughput [--transactions N (default 2000)] [--concurrency C (default 8)]"
+                    "usage: otp_throughput [--transactions N (default 2000)] [--concurrency C (default 8)] \
+                     [--server URL] [--seed S (default 7)]"
                 );
                 std::process::exit(0);
             }
@@ -150,19 +168,25 @@ fn ms(d: Duration) -> f64 {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = parse_args()?;
-    let file = ServerFile::parse(include_str!("../../fixtures/servers/default.toml"), "default")?;
-    let mut options = ServeOptions::new("127.0.0.1:0".parse()?, file);
-    options.clock = ClockMode::Frozen(time::OffsetDateTime::now_utc());
-    options.seed = 1;
-    let server = mock_server::serve(options).await?;
-    let base = server.url();
+    let (server, base, admin_token) = match &args.server {
+        Some(url) => (None, url.trim_end_matches('/').to_string(), "mobauth-admin".to_string()),
+        None => {
+            let file = ServerFile::parse(include_str!("../../fixtures/servers/default.toml"), "default")?;
+            let mut options = ServeOptions::new("127.0.0.1:0".parse()?, file);
+            options.clock = ClockMode::Frozen(time::OffsetDateTime::now_utc());
+            options.seed = 1;
+            let server = mock_server::serve(options).await?;
+            let (base, token) = (server.url(), server.admin_token().to_string());
+            (Some(server), base, token)
+        }
+    };
     let callback = callback_sink().await?;
     let http = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(args.concurrency * 2).build()?;
 
     // One enrolled device per worker, all alice's.
     check(
         http.put(format!("{base}/_admin/v1/config"))
-            .bearer_auth(server.admin_token())
+            .bearer_auth(&admin_token)
             .json(&json!({"enrollment_mode": "multiple_devices"}))
             .send()
             .await?,
@@ -184,7 +208,7 @@ async fn main() -> Result<()> {
     .await?
     .json()
     .await?;
-    let mut rng = protocol::rng::seeded(7);
+    let mut rng = protocol::rng::seeded(args.seed);
     let mut workers = Vec::with_capacity(args.concurrency);
     for _ in 0..args.concurrency {
         let device = protocol::rng::uuid(&mut rng);
@@ -238,7 +262,8 @@ async fn main() -> Result<()> {
     let elapsed = began.elapsed();
     latencies.sort_unstable();
 
-    println!("mock server OTP throughput (release, in-process, 127.0.0.1, keep-alive)");
+    let at = if server.is_some() { "in-process" } else { base.as_str() };
+    println!("mock server OTP throughput (release, {at}, keep-alive)");
     println!(
         "  transactions: {} (authenticate/user + otp request + signed answer + callback)",
         latencies.len()
@@ -252,6 +277,8 @@ async fn main() -> Result<()> {
         ms(percentile(&latencies, 99.0)),
         ms(latencies.last().copied().unwrap_or_default()),
     );
-    server.shutdown().await;
+    if let Some(server) = server {
+        server.shutdown().await;
+    }
     Ok(())
 }

@@ -214,6 +214,12 @@ impl Transaction {
 /// seconds. The contract sets no bound; this one keeps every expiry a representable time.
 pub const MAX_TTL_S: u64 = 100 * 365 * 24 * 3600;
 
+/// How long, on the server's clock, a transaction is kept after its time to live ends (whatever
+/// its status) and an access token after it expires; then both are forgotten, so a long-lived
+/// server's memory stays bounded. Within it, a transaction reads as it ended and a token as
+/// expired; after it, the transaction is unknown (404) and the token too (the same 401 9010).
+pub const RETENTION: Duration = Duration::hours(1);
+
 /// The whole server state.
 #[derive(Debug)]
 pub struct TokenServer {
@@ -230,6 +236,10 @@ pub struct TokenServer {
     replaced: HashMap<Uuid, String>,
     transactions: HashMap<Uuid, Transaction>,
     deadlines: BTreeSet<(OffsetDateTime, Uuid)>,
+    /// When each transaction is forgotten ([`RETENTION`] after its time to live ends).
+    forget_transactions: BTreeSet<(OffsetDateTime, Uuid)>,
+    /// When each access token is forgotten ([`RETENTION`] after it expires).
+    forget_tokens: BTreeSet<(OffsetDateTime, String)>,
     outbox: Vec<CallbackJob>,
     /// Which reading of the contract to take where it leaves a choice.
     readings: Readings,
@@ -255,6 +265,8 @@ impl TokenServer {
             replaced: HashMap::new(),
             transactions: HashMap::new(),
             deadlines: BTreeSet::new(),
+            forget_transactions: BTreeSet::new(),
+            forget_tokens: BTreeSet::new(),
             outbox: Vec::new(),
             readings: Readings::default(),
         };
@@ -300,6 +312,8 @@ impl TokenServer {
         self.replaced.clear();
         self.transactions.clear();
         self.deadlines.clear();
+        self.forget_transactions.clear();
+        self.forget_tokens.clear();
         self.outbox.clear();
         self.load_seed();
     }
@@ -309,8 +323,30 @@ impl TokenServer {
         std::mem::take(&mut self.outbox)
     }
 
-    /// Expires every pending transaction whose time to live has passed at `now`.
+    /// Expires every pending transaction whose time to live has passed at `now`, and forgets the
+    /// transactions and tokens whose [`RETENTION`] has.
     pub fn sweep(&mut self, now: OffsetDateTime) {
+        self.expire(now);
+        while let Some((at, id)) = self.forget_transactions.first().cloned()
+            && at <= now
+        {
+            self.forget_transactions.pop_first();
+            self.transactions.remove(&id);
+        }
+        while let Some((at, token)) = self.forget_tokens.first().cloned()
+            && at <= now
+        {
+            self.forget_tokens.pop_first();
+            self.tokens.remove(&token);
+        }
+    }
+
+    /// The number of transactions and access tokens the server holds.
+    pub fn held(&self) -> (usize, usize) {
+        (self.transactions.len(), self.tokens.len())
+    }
+
+    fn expire(&mut self, now: OffsetDateTime) {
         while let Some(&(deadline, id)) = self.deadlines.first() {
             if deadline > now {
                 break;
@@ -381,13 +417,9 @@ impl TokenServer {
         }
         let access_token = URL_SAFE_NO_PAD.encode(protocol::rng::bytes::<32>(&mut self.rng));
         let ttl = self.config.access_token_ttl_s;
-        self.tokens.insert(
-            access_token.clone(),
-            AccessToken {
-                user: username.to_string(),
-                expires_at: now.saturating_add(Duration::seconds(i64::try_from(ttl).unwrap_or(i64::MAX))),
-            },
-        );
+        let expires_at = now.saturating_add(Duration::seconds(i64::try_from(ttl).unwrap_or(i64::MAX)));
+        self.forget_tokens.insert((expires_at.saturating_add(RETENTION), access_token.clone()));
+        self.tokens.insert(access_token.clone(), AccessToken { user: username.to_string(), expires_at });
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer".into(),

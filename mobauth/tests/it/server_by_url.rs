@@ -43,9 +43,15 @@ struct ServeProcess {
 
 impl ServeProcess {
     fn start(server_file: &str) -> Self {
+        Self::start_with(server_file, &[])
+    }
+
+    /// With more arguments to `mobauth serve`.
+    fn start_with(server_file: &str, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mobauth"))
             .args(["serve", "--addr", "127.0.0.1:0", "--config"])
             .arg(workspace(server_file))
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -580,4 +586,34 @@ fn a_server_that_hands_out_tokens_wrongly_leaks_none_into_any_output() {
             made.map(|(at, _)| &text[at.saturating_sub(40)..at + 9])
         );
     }
+}
+
+/// Secrets differ between processes: two `mobauth serve` processes of the same file hand alice
+/// different access tokens (so a restarted server cannot take an old token as another user's),
+/// and only an explicit `--seed` makes them the same.
+#[test]
+fn serve_processes_draw_their_own_secrets_unless_a_seed_is_given() {
+    let token = |server: &ServeProcess| {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        runtime.block_on(async {
+            let reply = reqwest::Client::new()
+                .post(format!("{}/oauth/token", server.url))
+                .form(&[
+                    ("grant_type", "password"),
+                    ("username", "alice"),
+                    ("password", "alice-password"),
+                    ("client_id", "mobauth-app"),
+                ])
+                .send()
+                .await
+                .expect("the token endpoint answers");
+            let body: serde_json::Value = reply.json().await.expect("a JSON token answer");
+            body["access_token"].as_str().expect("an access token").to_string()
+        })
+    };
+    let file = "fixtures/servers/default.toml";
+    let (first, second) = (token(&ServeProcess::start(file)), token(&ServeProcess::start(file)));
+    assert_ne!(first, second, "two processes, two token streams");
+    let seeded = || token(&ServeProcess::start_with(file, &["--seed", "7"]));
+    assert_eq!(seeded(), seeded(), "one explicit seed, one token stream");
 }

@@ -113,6 +113,7 @@ impl TokenServer {
             challenges: HashMap::new(),
         };
         self.deadlines.insert((tx.expires_at(), transaction_id));
+        self.forget_transactions.insert((tx.expires_at().saturating_add(super::RETENTION), transaction_id));
         self.transactions.insert(transaction_id, tx);
         Ok(AuthenticateUserResponse {
             transaction_id,

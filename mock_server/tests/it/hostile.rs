@@ -116,3 +116,45 @@ async fn a_clock_at_the_end_of_time_leaves_every_time_rule_answering() {
     );
     server.shutdown().await;
 }
+
+/// A long-lived server forgets what has ended: a transaction reads as expired until an hour past
+/// its time to live and is unknown after (404 3004), an access token is refused as expired and
+/// then as unknown (401 9010 both), so memory stays bounded however long the server runs.
+#[tokio::test]
+async fn ended_transactions_and_expired_tokens_are_forgotten_after_the_retention() {
+    let server = server().await;
+    let token = server.token("alice").await;
+    let started = server.start_otp_ok("http://127.0.0.1:9/callback").await;
+    // The defaults: an OTP lives 300 s, a token 3600 s, each is kept an hour past its end.
+    assert_eq!(started.time_to_live, 300_000, "the default time to live");
+    assert_eq!(mock_server::core::RETENTION, time::Duration::hours(1));
+    let advance =
+        |ms: i64| server.send(Req::post("/_admin/v1/clock").admin().json(json!({"advance_ms": ms})));
+    // (the clock moves to this many seconds after the start, the transaction's status or error
+    // code, the token's answer on a device call: 404 9021 for a valid token, 401 9010 otherwise)
+    let table = [
+        (301, (200, json!("expired")), (404, 9021)),
+        (3_700, (200, json!("expired")), (401, 9010)),
+        (7_300, (404, json!(3004)), (401, 9010)),
+    ];
+    let mut at_s = 0;
+    for (to_s, (status, what), (token_status, token_code)) in table {
+        advance((to_s - at_s) * 1000).await.expect_status(200);
+        at_s = to_s;
+        let read = server.transaction(&started.transaction_id.to_string()).await;
+        let got = if read.status == 200 {
+            read.json()["status"].clone()
+        } else {
+            read.json()["error_code"].clone()
+        };
+        assert_eq!((read.status, got), (status, what), "the transaction at {to_s} s: {}", read.text());
+        let device = server.get_enrollment(&token, &uuid::Uuid::nil().to_string()).await;
+        assert_eq!(
+            (device.status, device.json()["error_code"].clone()),
+            (token_status, json!(token_code)),
+            "the token at {to_s} s: {}",
+            device.text()
+        );
+    }
+    server.shutdown().await;
+}
