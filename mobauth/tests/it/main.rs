@@ -8,6 +8,7 @@ mod catalogue;
 mod conformance;
 mod driven;
 mod gate;
+mod hostile_targets;
 mod install;
 mod matrix;
 mod qr_check;
