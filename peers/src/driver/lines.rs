@@ -78,3 +78,66 @@ pub async fn read_bounded_line<R: AsyncBufRead + Unpin>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// What the lines of `bytes` are, bounded by `max`: the model the reader is held to.
+    fn model(bytes: &[u8], max: usize) -> Vec<BoundedLine> {
+        let mut parts: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
+        // The text after the last newline is a line only if it is not empty.
+        if parts.last().is_some_and(|last| last.is_empty()) {
+            parts.pop();
+        }
+        let ended = parts.len().saturating_sub(usize::from(!bytes.ends_with(b"\n") && !bytes.is_empty()));
+        parts
+            .iter()
+            .enumerate()
+            .map(|(i, part)| {
+                let keep = part.len().min(max);
+                let mut line = BoundedLine { kept: part[..keep].to_vec(), cut: part.len() - keep };
+                if i < ended && line.cut == 0 && line.kept.last() == Some(&b'\r') {
+                    line.kept.pop();
+                }
+                line
+            })
+            .collect()
+    }
+
+    fn read_all(bytes: &[u8], max: usize) -> Vec<BoundedLine> {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
+        runtime.block_on(async {
+            // A small buffer, so that lines cross the reader's refills.
+            let mut reader = tokio::io::BufReader::with_capacity(7, bytes);
+            let mut lines = Vec::new();
+            while let Some(line) = read_bounded_line(&mut reader, max).await.expect("reading bytes in memory")
+            {
+                lines.push(line);
+            }
+            lines
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn lines_are_kept_to_the_bound_and_the_rest_is_counted(
+            bytes in prop::collection::vec(prop_oneof![Just(b'\n'), Just(b'\r'), any::<u8>()], 0..300),
+            max in 0usize..40,
+        ) {
+            let lines = read_all(&bytes, max);
+            prop_assert!(lines.iter().all(|line| line.kept.len() <= max));
+            prop_assert_eq!(lines, model(&bytes, max));
+        }
+
+        #[test]
+        fn a_line_shows_at_most_its_bound_of_characters(kept in prop::collection::vec(any::<u8>(), 0..1000), cut in 0usize..10_000) {
+            let shown = BoundedLine { kept, cut }.shown();
+            prop_assert!(shown.chars().count() <= SHOWN + 40, "{shown}");
+        }
+    }
+}
