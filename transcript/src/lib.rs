@@ -585,6 +585,21 @@ mod tests {
         assert!(transcript.exchanges()[0].response_body.contains("tok-0123456789"));
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Any answer a target gives is read as a success, a refusal or misbehaviour, never a
+        /// panic, and a refusal holds a well-formed error body.
+        #[test]
+        fn any_answer_is_read_without_a_panic(status in 100u16..600, body in ".{0,120}|\\{\"error_code\": ?[0-9]{1,6}, ?\"error_type\": ?\"[A-Z_]{0,12}\", ?\"error_message\": ?\".{0,8}\"\\}") {
+            match interpret::<protocol::wire::TokenResponse>(status, &body, &[200], "TokenResponse") {
+                Ok((got, _)) => proptest::prop_assert_eq!(got, 200),
+                Err(PeerError::Refused { body: error, .. }) => proptest::prop_assert!(body.contains(&error.error_type)),
+                Err(_) => {}
+            }
+        }
+    }
+
     #[test]
     fn interpret_tells_refusals_from_misbehaviour() {
         let ok: Result<(u16, serde_json::Value), _> = interpret(200, r#"{"a":1}"#, &[200], "Value");
