@@ -49,6 +49,11 @@ enum Command {
         /// each process draws its own.
         #[arg(long)]
         seed: Option<u64>,
+        /// A state file: the server takes up the users, clients, enrollments, transactions,
+        /// configuration and event sequence it holds, and keeps each change there before it
+        /// answers (created when missing).
+        #[arg(long)]
+        state: Option<PathBuf>,
     },
     /// The reference device driver: the simulated device behind the driver protocol, JSON Lines
     /// on stdin and stdout (what an SDK implementer's driver program does for a real SDK).
@@ -94,7 +99,7 @@ fn main() -> ExitCode {
         Command::Report(cmd) => Ok(ExitCode::from(mobauth::cli::report(cmd))),
         Command::Matrix(args) => Ok(ExitCode::from(mobauth::matrix::command(args, own_driver_command()))),
         Command::Qr(cmd) => qr(cmd),
-        Command::Serve { config, addr, seed } => serve(config, addr, seed),
+        Command::Serve { config, addr, seed, state } => serve(config, addr, seed, state),
         Command::DeviceDriver { seed, alternative_readings } => {
             let readings = if alternative_readings {
                 peers::driver::reference::Readings::alternative()
@@ -157,13 +162,19 @@ fn process_seed() -> u64 {
     std::collections::hash_map::RandomState::new().hash_one(std::process::id())
 }
 
-fn serve(config: PathBuf, addr: SocketAddr, seed: Option<u64>) -> anyhow::Result<ExitCode> {
+fn serve(
+    config: PathBuf,
+    addr: SocketAddr,
+    seed: Option<u64>,
+    state: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
     init_tracing();
     let file = mock_server::ServerFile::load(&config)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let mut options = mock_server::ServeOptions::new(addr, file);
         options.seed = seed.unwrap_or_else(process_seed);
+        options.state = state;
         let server = mock_server::serve(options).await?;
         tracing::info!(url = %server.url(), config = %config.display(), "mock Token Server listening");
         println!("mock Token Server listening on {}", server.url());

@@ -26,6 +26,7 @@ use crate::readings::{
     AdminDeleteMissing, AdminEmptySecrets, ApiClientIdColon, CaAtReset, OAuthDescription, PathId, Readings,
 };
 
+pub mod durable;
 pub mod fields;
 mod otp;
 mod relying_party;

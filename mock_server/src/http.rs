@@ -54,6 +54,10 @@ pub struct Shared {
     pub(crate) readings: Readings,
     /// How long a client may take to send a request's headers, and apart its body.
     pub(crate) read_timeout: std::time::Duration,
+    /// Where the state is kept, for a server started with a state file, and how many processes
+    /// have started on it.
+    pub(crate) store: Option<crate::store::Store>,
+    pub(crate) starts: u64,
 }
 
 /// The exchange log of `GET /_admin/v1/events`.
@@ -65,9 +69,9 @@ pub struct EventLog {
 }
 
 impl EventLog {
-    /// An empty log numbering its events as `seq` says.
-    pub(crate) fn new(seq: EventSeq) -> Self {
-        EventLog { seq, ..EventLog::default() }
+    /// An empty log numbering its events as `seq` says, after `last_seq` (0 for a new server).
+    pub(crate) fn new(seq: EventSeq, last_seq: u64) -> Self {
+        EventLog { seq, last_seq, ..EventLog::default() }
     }
 
     pub(crate) fn push(&mut self, mut event: ServerEvent) {
@@ -136,6 +140,15 @@ impl Shared {
             Some(rewritten) => json(status, rewritten),
             None => json(status, body),
         }
+    }
+
+    /// Saves what outlives the process, where the server keeps it.
+    pub(crate) fn persist(&self) -> Result<(), crate::store::StoreError> {
+        let Some(store) = &self.store else { return Ok(()) };
+        // One lock at a time: the event log's and then the server's, never both held.
+        let event_seq = lock(&self.events).last_seq;
+        let durable = lock(&self.server).durable(self.starts, event_seq);
+        store.save(&durable)
     }
 
     pub(crate) fn record(&self, kind: &str, method: &str, path: &str, status: u16, error_code: Option<u32>) {
@@ -691,7 +704,26 @@ pub(crate) async fn handle(
     // Callbacks of transactions this request ended start now: after the request's own event, and
     // before the answer, so a test that got the answer finds the attempts started in the log.
     callbacks::dispatch(&shared);
+    // A change is on disk before its answer goes out (a read changes nothing that a restart
+    // would not redo: an expiry follows from the time).
+    if shared.store.is_some() && method != axum::http::Method::GET && method != axum::http::Method::HEAD {
+        let saving = Arc::clone(&shared);
+        let saved = tokio::task::spawn_blocking(move || saving.persist()).await;
+        match saved {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Ok(not_saved(&e)),
+            Err(e) => return Ok(not_saved(&e)),
+        }
+    }
     Ok(response)
+}
+
+/// The answer to a request whose change could not be saved: the change may be lost at a restart,
+/// so no success is claimed.
+fn not_saved(error: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %error, "the state could not be saved");
+    (StatusCode::SERVICE_UNAVAILABLE, format!("the server's state could not be saved: {error}"))
+        .into_response()
 }
 
 /// How long the accept loop pauses after `accept` failed: at the file-descriptor limit it fails

@@ -17,6 +17,7 @@ pub mod core;
 pub mod faults;
 pub mod http;
 pub mod readings;
+pub mod store;
 
 mod callbacks;
 
@@ -57,6 +58,9 @@ pub struct ServeOptions {
     /// than this loses its connection (headers) or gets 408 (body), so slow clients cannot hold
     /// the server's connections forever.
     pub read_timeout: Duration,
+    /// A state file ([`store::Store`]): the server takes up the state it holds and keeps every
+    /// change there before answering the request that made it.
+    pub state: Option<std::path::PathBuf>,
 }
 
 impl ServeOptions {
@@ -70,6 +74,7 @@ impl ServeOptions {
             callback_attempt_timeout: Duration::from_secs(5),
             seed: 0,
             read_timeout: Duration::from_secs(10),
+            state: None,
         }
     }
 }
@@ -92,6 +97,12 @@ pub enum ServeError {
     /// The client that delivers callbacks could not be made (the platform's TLS roots).
     #[error("cannot make the callback client: {0}")]
     Tls(String),
+    /// The state file cannot be used.
+    #[error(transparent)]
+    State(#[from] store::StoreError),
+    /// The state file's state cannot be taken up.
+    #[error("cannot take up the state file's state: {0}")]
+    Damaged(#[from] core::durable::DurableError),
 }
 
 /// A server running in this process.
@@ -138,16 +149,32 @@ impl Drop for RunningServer {
 
 /// Starts a server and returns once it listens.
 pub async fn serve(options: ServeOptions) -> Result<RunningServer, ServeError> {
+    let (store, kept) = match &options.state {
+        Some(path) => {
+            let (store, kept) = store::Store::open(path)?;
+            (Some(store), kept)
+        }
+        None => (None, None),
+    };
+    let starts = kept.as_ref().map_or(0, |kept| kept.starts) + 1;
     let seed = options.file.seed.unwrap_or(options.seed);
+    // On a kept state each start draws its own stream, even from one seed: a token of an earlier
+    // process is never handed out again.
+    let seed =
+        if store.is_some() { protocol::rng::derive_seed(seed, &format!("start {starts}")) } else { seed };
     let readings = options.file.readings;
     let clock = clock::ServerClock::with_readings(options.clock, readings);
     let mut rng = protocol::rng::seeded(seed);
-    let server = TokenServer::new(
+    let mut server = TokenServer::new(
         options.file.seed(),
         protocol::rng::seeded(rand_core::Rng::next_u64(&mut rng)),
         clock.now(),
     )?
     .with_readings(readings);
+    let event_seq = kept.as_ref().map_or(0, |kept| kept.event_seq);
+    if let Some(kept) = kept {
+        server.restore(kept)?;
+    }
     let listener =
         http::bind(options.addr).await.map_err(|source| ServeError::Bind { addr: options.addr, source })?;
     let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: options.addr, source })?;
@@ -172,11 +199,15 @@ pub async fn serve(options: ServeOptions) -> Result<RunningServer, ServeError> {
         clock,
         admin_token: admin_token.clone(),
         faults: Mutex::new(faults),
-        events: Mutex::new(EventLog::new(readings.event_seq)),
+        events: Mutex::new(EventLog::new(readings.event_seq, event_seq)),
         deliveries,
         readings,
         read_timeout: options.read_timeout,
+        store,
+        starts,
     });
+    // The start itself is kept (its count), before the server answers anyone.
+    shared.persist()?;
     let (stop_tx, stop_rx) = oneshot::channel();
     let task = tokio::spawn(async move {
         let delivery = tokio::spawn(callbacks::run_timer(shared.clone()));

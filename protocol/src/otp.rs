@@ -114,6 +114,16 @@ impl fmt::Debug for SecretDigest {
 }
 
 impl SecretDigest {
+    /// The digest as stored (a server that keeps its state keeps this, never the secret).
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0
+    }
+
+    /// A digest as stored.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
     /// Whether `otp`'s secret hashes to this digest, in time independent of where they differ.
     pub fn matches(&self, otp: &Otp) -> bool {
         bool::from(self.0.ct_eq(&otp.secret_digest().0))

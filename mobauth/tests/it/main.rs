@@ -11,6 +11,7 @@ mod gate;
 mod hostile_targets;
 mod install;
 mod matrix;
+mod persistence;
 mod qr_check;
 mod reports;
 mod server_by_url;

@@ -35,19 +35,19 @@ fn scratch(case: &str) -> PathBuf {
     dir
 }
 
-/// `mobauth serve` as a process of its own, stopped when dropped.
-struct ServeProcess {
+/// `mobauth serve` as a process of its own, stopped (SIGKILL) when dropped.
+pub(crate) struct ServeProcess {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl ServeProcess {
-    fn start(server_file: &str) -> Self {
+    pub(crate) fn start(server_file: &str) -> Self {
         Self::start_with(server_file, &[])
     }
 
     /// With more arguments to `mobauth serve`.
-    fn start_with(server_file: &str, args: &[&str]) -> Self {
+    pub(crate) fn start_with(server_file: &str, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mobauth"))
             .args(["serve", "--addr", "127.0.0.1:0", "--config"])
             .arg(workspace(server_file))
@@ -593,6 +593,7 @@ fn a_server_that_hands_out_tokens_wrongly_leaks_none_into_any_output() {
 /// and only an explicit `--seed` makes them the same.
 #[test]
 fn serve_processes_draw_their_own_secrets_unless_a_seed_is_given() {
+    mock_server::install_crypto_provider();
     let token = |server: &ServeProcess| {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
         runtime.block_on(async {

@@ -158,3 +158,24 @@ async fn ended_transactions_and_expired_tokens_are_forgotten_after_the_retention
     }
     server.shutdown().await;
 }
+
+/// A state file that is not one (another program's, or damaged) stops the start with a message
+/// naming it, and is left as it was.
+#[tokio::test]
+async fn a_state_file_that_is_not_one_stops_the_start_and_is_left_alone() {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("mobauth-not-a-state-file");
+    std::fs::write(&path, b"not a database").expect("a scratch file");
+    let file =
+        mock_server::ServerFile::load(&crate::support::fixture_path("default")).expect("the fixture parses");
+    let mut options = mock_server::ServeOptions::new("127.0.0.1:0".parse().expect("an address"), file);
+    options.state = Some(path.clone());
+    match mock_server::serve(options).await {
+        Err(e @ mock_server::ServeError::State(_)) => {
+            assert!(e.to_string().contains("mobauth-not-a-state-file"), "{e}");
+        }
+        Err(e) => panic!("expected the state file to be refused, got {e}"),
+        Ok(_) => panic!("a server started on a file that is no state file"),
+    }
+    assert_eq!(std::fs::read(&path).expect("the file is still there"), b"not a database");
+    std::fs::remove_file(&path).expect("the scratch file is removed");
+}
