@@ -10,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 rounds="${1:-5}"
 n="${2:-20000}"
-cargo build --release --quiet -p mobauth -p mobauth-mock-server --example otp_throughput
+cargo build --release --quiet -p mobauth --bin mobauth
+cargo build --release --quiet -p mobauth-mock-server --example otp_throughput
 work="$(mktemp -d /tmp/mobauth-soak.XXXXXX)"
 target/release/mobauth serve --config fixtures/servers/multiple-devices.toml --addr 127.0.0.1:0 >"$work/serve.out" 2>/dev/null &
 pid=$!

@@ -168,6 +168,8 @@ fn ms(d: Duration) -> f64 {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = parse_args()?;
+    // reqwest has rustls without a provider of its own; serving in-process installs one too.
+    mock_server::install_crypto_provider();
     let (server, base, admin_token) = match &args.server {
         Some(url) => (None, url.trim_end_matches('/').to_string(), "mobauth-admin".to_string()),
         None => {
