@@ -156,6 +156,11 @@ fn a_hostile_target_gets_a_clear_verdict_and_the_harness_stays_small() {
             .find_map(|line| line.strip_prefix("max-rss-kb "))
             .and_then(|kb| kb.trim().parse().ok())
             .unwrap_or_else(|| panic!("{behaviour:?}: /usr/bin/time gives the peak memory: {stderr}"));
+        // The figures, for whoever runs it with --nocapture.
+        eprintln!(
+            "hostile target {behaviour:?}: exit {exit}, peak {peak} KB, reports {} bytes, {took:?}",
+            size_of(&out)
+        );
         assert!(peak < MEMORY_BOUND_KB, "{behaviour:?}: the harness's peak memory {peak} KB");
         assert!(size_of(&out) < REPORTS_BOUND, "{behaviour:?}: the reports take {} bytes", size_of(&out));
         assert!(took < TIME_BOUND, "{behaviour:?}: the run took {took:?}");
