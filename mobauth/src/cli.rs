@@ -114,6 +114,9 @@ pub enum ReportCommand {
 /// use unless `--device-driver` names the SDK's driver (whose device then also stands in for the
 /// scenarios' devices).
 pub fn run(args: RunArgs, driver_command: Option<String>) -> u8 {
+    if let Err(message) = reports_folder(&args.out) {
+        return usage(&message);
+    }
     let expectations = match &args.expectations {
         Some(path) => match Expectations::load(path) {
             Ok(expectations) => expectations,
@@ -172,11 +175,11 @@ pub fn run(args: RunArgs, driver_command: Option<String>) -> u8 {
 
 /// Prints the summary, writes the reports and returns the gate's exit code.
 fn finish(report: &Report, out: &Path, formats: &[Format]) -> u8 {
-    print!("{}", write::text(report));
+    crate::output::stdout(&write::text(report));
     match write::write_all(report, out, formats) {
         Ok(files) => {
             let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-            println!("Reports: {}", names.join(", "));
+            crate::output::line(&format!("Reports: {}", names.join(", ")));
             report.gate.exit_code
         }
         Err(e) => usage(&e.to_string()),
@@ -187,6 +190,9 @@ fn finish(report: &Report, out: &Path, formats: &[Format]) -> u8 {
 pub fn report(command: ReportCommand) -> u8 {
     match command {
         ReportCommand::Merge { reports, out, format } => {
+            if let Err(message) = reports_folder(&out) {
+                return usage(&message);
+            }
             let mut loaded = Vec::new();
             for path in &reports {
                 match report::load(path) {
@@ -205,7 +211,7 @@ pub fn report(command: ReportCommand) -> u8 {
                 (Err(message), _) | (_, Err(message)) => return usage(&message),
             };
             let diff = diff::diff(&old, &new);
-            print!("{}", diff::render(&diff));
+            crate::output::stdout(&diff::render(&diff));
             u8::from(diff.has_regressions())
         }
     }
@@ -216,6 +222,23 @@ fn format_arg() -> impl clap::builder::TypedValueParser<Value = Format> {
     use clap::builder::TypedValueParser as _;
     clap::builder::PossibleValuesParser::new(Format::ALL.map(Format::name))
         .map(|name| Format::named(&name).expect("the parser admits only the formats' names"))
+}
+
+/// `--out` names a folder for the reports; `-`, which other tools read as standard output, is
+/// refused before anything runs instead of becoming a folder named `-`.
+fn reports_folder(out: &Path) -> Result<(), String> {
+    if out == Path::new("-") {
+        return Err("--out names the folder the reports are written to; \"-\" (standard output) is none: \
+                    give a folder, and read its report.json or summary.md"
+            .into());
+    }
+    if out.is_file() {
+        return Err(format!(
+            "--out names the folder the reports are written to, but {} is a file",
+            out.display()
+        ));
+    }
+    Ok(())
 }
 
 fn usage(message: &str) -> u8 {

@@ -6,3 +6,4 @@
 pub mod cli;
 pub mod features;
 pub mod matrix;
+pub mod output;

@@ -142,7 +142,7 @@ fn qr(cmd: QrCommand) -> anyhow::Result<ExitCode> {
             let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             match qr::decode(&bytes) {
                 Ok(payload) => {
-                    println!("{payload}");
+                    mobauth::output::line(&payload);
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {
@@ -177,7 +177,7 @@ fn serve(
         options.state = state;
         let server = mock_server::serve(options).await?;
         tracing::info!(url = %server.url(), config = %config.display(), "mock Token Server listening");
-        println!("mock Token Server listening on {}", server.url());
+        mobauth::output::line(&format!("mock Token Server listening on {}", server.url()));
         tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
         tracing::info!("shutting down");
         server.shutdown().await;
@@ -209,5 +209,9 @@ fn device_driver(seed: u64, readings: peers::driver::reference::Readings) -> any
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(mobauth::output::colour_on_stderr())
+        .init();
 }

@@ -432,9 +432,9 @@ pub fn command(args: MatrixArgs, reference_driver: Option<String>) -> u8 {
     };
     match write(&matrix, &args.out) {
         Ok(files) => {
-            println!("mobauth compatibility matrix: {}", headline(&matrix));
+            crate::output::line(&format!("mobauth compatibility matrix: {}", headline(&matrix)));
             let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-            println!("Matrix: {}", names.join(", "));
+            crate::output::line(&format!("Matrix: {}", names.join(", ")));
             matrix.exit_code()
         }
         Err(e) => usage(&e),

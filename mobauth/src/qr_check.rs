@@ -99,10 +99,10 @@ fn check(args: &CheckArgs) -> Result<QrGrade, CheckError> {
         other => CheckError::TooLarge { path: path.clone(), source: other },
     })?;
     match args.format {
-        Format::Text => print!("{}", text(path, &grade)),
+        Format::Text => mobauth::output::stdout(&text(path, &grade)),
         Format::Json => {
             let report = JsonReport { file: path.display().to_string(), grade: &grade };
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            mobauth::output::line(&serde_json::to_string_pretty(&report)?);
         }
     }
     Ok(grade)

@@ -170,7 +170,10 @@ fn usage_and_configuration_errors_exit_2() {
     let bad_target = dir.join("target.toml");
     std::fs::write(&bad_target, "base_url = \"http://127.0.0.1:1\"\nport = 8080\n").expect("a target file");
     let bad_target = bad_target.to_string_lossy().into_owned();
-    let cases: [(&[&str], &str); 11] = [
+    let a_file = dir.join("a-file");
+    std::fs::write(&a_file, "not a folder").expect("a file");
+    let a_file = a_file.to_string_lossy().into_owned();
+    let cases: [(&[&str], &str); 14] = [
         (&["run", "--features", FEATURES, "--target", &missing], "cannot read the target file"),
         (&["run", "--features", FEATURES, "--target", &bad_target], "unknown field `port`"),
         (&["run", "--features", FEATURES, "--server", "ftp://x"], "must start with http:// or https://"),
@@ -185,12 +188,58 @@ fn usage_and_configuration_errors_exit_2() {
         (&["run", "--features", FEATURES, "--tags", "@no-such-tag"], "no scenario to run"),
         (&["run", "--features", FEATURES, "--tags", "@pass and"], "is not valid"),
         (&["report", "diff", &missing, &missing], "cannot read"),
+        (&["run", "--features", FEATURES, "--out", "-"], "\"-\" (standard output) is none"),
+        (&["run", "--features", FEATURES, "--out", &a_file], "is a file"),
+        (&["report", "merge", &missing, "--out", "-"], "\"-\" (standard output) is none"),
     ];
     for (args, message) in cases {
         let outcome = mobauth(args);
         assert_eq!(outcome.code, Some(2), "{args:?}: {outcome:?}");
         assert!(outcome.stderr.contains(message), "{args:?}: {outcome:?}");
     }
+}
+
+/// A reader that goes away is no failure: `mobauth run | head -1` gets the run's own exit code
+/// (here 0, a conformant run), no panic, and its reports are written.
+#[test]
+fn a_closed_pipe_on_stdout_is_no_panic() {
+    let out = scratch("closed-pipe");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mobauth"))
+        .args(["run", "--features", FEATURES, "--tags", "@pass", "--progress", "off", "--out"])
+        .arg(&out)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("mobauth starts");
+    // The reader goes away before anything is written.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("mobauth ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.join("report.json").is_file(), "the reports are written");
+}
+
+/// Logs that go to a file or a pipe carry no colour codes.
+#[test]
+fn a_log_that_is_not_a_terminal_has_no_colour() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mobauth"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--config", "../fixtures/servers/default.toml"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("mobauth serve starts");
+    let mut listening = String::new();
+    let stdout = child.stdout.take().expect("stdout is piped");
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut listening)
+        .expect("it says where it listens");
+    child.kill().expect("the server is stopped");
+    let output = child.wait_with_output().expect("the server ends");
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(log.contains("mock Token Server listening"), "the log has its lines: {log}");
+    assert!(!log.contains('\u{1b}'), "no escape codes: {log:?}");
 }
 
 #[test]
