@@ -217,6 +217,35 @@ fn parse_embedded(embedded: &EmbeddedFeatures) -> Result<Parsed, RunError> {
     Ok(Parsed { features, display_root })
 }
 
+/// The longest part of an outline row's cells that its name shows.
+const ROW_IN_NAME: usize = 60;
+
+/// The rows of an outline share its name; each gets its number among the scenarios of that name
+/// in its file and its cells, `Outline name (example #2: GET, /_admin/v1/clock)`, so that every
+/// test identity in every report format is unique. Numbered over the whole suite in file order,
+/// whatever `--tags` and `--shard` select, so a name is the same on every run and in merged shards.
+fn name_outline_rows(suite: &mut [(Key, ScenarioMeta, bool)], examples: &HashMap<Key, String>) {
+    let mut counts: HashMap<(String, String), usize> = HashMap::new();
+    for (_, meta, _) in suite.iter() {
+        *counts.entry((meta.file.clone(), meta.name.clone())).or_default() += 1;
+    }
+    let mut numbered: HashMap<(String, String), usize> = HashMap::new();
+    for (key, meta, _) in suite.iter_mut() {
+        let group = (meta.file.clone(), meta.name.clone());
+        let (Some(cells), Some(&count)) = (examples.get(key), counts.get(&group)) else { continue };
+        if count < 2 {
+            continue;
+        }
+        let number = numbered.entry(group).or_default();
+        *number += 1;
+        let cells = match cells.char_indices().nth(ROW_IN_NAME) {
+            Some((at, _)) => format!("{}…", &cells[..at]),
+            None => cells.clone(),
+        };
+        meta.name = format!("{} (example #{number}: {cells})", meta.name);
+    }
+}
+
 /// Parses the features and selects the run's scenarios.
 pub(crate) fn select(options: &RunOptions) -> Result<Selection, RunError> {
     let tag_filter = match &options.tags {
@@ -233,6 +262,8 @@ pub(crate) fn select(options: &RunOptions) -> Result<Selection, RunError> {
 
     // Every scenario of the suite in file and line order, and whether the tags select it.
     let mut suite: Vec<(Key, ScenarioMeta, bool)> = Vec::new();
+    // The cells of each outline row, by its key.
+    let mut examples: HashMap<Key, String> = HashMap::new();
     for (feature, file) in &parsed {
         let rules = feature.rules.iter().flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s)));
         for (rule, scenario) in feature.scenarios.iter().map(|s| (None, s)).chain(rules) {
@@ -252,10 +283,15 @@ pub(crate) fn select(options: &RunOptions) -> Result<Selection, RunError> {
                 level,
                 seed: protocol::rng::derive_seed(options.seed, &label),
             };
+            let row = scenario.examples.first().and_then(|e| e.table.as_ref()).and_then(|t| t.rows.get(1));
+            if let Some(cells) = row {
+                examples.insert(key(feature, scenario), cells.join(", "));
+            }
             suite.push((key(feature, scenario), meta, selected));
         }
     }
     suite.sort_by(|a, b| (&a.1.file, a.0.1, a.0.2).cmp(&(&b.1.file, b.0.1, b.0.2)));
+    name_outline_rows(&mut suite, &examples);
     let mut features: Vec<gherkin::Feature> = parsed.into_iter().map(|(feature, _)| feature).collect();
 
     let mut scenarios = HashMap::new();
@@ -366,6 +402,27 @@ mod tests {
         let mut ids: Vec<String> = part.scenarios.values().map(|m| m.id.clone()).collect();
         ids.sort();
         (whole.suite.into_iter().map(|m| (m.id, m.file, m.line, m.seed, m.tags)).collect(), ids)
+    }
+
+    /// Rows of an outline whose name has no placeholder get their number and cells, counted over
+    /// the whole suite, so a row has the same name whatever `--tags` selects.
+    #[test]
+    fn outline_rows_are_named_by_their_number_and_cells_whatever_is_selected() {
+        static ROWS: &[EmbeddedFile] = &[EmbeddedFile {
+            path: "rows.feature",
+            text: "Feature: Rows\n\n  Scenario Outline: Same\n    Given a <thing>\n\n    Examples:\n      \
+                   | thing |\n      | key |\n\n    @only\n    Examples:\n      | thing |\n      | lock |\n",
+        }];
+        let names = |tags: Option<&str>| {
+            let mut options = RunOptions::new(EmbeddedFeatures { root: "features", files: ROWS });
+            options.tags = tags.map(str::to_string);
+            let selection = select(&options).expect("the rows select");
+            let mut names: Vec<String> = selection.scenarios.values().map(|m| m.name.clone()).collect();
+            names.sort();
+            names
+        };
+        assert_eq!(names(None), ["Same (example #1: key)", "Same (example #2: lock)"]);
+        assert_eq!(names(Some("@only")), ["Same (example #2: lock)"]);
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! (this package's own binary), exactly as `mobauth run` runs them. `MOBAUTH_SEED` sets the run
 //! seed. To run a part of the suite with cucumber's own selection, use `mobauth run --tags EXPR`.
 
+use std::collections::BTreeSet;
+
 use report::Outcome;
 use runner::RunOptions;
 
@@ -42,6 +44,39 @@ fn every_scenario_passes_against_the_embedded_mock_server() {
         })
         .collect();
     assert!(silent.is_empty(), "steps that sent a request but show no exchange:\n{}", silent.join("\n"));
+    every_test_identity_is_unique(&report);
+}
+
+/// Each scenario, an outline's rows included, is a test of its own in every format: its name in
+/// the report, its (classname, name) in JUnit, its element id in Cucumber JSON.
+fn every_test_identity_is_unique(report: &report::Report) {
+    let count = report.scenarios.len();
+    let names: BTreeSet<(&str, &str)> =
+        report.scenarios.iter().map(|s| (s.file.as_str(), s.name.as_str())).collect();
+    let junit = report::write::junit(report);
+    let cases: BTreeSet<(&str, &str)> = junit
+        .split("<testcase name=\"")
+        .skip(1)
+        .filter_map(|rest| {
+            let (name, rest) = rest.split_once('"')?;
+            let classname = rest.split_once("classname=\"")?.1.split_once('"')?.0;
+            Some((classname, name))
+        })
+        .collect();
+    let cucumber: serde_json::Value =
+        serde_json::from_str(&report::write::cucumber_json(report)).expect("Cucumber JSON");
+    let ids: BTreeSet<&str> = cucumber
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|feature| feature["elements"].as_array().into_iter().flatten())
+        .filter_map(|element| element["id"].as_str())
+        .collect();
+    assert_eq!(
+        (names.len(), cases.len(), ids.len()),
+        (count, count, count),
+        "distinct report names, JUnit cases, Cucumber ids"
+    );
 }
 
 /// Whether a step sends a request itself: `<who> sends <METHOD> "<path>"...` (a raw request),

@@ -21,7 +21,7 @@ fn slug(text: &str) -> String {
     out.trim_matches('-').to_string()
 }
 
-fn element(scenario: &ScenarioResult) -> Value {
+fn element(scenario: &ScenarioResult, id: String) -> Value {
     let steps: Vec<Value> = scenario
         .steps
         .iter()
@@ -59,7 +59,7 @@ fn element(scenario: &ScenarioResult) -> Value {
         .collect();
     let tags: Vec<Value> = scenario.tags.iter().map(|t| json!({ "name": format!("@{t}") })).collect();
     json!({
-        "id": format!("{};{}", slug(&scenario.feature), slug(&scenario.name)),
+        "id": id,
         "keyword": "Scenario",
         "name": scenario.name,
         "description": "",
@@ -70,8 +70,38 @@ fn element(scenario: &ScenarioResult) -> Value {
     })
 }
 
+/// Each scenario's element id, `feature-slug;scenario-slug` as cucumber-jvm makes it, unique in
+/// the report: where two names slug alike (they differ only in punctuation), each of them gets
+/// its line too, `...;scenario-slug;93`.
+struct Ids {
+    taken: std::collections::HashMap<String, usize>,
+}
+
+impl Ids {
+    fn of(report: &Report) -> Self {
+        let mut taken = std::collections::HashMap::new();
+        for scenario in &report.scenarios {
+            *taken.entry(Self::plain(scenario)).or_insert(0) += 1;
+        }
+        Self { taken }
+    }
+
+    fn plain(scenario: &ScenarioResult) -> String {
+        format!("{};{}", slug(&scenario.feature), slug(&scenario.name))
+    }
+
+    fn id(&self, scenario: &ScenarioResult) -> String {
+        let plain = Self::plain(scenario);
+        match self.taken.get(&plain) {
+            Some(&count) if count > 1 => format!("{plain};{}", scenario.line),
+            _ => plain,
+        }
+    }
+}
+
 /// The report as Cucumber JSON.
 pub fn cucumber_json(report: &Report) -> String {
+    let ids = Ids::of(report);
     let mut features: Vec<Value> = Vec::new();
     let mut files: Vec<&str> = report.scenarios.iter().map(|s| s.file.as_str()).collect();
     files.dedup();
@@ -86,7 +116,7 @@ pub fn cucumber_json(report: &Report) -> String {
             "description": "",
             "line": 1,
             "tags": [],
-            "elements": scenarios.iter().map(|s| element(s)).collect::<Vec<_>>(),
+            "elements": scenarios.iter().map(|s| element(s, ids.id(s))).collect::<Vec<_>>(),
         }));
     }
     let mut text = serde_json::to_string_pretty(&features).unwrap_or_else(|_| "[]".into());
