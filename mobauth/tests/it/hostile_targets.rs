@@ -8,14 +8,9 @@
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// The harness's peak resident memory whatever a target sends.
-const MEMORY_BOUND_KB: u64 = 200 * 1024;
-
-/// The bytes of every report of such a run together.
-const REPORTS_BOUND: u64 = 2 * 1024 * 1024;
+use crate::measured::{MEMORY_BOUND_KB, REPORTS_BOUND, bytes_in, mobauth_under_time};
 
 /// How long such a run may take: the probe's and the scenarios' timeouts, with room for a loaded
 /// machine.
@@ -112,12 +107,6 @@ fn start(behaviour: Behaviour) -> String {
     url
 }
 
-fn size_of(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .map(|entries| entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
-        .unwrap_or(0)
-}
-
 #[test]
 fn a_hostile_target_gets_a_clear_verdict_and_the_harness_stays_small() {
     // (behaviour, the exit code, words of the terminal's or the report's account of it)
@@ -136,13 +125,18 @@ fn a_hostile_target_gets_a_clear_verdict_and_the_harness_stays_small() {
             Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("mobauth-hostile-target-{behaviour:?}"));
         drop(std::fs::remove_dir_all(&out));
         let began = Instant::now();
-        let output = Command::new("/usr/bin/time")
-            .args(["-f", "max-rss-kb %M"])
-            .arg(env!("CARGO_BIN_EXE_mobauth"))
-            .args(["run", "--progress", "off", "--server", &url, "--tags", "@AUTH-001 or @RP-003", "--out"])
-            .arg(&out)
-            .output()
-            .expect("/usr/bin/time runs mobauth");
+        let out_arg = out.display().to_string();
+        let (output, peak) = mobauth_under_time(&[
+            "run",
+            "--progress",
+            "off",
+            "--server",
+            &url,
+            "--tags",
+            "@AUTH-001 or @RP-003",
+            "--out",
+            &out_arg,
+        ]);
         let took = began.elapsed();
         let stderr = String::from_utf8_lossy(&output.stderr);
         let account = format!(
@@ -152,18 +146,13 @@ fn a_hostile_target_gets_a_clear_verdict_and_the_harness_stays_small() {
         );
         assert_eq!(output.status.code(), Some(exit), "{behaviour:?}: {account}");
         assert!(account.contains(words), "{behaviour:?}: the account says {words:?}: {account}");
-        let peak: u64 = stderr
-            .lines()
-            .find_map(|line| line.strip_prefix("max-rss-kb "))
-            .and_then(|kb| kb.trim().parse().ok())
-            .unwrap_or_else(|| panic!("{behaviour:?}: /usr/bin/time gives the peak memory: {stderr}"));
         // The figures, for whoever runs it with --nocapture.
+        let reports = bytes_in(&out);
         eprintln!(
-            "hostile target {behaviour:?}: exit {exit}, peak {peak} KB, reports {} bytes, {took:?}",
-            size_of(&out)
+            "hostile target {behaviour:?}: exit {exit}, peak {peak} KB, reports {reports} bytes, {took:?}"
         );
         assert!(peak < MEMORY_BOUND_KB, "{behaviour:?}: the harness's peak memory {peak} KB");
-        assert!(size_of(&out) < REPORTS_BOUND, "{behaviour:?}: the reports take {} bytes", size_of(&out));
+        assert!(reports < REPORTS_BOUND, "{behaviour:?}: the reports take {reports} bytes");
         assert!(took < TIME_BOUND, "{behaviour:?}: the run took {took:?}");
         drop(std::fs::remove_dir_all(&out));
     }

@@ -11,6 +11,7 @@ mod gate;
 mod hostile_targets;
 mod install;
 mod matrix;
+mod measured;
 mod persistence;
 mod qr_check;
 mod reports;

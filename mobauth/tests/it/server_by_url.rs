@@ -594,22 +594,16 @@ fn a_server_that_hands_out_tokens_wrongly_leaks_none_into_any_output() {
 #[test]
 fn serve_processes_draw_their_own_secrets_unless_a_seed_is_given() {
     mock_server::install_crypto_provider();
+    // Alice logs in as a simulated device does; its token is the one the server handed out.
     let token = |server: &ServeProcess| {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
         runtime.block_on(async {
-            let reply = reqwest::Client::new()
-                .post(format!("{}/oauth/token", server.url))
-                .form(&[
-                    ("grant_type", "password"),
-                    ("username", "alice"),
-                    ("password", "alice-password"),
-                    ("client_id", "mobauth-app"),
-                ])
-                .send()
-                .await
-                .expect("the token endpoint answers");
-            let body: serde_json::Value = reply.json().await.expect("a JSON token answer");
-            body["access_token"].as_str().expect("an access token").to_string()
+            let http =
+                transcript::Http::new(&server.url, std::time::Duration::from_secs(10), Default::default());
+            let mut device =
+                peers::device::SimulatedDevice::new("phone", http, "mobauth-app", protocol::rng::seeded(1));
+            device.log_in("alice", "alice-password").await.expect("alice logs in");
+            device.access_token().expect("an access token").to_string()
         })
     };
     let file = "fixtures/servers/default.toml";

@@ -7,15 +7,10 @@
 //! started outlives the run.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use report::{Report, Verdict};
 
-/// The harness's peak resident memory whatever a driver sends (README, "Testing an SDK").
-const MEMORY_BOUND_KB: u64 = 200 * 1024;
-
-/// The bytes of every report of such a run together.
-const REPORTS_BOUND: u64 = 2 * 1024 * 1024;
+use crate::measured::{MEMORY_BOUND_KB, REPORTS_BOUND, bytes_in, mobauth_under_time};
 
 /// `@REN-001` (one scenario whose device is the driver's) and `@RP-003` (one without devices).
 const TAGS: &str = "@REN-001 or @RP-003";
@@ -102,13 +97,6 @@ fn running(pid: &str) -> bool {
         .is_ok_and(|stat| stat.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
 }
 
-fn size_of(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .expect("the reports folder")
-        .map(|entry| entry.expect("an entry").metadata().expect("its metadata").len())
-        .sum()
-}
-
 #[test]
 fn a_hostile_driver_fails_its_scenario_and_the_harness_stays_small() {
     for case in cases() {
@@ -118,16 +106,19 @@ fn a_hostile_driver_fails_its_scenario_and_the_harness_stays_small() {
         std::fs::write(&script, case.script.replace("PIDFILE", &pidfile.display().to_string()))
             .expect("the driver script is written");
         let out = dir.join("reports");
-        let output = Command::new("/usr/bin/time")
-            .args(["-f", "max-rss-kb %M"])
-            .arg(env!("CARGO_BIN_EXE_mobauth"))
-            .args(["run", "--progress", "off", "--tags", TAGS])
-            .arg("--device-driver")
-            .arg(format!("sh '{}'", script.display()))
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .expect("/usr/bin/time runs mobauth");
+        let driver = format!("sh '{}'", script.display());
+        let out_arg = out.display().to_string();
+        let (output, peak) = mobauth_under_time(&[
+            "run",
+            "--progress",
+            "off",
+            "--tags",
+            TAGS,
+            "--device-driver",
+            &driver,
+            "--out",
+            &out_arg,
+        ]);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{}: a failed MUST exits 1; stderr: {stderr}", case.name);
 
@@ -146,12 +137,7 @@ fn a_hostile_driver_fails_its_scenario_and_the_harness_stays_small() {
         }
         assert_eq!(report.scenarios.len(), 2, "{}: both scenarios report", case.name);
 
-        let peak: u64 = stderr
-            .lines()
-            .find_map(|line| line.strip_prefix("max-rss-kb "))
-            .and_then(|kb| kb.trim().parse().ok())
-            .unwrap_or_else(|| panic!("{}: /usr/bin/time gives the peak memory: {stderr}", case.name));
-        let reports = size_of(&out);
+        let reports = bytes_in(&out);
         // The figures, for whoever runs it with --nocapture.
         eprintln!("hostile driver {}: peak {peak} KB, reports {reports} bytes", case.name);
         assert!(peak < MEMORY_BOUND_KB, "{}: the harness's peak memory {peak} KB", case.name);
