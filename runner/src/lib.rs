@@ -163,6 +163,9 @@ pub enum RunError {
     /// The options ask for something this harness cannot do.
     #[error("{0}")]
     Usage(String),
+    /// The target answers, but not as a Token Server (its own message says what came).
+    #[error("{0}")]
+    NotATokenServer(String),
     /// The target does not answer.
     #[error("the target {target} cannot be reached: {reason}")]
     Unreachable {
@@ -174,11 +177,12 @@ pub enum RunError {
 }
 
 impl RunError {
-    /// The process exit code for this error: [`EXIT_UNREACHABLE`] for an unreachable target,
-    /// [`EXIT_USAGE`] for everything else (usage and configuration).
+    /// The process exit code for this error: [`EXIT_UNREACHABLE`] for a target that cannot be
+    /// reached or is not a Token Server, [`EXIT_USAGE`] for everything else (usage and
+    /// configuration).
     pub fn exit_code(&self) -> u8 {
         match self {
-            RunError::Unreachable { .. } => EXIT_UNREACHABLE,
+            RunError::Unreachable { .. } | RunError::NotATokenServer(_) => EXIT_UNREACHABLE,
             _ => EXIT_USAGE,
         }
     }
@@ -587,6 +591,7 @@ async fn preflight(target: &TargetSpec, seed: u64, started_at: OffsetDateTime) -
     match RemoteServer::probe(file, &run_tag).await {
         Ok(server) => Ok(Resolved::Remote(Arc::new(server))),
         Err(ProbeError::Unreachable { url, reason }) => Err(RunError::Unreachable { target: url, reason }),
+        Err(e @ ProbeError::NotATokenServer { .. }) => Err(RunError::NotATokenServer(e.to_string())),
         Err(e) => Err(RunError::Usage(format!("{base_url}: {e}"))),
     }
 }

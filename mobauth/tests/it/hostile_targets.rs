@@ -1,8 +1,9 @@
 //! Hostile targets, each a small server on 127.0.0.1 that misbehaves one way at every request: it
 //! hangs, answers bytes that are not HTTP, a body of 100 MB, a redirect to itself forever, `{}` to
-//! everything, or closes the connection at once. `mobauth run --server URL` against each (a
-//! process of its own, under `/usr/bin/time`) ends within its timeouts with a verdict that says
-//! what came (exit 1, scenarios failed, or 3, the target unreachable), its peak memory under
+//! everything, 404 with an empty body to everything (a web server that is not a Token Server), or
+//! closes the connection at once. `mobauth run --server URL` against each (a process of its own,
+//! under `/usr/bin/time`) ends within its timeouts with exit 3 (the target cannot be reached, or is
+//! not a Token Server) and a message that says what came, its peak memory under
 //! [`MEMORY_BOUND_KB`] and its reports under [`REPORTS_BOUND`] bytes.
 
 use std::io::{Read as _, Write as _};
@@ -24,6 +25,7 @@ enum Behaviour {
     HundredMegabytes,
     RedirectsForever,
     EmptyObject,
+    NotFound,
     ClosesAtOnce,
 }
 
@@ -85,6 +87,11 @@ fn serve_one(mut stream: TcpStream, behaviour: Behaviour) {
                 b"HTTP/1.1 302 Found\r\nLocation: /again\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
             );
         }
+        Behaviour::NotFound => {
+            read_request(&mut stream);
+            let _ =
+                stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
         Behaviour::EmptyObject => {
             read_request(&mut stream);
             let _ = stream.write_all(
@@ -114,8 +121,11 @@ fn a_hostile_target_gets_a_clear_verdict_and_the_harness_stays_small() {
         (Behaviour::Hangs, 3, "operation timed out"),
         (Behaviour::NotHttp, 3, "invalid HTTP version"),
         (Behaviour::HundredMegabytes, 3, "a body of more than 1048576 bytes (not read on)"),
-        (Behaviour::RedirectsForever, 1, "302"),
-        (Behaviour::EmptyObject, 1, "{}"),
+        // None of these answers has the contract's error shapes: not a Token Server, said once,
+        // instead of every scenario failing on it.
+        (Behaviour::RedirectsForever, 3, "answers, but not as a Token Server"),
+        (Behaviour::EmptyObject, 3, "POST /oauth/token: 200, \"{}\""),
+        (Behaviour::NotFound, 3, "POST /mobile-auth/v1/otp/requests: 404, an empty body"),
         // Reset or closed before the answer, as the timing falls: either way not reachable.
         (Behaviour::ClosesAtOnce, 3, "cannot be reached"),
     ];

@@ -32,6 +32,20 @@ pub enum ProbeError {
         /// Why, with the TLS or socket error.
         reason: String,
     },
+    /// The server answers, but none of its answers to requests the contract fixes an error for
+    /// has the contract's error shapes: the base URL is most likely not a Token Server's.
+    #[error(
+        "the server at {url} answers, but not as a Token Server: none of its answers has the \
+         contract's error shapes ({{\"error\": ...}} from the OAuth endpoints, {{\"error_code\": ...}} \
+         from the others): {answers}; check the base URL (it is the Token Server's root, before \
+         /oauth and /mobile-auth)"
+    )]
+    NotATokenServer {
+        /// The base URL.
+        url: String,
+        /// What each probe got, `POST /oauth/token: 404, an empty body; ...`.
+        answers: String,
+    },
     /// The server has a test-control API but refuses the target file's admin token.
     #[error(
         "the server refuses the admin token ({status} on GET /_admin/v1/config: {body}); fix [admin] \
@@ -57,6 +71,68 @@ pub struct RemoteServer {
     found_config: Option<serde_json::Value>,
     /// Distinguishes this run's users from an earlier run's on a server that keeps them.
     run_tag: String,
+}
+
+/// Requests every Token Server answers with an error of a fixed shape, whatever else it does
+/// (wire contract, sections 0 to 3), and the member that shape names: a token request of a
+/// grant type no server has (`unsupported_grant_type`, or `invalid_client` for an app client it
+/// does not know), the relying-party API without credentials (`invalid_client`), and the device
+/// API without a token (9010, or 10015 where the body is checked first).
+/// Each is a `POST` of the path, answered with an error naming the member.
+const RECOGNITION: [(&str, &str); 3] = [
+    (protocol::wire::paths::TOKEN, "error"),
+    (protocol::wire::paths::AUTHENTICATE_USER, "error"),
+    (protocol::wire::paths::OTP_REQUESTS, "error_code"),
+];
+
+/// Whether `body` is an error in one of the contract's shapes: a JSON object whose `member` is
+/// a string (`error`, RFC 6749 §5.2) or an integer (`error_code`). The status is not judged
+/// here: that is for the scenarios.
+fn in_contract_shape(member: &str, body: &str) -> bool {
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_str::<serde_json::Value>(body) else {
+        return false;
+    };
+    match (member, fields.get(member)) {
+        ("error", Some(serde_json::Value::String(_))) => true,
+        ("error_code", Some(value)) => value.is_i64() || value.is_u64(),
+        _ => false,
+    }
+}
+
+/// How a probe's answer reads in a message: its status and the start of its body.
+fn shown(status: u16, body: &str) -> String {
+    const SHOWN: usize = 60;
+    if body.trim().is_empty() {
+        return format!("{status}, an empty body");
+    }
+    let mut start: String = body.chars().take(SHOWN).collect();
+    if body.chars().nth(SHOWN).is_some() {
+        start.push('…');
+    }
+    format!("{status}, {start:?}")
+}
+
+/// Refuses a server that answers none of [`RECOGNITION`]'s requests in the contract's shape. One
+/// such answer is enough: a server that is a Token Server but wrong elsewhere is for the
+/// scenarios to judge, each under its own requirement.
+async fn recognise(http: &Http, file: &TargetFile) -> Result<(), ProbeError> {
+    let grant =
+        [("grant_type", "urn:mobauth:probe:no-such-grant"), ("client_id", file.app_client_id.as_str())];
+    let empty = json!({});
+    let mut answers = Vec::new();
+    for (path, member) in RECOGNITION {
+        let payload = match member {
+            _ if path == protocol::wire::paths::TOKEN => Payload::Form(&grant),
+            "error_code" => Payload::Json(&empty),
+            _ => Payload::Form(&[]),
+        };
+        match http.send(Method::POST, path, Auth::None, payload).await {
+            Ok((_, body)) if in_contract_shape(member, &body) => return Ok(()),
+            Ok((status, body)) => answers.push(format!("POST {path}: {}", shown(status, &body))),
+            Err(e) => answers.push(format!("POST {path}: {e}")),
+        }
+    }
+    Err(ProbeError::NotATokenServer { url: file.base_url.clone(), answers: answers.join("; ") })
 }
 
 impl RemoteServer {
@@ -127,6 +203,7 @@ impl RemoteServer {
                 offers.insert(Capability::Admin);
             }
         }
+        recognise(&http, &file).await?;
         let offers: Capabilities = offers.into();
         let start_config = match &file.admin_token {
             Some(token) if offers.contains(&Capability::Config) => {
@@ -268,5 +345,40 @@ impl RemoteServer {
         };
         target.keep_secrets(self.file.admin_token.as_deref());
         Ok(target)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Which answers show a Token Server: the contract's two error shapes, whatever else they hold.
+    #[test]
+    fn only_the_contract_error_shapes_are_recognised() {
+        // (member, body, recognised)
+        let cases = [
+            ("error", r#"{"error": "unsupported_grant_type"}"#, true),
+            ("error", r#"{"error": "invalid_client", "error_description": "who?"}"#, true),
+            ("error", r#"{"error": 400}"#, false),
+            ("error", r#"{"error_code": 9010}"#, false),
+            ("error_code", r#"{"error_code": 9010, "error_type": "USER_NOT_AUTHENTICATED"}"#, true),
+            ("error_code", r#"{"error_code": "9010"}"#, false),
+            ("error_code", r#"{"error_code": 9.5}"#, false),
+            ("error_code", r#"[{"error_code": 9010}]"#, false),
+            ("error", "{}", false),
+            ("error", "", false),
+            ("error", "<html>Not Found</html>", false),
+        ];
+        for (member, body, recognised) in cases {
+            assert_eq!(in_contract_shape(member, body), recognised, "{member} in {body:?}");
+        }
+    }
+
+    #[test]
+    fn an_answer_is_shown_cut_with_its_status() {
+        assert_eq!(shown(404, " \n"), "404, an empty body");
+        assert_eq!(shown(200, "{}"), "200, \"{}\"");
+        let long = "x".repeat(100);
+        assert_eq!(shown(500, &long), format!("500, \"{}…\"", "x".repeat(60)));
     }
 }
