@@ -7,9 +7,10 @@
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
+use report::summary::RunSummary;
 use report::write::{self, Format};
 use report::{EXIT_USAGE, Expectations, Report, Shard, diff, merge};
-use runner::{self, FeatureSource, Progress, RunOptions, TargetSpec};
+use runner::{self, FeatureSource, Only, Progress, RunOptions, TargetSpec};
 
 /// The exit code of a harness bug (as Rust's own for a panic).
 pub const EXIT_INTERNAL: u8 = 101;
@@ -27,9 +28,10 @@ pub enum ProgressArg {
     Off,
 }
 
-/// `mobauth run`.
+/// Which scenarios: the feature files, a tag expression and a shard (`mobauth run` and `mobauth
+/// list` alike, so a listing shows what the same run runs).
 #[derive(Debug, Clone, clap::Args)]
-pub struct RunArgs {
+pub struct SelectArgs {
     /// Run the feature files of this folder (or this one file) instead of the suite built into
     /// this binary.
     #[arg(long, value_name = "DIR")]
@@ -37,12 +39,43 @@ pub struct RunArgs {
     /// Run only scenarios whose tags match this cucumber tag expression, e.g. "@must and not @ENR-003".
     #[arg(long, value_name = "EXPR")]
     pub tags: Option<String>,
-    /// The run seed; the same seed repeats a run exactly.
-    #[arg(long, default_value_t = runner::DEFAULT_SEED)]
-    pub seed: u64,
     /// Run only shard K of N (scenario i, in file and line order after --tags, is in shard i % N + 1).
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
+}
+
+/// What `mobauth run` prints on standard output when it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SummaryArg {
+    /// The summary by requirement, for people, then the report files written.
+    Text,
+    /// One line of JSON: the gate, the counts, the scenarios against the target and the report
+    /// files (and nothing else on standard output).
+    Json,
+}
+
+/// `mobauth run`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Check what would run without running it: parse and select the features, match every step
+    /// to a step definition, read the target file and the expectations; list the scenarios and
+    /// exit 0, or 2 when a step matches no definition (or several). Contacts nothing and writes
+    /// no report.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run only the scenarios that count against the target in this earlier report (a
+    /// report.json or its folder): failed, unexpected passes and harness errors. Exits 0 without
+    /// running when there are none.
+    #[arg(long, value_name = "REPORT")]
+    pub rerun_failed: Option<PathBuf>,
+    /// What to print on standard output at the end.
+    #[arg(long, value_enum, default_value_t = SummaryArg::Text)]
+    pub summary: SummaryArg,
+    /// The run seed; the same seed repeats a run exactly.
+    #[arg(long, default_value_t = runner::DEFAULT_SEED)]
+    pub seed: u64,
     /// Where to write the reports.
     #[arg(long, default_value = "reports/latest")]
     pub out: PathBuf,
@@ -98,6 +131,9 @@ pub enum ReportCommand {
         /// The reports to write, comma-separated.
         #[arg(long, value_parser = format_arg(), value_delimiter = ',', default_value = "json,junit,html,md,cucumber")]
         format: Vec<Format>,
+        /// What to print on standard output at the end.
+        #[arg(long, value_enum, default_value_t = SummaryArg::Text)]
+        summary: SummaryArg,
     },
     /// List the regressions and fixes from OLD to NEW (report.json files or their folders);
     /// exit 1 when something regressed.
@@ -124,17 +160,77 @@ pub fn run(args: RunArgs, driver_command: Option<String>) -> u8 {
         },
         None => Expectations::none(),
     };
+    let only = match &args.rerun_failed {
+        Some(path) => match to_rerun(path) {
+            Ok(only) if only.scenarios.is_empty() => {
+                eprintln!(
+                    "mobauth: {}: no scenario counts against the target: nothing to re-run",
+                    only.source
+                );
+                return report::EXIT_CONFORMANT;
+            }
+            Ok(only) => Some(only),
+            Err(message) => return usage(&message),
+        },
+        None => None,
+    };
+    let (out, formats, summary, dry_run) =
+        (args.out.clone(), args.format.clone(), args.summary, args.dry_run);
+    let options = run_options(args, driver_command, expectations, only);
+    if dry_run {
+        return crate::list::dry_run(&options);
+    }
+    runner::quiet_step_panics();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner::run(options)));
+    let report = match outcome {
+        Ok(Ok(report)) => report,
+        Ok(Err(e)) => {
+            eprintln!("mobauth: {e}");
+            return e.exit_code();
+        }
+        Err(payload) => {
+            eprintln!(
+                "mobauth: internal error (a harness bug): {}",
+                runner::panic_text(payload.as_ref()).unwrap_or_default()
+            );
+            return EXIT_INTERNAL;
+        }
+    };
+    finish(&report, &out, &formats, summary)
+}
+
+/// The scenarios of an earlier report that count against the target, to run again.
+fn to_rerun(path: &Path) -> Result<Only, String> {
+    let earlier = report::load(path)?;
+    Ok(Only {
+        source: path.display().to_string(),
+        scenarios: earlier
+            .scenarios
+            .into_iter()
+            .filter(|s| s.verdict.is_problem())
+            .map(|s| (s.id, s.name))
+            .collect(),
+    })
+}
+
+/// The runner's options for `args`.
+fn run_options(
+    args: RunArgs,
+    driver_command: Option<String>,
+    expectations: Expectations,
+    only: Option<Only>,
+) -> RunOptions {
     let progress = match args.progress {
         ProgressArg::Auto => Progress::detect(),
         ProgressArg::Bar => Progress::Bar,
         ProgressArg::Lines => Progress::Lines,
         ProgressArg::Off => Progress::Off,
     };
-    let options = RunOptions {
-        features: args.features.map_or_else(crate::features::embedded, FeatureSource::Folder),
-        tags: args.tags,
+    RunOptions {
+        features: args.select.features.map_or_else(crate::features::embedded, FeatureSource::Folder),
+        tags: args.select.tags,
         seed: args.seed,
-        shard: args.shard,
+        shard: args.select.shard,
         concurrency: args.concurrency.get(),
         driver_limits: runner::DriverLimits::new(
             args.driver_concurrency.map_or_else(
@@ -153,33 +249,24 @@ pub fn run(args: RunArgs, driver_command: Option<String>) -> u8 {
         progress,
         strict: args.strict,
         expectations,
-    };
-    runner::quiet_step_panics();
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner::run(options)));
-    let report = match outcome {
-        Ok(Ok(report)) => report,
-        Ok(Err(e)) => {
-            eprintln!("mobauth: {e}");
-            return e.exit_code();
-        }
-        Err(payload) => {
-            eprintln!(
-                "mobauth: internal error (a harness bug): {}",
-                runner::panic_text(payload.as_ref()).unwrap_or_default()
-            );
-            return EXIT_INTERNAL;
-        }
-    };
-    finish(&report, &args.out, &args.format)
+        only,
+    }
 }
 
-/// Prints the summary, writes the reports and returns the gate's exit code.
-fn finish(report: &Report, out: &Path, formats: &[Format]) -> u8 {
-    crate::output::stdout(&write::text(report));
+/// Writes the reports, prints the summary as asked and returns the gate's exit code.
+fn finish(report: &Report, out: &Path, formats: &[Format], summary: SummaryArg) -> u8 {
+    if summary == SummaryArg::Text {
+        crate::output::stdout(&write::text(report));
+    }
     match write::write_all(report, out, formats) {
         Ok(files) => {
-            let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-            crate::output::line(&format!("Reports: {}", names.join(", ")));
+            match summary {
+                SummaryArg::Text => {
+                    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+                    crate::output::line(&format!("Reports: {}", names.join(", ")));
+                }
+                SummaryArg::Json => crate::output::line(&RunSummary::of(report, files).to_json()),
+            }
             report.gate.exit_code
         }
         Err(e) => usage(&e.to_string()),
@@ -189,7 +276,7 @@ fn finish(report: &Report, out: &Path, formats: &[Format]) -> u8 {
 /// Runs `mobauth report ...` and returns the exit code.
 pub fn report(command: ReportCommand) -> u8 {
     match command {
-        ReportCommand::Merge { reports, out, format } => {
+        ReportCommand::Merge { reports, out, format, summary } => {
             if let Err(message) = reports_folder(&out) {
                 return usage(&message);
             }
@@ -201,7 +288,7 @@ pub fn report(command: ReportCommand) -> u8 {
                 }
             }
             match merge::merge(loaded) {
-                Ok(merged) => finish(&merged, &out, &format),
+                Ok(merged) => finish(&merged, &out, &format, summary),
                 Err(e) => usage(&e.to_string()),
             }
         }
@@ -241,7 +328,7 @@ fn reports_folder(out: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn usage(message: &str) -> u8 {
+pub(crate) fn usage(message: &str) -> u8 {
     eprintln!("mobauth: {message}");
     EXIT_USAGE
 }

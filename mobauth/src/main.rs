@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 
 mod qr_check;
 
@@ -25,6 +25,9 @@ enum Command {
     /// summary by requirement and write reports; exit 0 when conformant, 1 when not, 2 for a
     /// usage or configuration error, 3 when the target cannot be reached.
     Run(mobauth::cli::RunArgs),
+    /// List the scenarios a run would run (with their ids, levels, requirements and tags), the
+    /// requirements, or the tags, without running anything; --tags and --shard select as in `run`.
+    List(mobauth::list::ListArgs),
     /// Merge shard reports, or list regressions and fixes between two reports.
     #[command(subcommand)]
     Report(mobauth::cli::ReportCommand),
@@ -68,6 +71,19 @@ enum Command {
         #[arg(long)]
         alternative_readings: bool,
     },
+    /// Print a shell completion script for mobauth on standard output, e.g.
+    /// `mobauth completions bash > /etc/bash_completion.d/mobauth`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages: mobauth.1 and one for each command (mobauth-run.1, ...) into DIR,
+    /// or mobauth.1 alone to standard output without --out.
+    Man {
+        /// The folder to write the pages into (created when missing).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +112,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => Ok(ExitCode::from(mobauth::cli::run(args, own_driver_command()))),
+        Command::List(args) => Ok(ExitCode::from(mobauth::list::list(args))),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "mobauth", &mut script);
+            mobauth::output::stdout(&String::from_utf8_lossy(&script));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { out } => man(out.as_deref()),
         Command::Report(cmd) => Ok(ExitCode::from(mobauth::cli::report(cmd))),
         Command::Matrix(args) => Ok(ExitCode::from(mobauth::matrix::command(args, own_driver_command()))),
         Command::Qr(cmd) => qr(cmd),
@@ -116,6 +140,21 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Writes the manual pages into `out`, or `mobauth.1` to standard output.
+fn man(out: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    let command = Cli::command();
+    let Some(out) = out else {
+        let mut page = Vec::new();
+        clap_mangen::Man::new(command).render(&mut page).context("cannot render the manual page")?;
+        mobauth::output::stdout(&String::from_utf8_lossy(&page));
+        return Ok(ExitCode::SUCCESS);
+    };
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    clap_mangen::generate_to(command, out)
+        .with_context(|| format!("cannot write the pages into {}", out.display()))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// This binary's own reference device driver (`mobauth device-driver`), for driver scenarios.

@@ -255,6 +255,7 @@ pub fn run_matrix(plan: &RunPlan, out: &Path, log: &mut dyn FnMut(&str)) -> Resu
                 progress: Progress::Off,
                 strict: plan.strict,
                 expectations: Expectations::none(),
+                only: None,
             };
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner::run(options)));
             let mut report = match outcome {

@@ -16,6 +16,7 @@ pub mod diff;
 pub mod expectations;
 pub mod matrix;
 pub mod merge;
+pub mod summary;
 pub mod write;
 
 use std::collections::BTreeMap;

@@ -13,6 +13,7 @@
 
 mod collector;
 pub mod embedded;
+mod plan;
 mod progress;
 mod selection;
 
@@ -24,6 +25,7 @@ use futures::FutureExt as _;
 use time::OffsetDateTime;
 
 use self::collector::{Captured, Collector};
+pub use self::plan::{Plan, PlannedScenario, UnmatchedStep, plan};
 pub use self::progress::Progress;
 pub use self::selection::{EmbeddedFeatures, EmbeddedFile, FeatureSource};
 pub use peers::driver::client::DriverLimits;
@@ -111,6 +113,18 @@ pub struct RunOptions {
     pub strict: bool,
     /// Known failures.
     pub expectations: Expectations,
+    /// Only these scenarios (`--rerun-failed`), when given; tags and shard still apply.
+    pub only: Option<Only>,
+}
+
+/// The scenarios a run is limited to, by id and name, as an earlier report named them
+/// (`mobauth run --rerun-failed REPORT`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Only {
+    /// Where the list came from, for messages (the report's path).
+    pub source: String,
+    /// Each scenario's id (`FILE:LINE`) and name.
+    pub scenarios: Vec<(String, String)>,
 }
 
 impl RunOptions {
@@ -130,6 +144,7 @@ impl RunOptions {
             progress: Progress::Off,
             strict: false,
             expectations: Expectations::none(),
+            only: None,
         }
     }
 }

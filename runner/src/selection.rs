@@ -246,6 +246,37 @@ fn name_outline_rows(suite: &mut [(Key, ScenarioMeta, bool)], examples: &HashMap
     }
 }
 
+/// Deselects every scenario `only` does not name. Each scenario it names must be in the suite
+/// under the same id and name: a report of other feature files (or of features edited since)
+/// names scenarios this run cannot find, and re-running others in their place would mislead.
+fn keep_only(suite: &mut [(Key, ScenarioMeta, bool)], only: &super::Only) -> Result<(), RunError> {
+    let names: HashMap<&str, &str> = suite.iter().map(|(_, m, _)| (m.id.as_str(), m.name.as_str())).collect();
+    for (id, name) in &only.scenarios {
+        match names.get(id.as_str()) {
+            Some(found) if found == name => {}
+            Some(found) => {
+                return Err(RunError::Usage(format!(
+                    "{} names scenario {id} {name:?}, but in these features {id} is {found:?}: \
+                     the features changed since that run; run them all",
+                    only.source
+                )));
+            }
+            None => {
+                return Err(RunError::Usage(format!(
+                    "{} names scenario {id} {name:?}, which these features do not hold: \
+                     the features changed since that run, or the report is of other features",
+                    only.source
+                )));
+            }
+        }
+    }
+    let wanted: std::collections::HashSet<&str> = only.scenarios.iter().map(|(id, _)| id.as_str()).collect();
+    for (_, meta, selected) in suite.iter_mut() {
+        *selected &= wanted.contains(meta.id.as_str());
+    }
+    Ok(())
+}
+
 /// Parses the features and selects the run's scenarios.
 pub(crate) fn select(options: &RunOptions) -> Result<Selection, RunError> {
     let tag_filter = match &options.tags {
@@ -292,6 +323,9 @@ pub(crate) fn select(options: &RunOptions) -> Result<Selection, RunError> {
     }
     suite.sort_by(|a, b| (&a.1.file, a.0.1, a.0.2).cmp(&(&b.1.file, b.0.1, b.0.2)));
     name_outline_rows(&mut suite, &examples);
+    if let Some(only) = &options.only {
+        keep_only(&mut suite, only)?;
+    }
     let mut features: Vec<gherkin::Feature> = parsed.into_iter().map(|(feature, _)| feature).collect();
 
     let mut scenarios = HashMap::new();
@@ -307,6 +341,9 @@ pub(crate) fn select(options: &RunOptions) -> Result<Selection, RunError> {
     }
     if scenarios.is_empty() {
         let why = match (&options.tags, options.shard) {
+            (_, _) if options.only.as_ref().is_some_and(|only| only.scenarios.is_empty()) => {
+                "the report to re-run has no failed scenario".to_string()
+            }
             (None, None) => "the feature files hold no scenario".to_string(),
             (Some(tags), None) => format!("no scenario has tags matching {tags:?}"),
             (tags, Some(shard)) => format!(

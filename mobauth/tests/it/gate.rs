@@ -8,19 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::process::{Outcome, mobauth};
+
 const FEATURES: &str = "tests/fixtures/gate";
-
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Debug for Outcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {:?}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
-    }
-}
 
 /// A fresh folder for one case's files, under Cargo's per-target scratch folder (target/tmp), not
 /// the system's /tmp.
@@ -29,21 +19,6 @@ fn scratch(case: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("a scratch folder");
     dir
-}
-
-/// Runs `mobauth ARGS` in the package folder (so `tests/fixtures/gate` is the features folder).
-fn mobauth(args: &[&str]) -> Outcome {
-    let output = Command::new(env!("CARGO_BIN_EXE_mobauth"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("CI")
-        .output()
-        .expect("mobauth starts");
-    Outcome {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
 }
 
 /// `mobauth run` on the fixture, with `--tags TAGS`, writing into a scratch folder.

@@ -5,6 +5,7 @@
 //! for all of them.
 
 mod catalogue;
+mod cli_habits;
 mod conformance;
 mod driven;
 mod gate;
@@ -13,6 +14,7 @@ mod install;
 mod matrix;
 mod measured;
 mod persistence;
+mod process;
 mod qr_check;
 mod reports;
 mod server_by_url;

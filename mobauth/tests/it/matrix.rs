@@ -8,7 +8,8 @@
 #![allow(clippy::expect_used, reason = "a test stops at the first broken fixture")]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use crate::process::{mobauth, text};
 use std::sync::OnceLock;
 
 use mobauth::matrix;
@@ -195,37 +196,6 @@ fn names_for_folders_and_drivers() {
     let missing = target(&text(&dir.join("missing.toml"))).expect_err("no such file");
     assert!(missing.contains("is not a server"), "{missing}");
     assert!(missing.contains("missing.toml"), "{missing}");
-}
-
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Debug for Outcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {:?}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
-    }
-}
-
-/// Runs `mobauth ARGS` in the package folder.
-fn mobauth(args: &[&str]) -> Outcome {
-    let output = Command::new(env!("CARGO_BIN_EXE_mobauth"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("CI")
-        .output()
-        .expect("mobauth starts");
-    Outcome {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-fn text(path: &Path) -> String {
-    path.to_str().expect("a UTF-8 path").to_string()
 }
 
 #[test]
