@@ -4,8 +4,9 @@
 #
 #   scripts/check-html-report.sh [reports/latest/report.html]
 #
-# Needs Debian's chromium package (`apt-get install chromium`). Kept out of CI on purpose: CI
-# machines do not carry a browser; run it by hand after changing the HTML writer.
+# Needs Debian's chromium package (`apt-get install chromium`). A by-hand look at any report (and a
+# screenshot of it); CI checks a failing run's report in the same browser through WebDriver
+# (mobauth/tests/it/browser.rs, `report_html_opens_offline_and_shows_its_gate_and_failures`).
 set -euo pipefail
 report=${1:-reports/latest/report.html}
 [ -f "$report" ] || { echo "no report at $report: run 'cargo run --release -- run' first" >&2; exit 2; }

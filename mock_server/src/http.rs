@@ -117,7 +117,7 @@ impl Shared {
     /// Runs one state operation at the server's current time, then schedules the first callback
     /// attempt of every transaction that ended, due now; [`handle`] starts them once the request
     /// is logged (see [`callbacks::dispatch`]).
-    fn with_server<T>(&self, op: impl FnOnce(&mut TokenServer, time::OffsetDateTime) -> T) -> T {
+    pub(crate) fn with_server<T>(&self, op: impl FnOnce(&mut TokenServer, time::OffsetDateTime) -> T) -> T {
         let now = self.clock.now();
         let mut server = lock(&self.server);
         server.sweep(now);
@@ -644,6 +644,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/_admin/v1/faults", put(put_faults))
         .route("/_admin/v1/reset", post(reset))
         .route("/_admin/v1/events", get(events))
+        // The portal page for demonstrations (GET /, /portal/...), outside every API's prefix.
+        .merge(crate::portal_page::routes(&shared))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(shared)

@@ -16,6 +16,7 @@ pub mod config;
 pub mod core;
 pub mod faults;
 pub mod http;
+pub mod portal_page;
 pub mod readings;
 pub mod store;
 

@@ -4,6 +4,7 @@
 //! One test binary (each module was a test binary of its own), so a build links the harness once
 //! for all of them.
 
+mod browser;
 mod catalogue;
 mod cli_habits;
 mod conformance;

@@ -8,6 +8,7 @@ mod concurrency;
 mod enrollment_modes;
 mod hostile;
 mod lifecycle;
+mod portal_page;
 mod readings;
 mod snapshots;
 mod support;
