@@ -55,14 +55,13 @@ pub fn list(args: ListArgs) -> u8 {
         Ok(plan) => plan,
         Err(e) => return usage(&e.to_string()),
     };
-    let catalogue = match Catalogue::embedded() {
-        Ok(catalogue) => catalogue,
-        Err(e) => return usage(&e.to_string()),
-    };
     let text = match (args.what, args.format) {
         (ListWhat::Scenarios, ListFormat::Text) => scenarios_text(&plan.scenarios),
         (ListWhat::Scenarios, ListFormat::Json) => json(&plan.scenarios),
-        (ListWhat::Requirements, format) => requirements(&catalogue, &plan, format),
+        (ListWhat::Requirements, format) => match Catalogue::embedded() {
+            Ok(catalogue) => requirements(&catalogue, &plan, format),
+            Err(e) => return usage(&e.to_string()),
+        },
         (ListWhat::Tags, format) => tags(&plan, format),
     };
     crate::output::stdout(&text);

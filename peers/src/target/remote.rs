@@ -78,12 +78,23 @@ pub struct RemoteServer {
 /// grant type no server has (`unsupported_grant_type`, or `invalid_client` for an app client it
 /// does not know), the relying-party API without credentials (`invalid_client`), and the device
 /// API without a token (9010, or 10015 where the body is checked first).
-/// Each is a `POST` of the path, answered with an error naming the member.
-const RECOGNITION: [(&str, &str); 3] = [
-    (protocol::wire::paths::TOKEN, "error"),
-    (protocol::wire::paths::AUTHENTICATE_USER, "error"),
-    (protocol::wire::paths::OTP_REQUESTS, "error_code"),
+/// Each is a `POST` of the path with that body, answered with an error naming the member.
+const RECOGNITION: [(&str, ProbeBody, &str); 3] = [
+    (protocol::wire::paths::TOKEN, ProbeBody::UnknownGrant, "error"),
+    (protocol::wire::paths::AUTHENTICATE_USER, ProbeBody::EmptyForm, "error"),
+    (protocol::wire::paths::OTP_REQUESTS, ProbeBody::EmptyJson, "error_code"),
 ];
+
+/// The body of a [`RECOGNITION`] request.
+#[derive(Debug, Clone, Copy)]
+enum ProbeBody {
+    /// A token request of a grant type no server has, from the target's app client.
+    UnknownGrant,
+    /// An empty form.
+    EmptyForm,
+    /// `{}`.
+    EmptyJson,
+}
 
 /// Whether `body` is an error in one of the contract's shapes: a JSON object whose `member` is
 /// a string (`error`, RFC 6749 §5.2) or an integer (`error_code`). The status is not judged
@@ -120,11 +131,11 @@ async fn recognise(http: &Http, file: &TargetFile) -> Result<(), ProbeError> {
         [("grant_type", "urn:mobauth:probe:no-such-grant"), ("client_id", file.app_client_id.as_str())];
     let empty = json!({});
     let mut answers = Vec::new();
-    for (path, member) in RECOGNITION {
-        let payload = match member {
-            _ if path == protocol::wire::paths::TOKEN => Payload::Form(&grant),
-            "error_code" => Payload::Json(&empty),
-            _ => Payload::Form(&[]),
+    for (path, body, member) in RECOGNITION {
+        let payload = match body {
+            ProbeBody::UnknownGrant => Payload::Form(&grant),
+            ProbeBody::EmptyForm => Payload::Form(&[]),
+            ProbeBody::EmptyJson => Payload::Json(&empty),
         };
         match http.send(Method::POST, path, Auth::None, payload).await {
             Ok((_, body)) if in_contract_shape(member, &body) => return Ok(()),
