@@ -324,6 +324,7 @@ pub fn on_step_thread() -> bool {
 ///
 /// Must not be called from within an async runtime (it starts its own).
 pub fn run(options: RunOptions) -> Result<Report, RunError> {
+    let _hook = PanicHookGuard::install();
     let catalogue = Catalogue::embedded()?;
     let started_at = OffsetDateTime::now_utc();
     let selection = selection::select(&options)?;
@@ -608,6 +609,38 @@ async fn preflight(target: &TargetSpec, seed: u64, started_at: OffsetDateTime) -
         Err(ProbeError::Unreachable { url, reason }) => Err(RunError::Unreachable { target: url, reason }),
         Err(e @ ProbeError::NotATokenServer { .. }) => Err(RunError::NotATokenServer(e.to_string())),
         Err(e) => Err(RunError::Usage(format!("{base_url}: {e}"))),
+    }
+}
+
+/// The process's panic hook as it was before a run, given back when the run ends.
+///
+/// Each cucumber instance takes the panic hook, installs a silent one and puts back what it took
+/// when it ends; the parts of a run are instances on threads of their own, so one can take the
+/// silent hook another installed and put that back last, which would leave every later panic of
+/// the process (a failing test's message, a harness bug) unprinted. The guard holds the hook that
+/// was there before any part started and reinstalls it once they have all ended.
+struct PanicHookGuard(Arc<PanicHook>);
+
+type PanicHook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Send + Sync>;
+
+impl PanicHookGuard {
+    fn install() -> Self {
+        let original: Arc<PanicHook> = Arc::new(std::panic::take_hook());
+        let forward = Arc::clone(&original);
+        std::panic::set_hook(Box::new(move |info| forward(info)));
+        PanicHookGuard(original)
+    }
+}
+
+impl Drop for PanicHookGuard {
+    fn drop(&mut self) {
+        // `set_hook` may not be called while the thread unwinds; a run that panics ends the
+        // process's work anyway.
+        if std::thread::panicking() {
+            return;
+        }
+        let original = Arc::clone(&self.0);
+        std::panic::set_hook(Box::new(move |info| original(info)));
     }
 }
 
