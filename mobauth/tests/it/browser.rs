@@ -232,7 +232,13 @@ impl Browser {
     async fn wait_for_text(&self, css: &str, want: &str, what: &str) {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
-            let now = self.text(&self.find(css).await).await;
+            let now = match self.text_while_reloading(css).await {
+                Ok(text) => text,
+                // The document was replaced between finding the element and reading it, or is
+                // being replaced: look again.
+                Err(e) if e.contains("stale element reference") || e.contains("no such element") => e,
+                Err(e) => panic!("WebDriver, reading {css}: {e}"),
+            };
             if now == want {
                 return;
             }
@@ -242,6 +248,18 @@ impl Browser {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The text of `css`, or the WebDriver error of finding or reading it: a document that
+    /// reloads itself can drop the element between the two commands.
+    async fn text_while_reloading(&self, css: &str) -> Result<String, String> {
+        let find = json!({"using": "css selector", "value": css});
+        let found =
+            call(&self.http, reqwest::Method::POST, &format!("{}/element", self.session), Some(find)).await?;
+        let element = found[ELEMENT].as_str().ok_or_else(|| format!("no element {css}: {found}"))?;
+        let url = format!("{}/element/{element}/text", self.session);
+        let text = call(&self.http, reqwest::Method::GET, &url, None).await?;
+        Ok(text.as_str().unwrap_or_default().to_string())
     }
 
     /// Commands go to the frame `element` from now on.
