@@ -299,7 +299,7 @@ pub fn run_matrix(plan: &RunPlan, out: &Path, log: &mut dyn FnMut(&str)) -> Resu
                 folder = format!("{base}-{n}");
             }
             let dir = out.join(&folder);
-            write::write_all(&report, &dir, &Format::ALL)
+            write::write_all(&report, &dir, &Format::DEFAULT)
                 .map_err(|e| MatrixError::Write { path: e.path, source: e.source })?;
             log(&format!(
                 "{what}: {} (exit {}), reports in {}",

@@ -17,6 +17,8 @@ use report::{
 use runner::{self, RunOptions};
 use time::macros::{date, datetime};
 
+use crate::schema::violations;
+
 const SCHEMA: &str = include_str!("../../../docs/report.schema.json");
 const GATE_FEATURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gate");
 
@@ -466,7 +468,7 @@ fn a_harness_error_is_its_own_verdict_and_exit_code_and_never_the_targets_failur
     let junit = write::junit(&report);
     assert!(junit.contains("<error type=\"harness_error\""), "JUnit tells it as an error, not a failure");
     assert!(junit.contains("errors=\"1\""), "and counts it among the errors");
-    let errors = schema_errors(&validator(), &serde_json::to_value(&report).expect("a report serializes"));
+    let errors = violations(&validator(), &serde_json::to_value(&report).expect("a report serializes"));
     assert_eq!(errors, Vec::<String>::new(), "the schema knows the verdict");
 }
 
@@ -505,34 +507,17 @@ fn validator() -> (boon::Schemas, boon::SchemaIndex) {
     (schemas, index)
 }
 
-/// Every violation of `value` against the schema, each where in the value it is and what it is:
-/// the leaves of the validator's tree of causes.
-fn schema_errors(validator: &(boon::Schemas, boon::SchemaIndex), value: &serde_json::Value) -> Vec<String> {
-    fn leaves(error: &boon::ValidationError<'_, '_>, out: &mut Vec<String>) {
-        if error.causes.is_empty() {
-            out.push(format!("{} at {:?}", error.kind, error.instance_location.to_string()));
-        }
-        error.causes.iter().for_each(|cause| leaves(cause, out));
-    }
-    let (schemas, index) = validator;
-    let mut out = Vec::new();
-    if let Err(error) = schemas.validate(value, *index) {
-        leaves(&error, &mut out);
-    }
-    out
-}
-
 #[test]
 fn the_json_report_follows_its_schema() {
     let validator = validator();
     let fixed: serde_json::Value = serde_json::from_str(&write::json(&fixed_report())).expect("JSON");
-    assert_eq!(schema_errors(&validator, &fixed), Vec::<String>::new());
+    assert_eq!(violations(&validator, &fixed), Vec::<String>::new());
     // The schema is strict: a missing field and an unknown one are errors.
     let mut broken = fixed.clone();
     broken.as_object_mut().expect("an object").remove("gate");
     broken["scenarios"][0]["surprise"] = serde_json::json!(1);
     assert_eq!(
-        schema_errors(&validator, &broken),
+        violations(&validator, &broken),
         [
             "missing properties 'gate' at \"\"",
             "additionalProperties 'surprise' not allowed at \"/scenarios/0\"",
@@ -638,7 +623,7 @@ fn a_real_run_reports_steps_exchanges_and_follows_the_schema() {
     options.tags = Some("@pass or @fail".into());
     let report = runner::run(options).expect("the fixture runs");
     let value: serde_json::Value = serde_json::from_str(&write::json(&report)).expect("JSON");
-    assert_eq!(schema_errors(&validator(), &value), Vec::<String>::new());
+    assert_eq!(violations(&validator(), &value), Vec::<String>::new());
 
     let summary: Vec<(&str, Verdict, Vec<StepStatus>)> = report
         .scenarios

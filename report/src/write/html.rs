@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use super::junit::escape;
-use super::seconds;
+use super::{listed, seconds};
 use crate::{ExchangeRecord, Report, ScenarioResult, StepStatus, Verdict};
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1d2329;max-width:80rem}\
@@ -136,8 +136,14 @@ pub fn html(report: &Report) -> String {
         out.push_str("<div class=\"banner ok\">Conformant (exit 0)</div>\n");
     } else {
         let _ = write!(out, "<div class=\"banner bad\">Not conformant (exit {})<ul>", report.gate.exit_code);
-        for reason in &report.gate.reasons {
+        // A handful of reasons, and the count of the rest: a target that fails hundreds of
+        // scenarios would otherwise bury the page under its banner; the table below lists them all.
+        let (shown, more) = listed(&report.gate.reasons);
+        for reason in shown {
             let _ = write!(out, "<li>{}</li>", escape(reason));
+        }
+        if more > 0 {
+            let _ = write!(out, "<li>… and {more} more: see <a href=\"#failures\">Failures</a> below</li>");
         }
         out.push_str("</ul></div>\n");
     }
@@ -179,7 +185,7 @@ pub fn html(report: &Report) -> String {
     let problems: Vec<&ScenarioResult> = report.scenarios.iter().filter(|s| s.verdict.is_problem()).collect();
     let entries: Vec<_> = report.expectations.iter().filter(|e| e.status.problem().is_some()).collect();
     if !problems.is_empty() || !entries.is_empty() {
-        out.push_str("<h2>Failures</h2>\n");
+        out.push_str("<h2 id=\"failures\">Failures</h2>\n");
         if !problems.is_empty() {
             out.push_str("<table><tr><th>Verdict</th><th>Requirements</th><th>Level</th><th>Scenario</th><th>Message</th></tr>");
             for scenario in &problems {

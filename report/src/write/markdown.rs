@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{first_line, seconds};
+use super::{first_line, listed, seconds};
 use crate::{Report, Verdict};
 
 /// Text that Markdown shows as written: `<` and `>` as entities (so no HTML tag is made).
@@ -147,8 +147,14 @@ pub fn markdown(report: &Report) -> String {
     }
     if !report.gate.reasons.is_empty() {
         let _ = writeln!(out, "\n## Why the gate fails\n");
-        for reason in &report.gate.reasons {
+        // A handful of reasons, and the count of the rest: the tables above list every problem,
+        // and a job summary of hundreds of lines buries them.
+        let (shown, more) = listed(&report.gate.reasons);
+        for reason in shown {
             let _ = writeln!(out, "- {}", plain(&reason.replace('\n', " ")));
+        }
+        if more > 0 {
+            let _ = writeln!(out, "- … and {more} more: see the tables above");
         }
     }
     out

@@ -1,7 +1,7 @@
 //! The report's outputs, each a pure function of a [`Report`](super::Report) so a fixed report
 //! gives fixed text: JSON (the versioned schema of `docs/report.schema.json`), JUnit XML, one
-//! self-contained HTML page, a Markdown summary for CI job pages, Cucumber JSON, and the plain
-//! text summary `mobauth run` prints.
+//! self-contained HTML page, a Markdown summary for CI job pages, Cucumber JSON, Cucumber
+//! Messages (NDJSON), and the plain text summary `mobauth run` prints.
 
 mod cucumber_json;
 mod html;
@@ -9,6 +9,7 @@ mod junit;
 /// Text escaped for HTML and XML (the matrix page uses it too).
 pub(crate) use self::junit::escape;
 mod markdown;
+mod messages;
 mod text;
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ pub use self::cucumber_json::cucumber_json;
 pub use self::html::html;
 pub use self::junit::junit;
 pub use self::markdown::markdown;
+pub use self::messages::{PROTOCOL_VERSION, messages};
 pub use self::text::text;
 use super::Report;
 
@@ -33,11 +35,20 @@ pub enum Format {
     Md,
     /// `cucumber.json`: Cucumber JSON.
     Cucumber,
+    /// `cucumber-messages.ndjson`: Cucumber Messages, one JSON envelope a line.
+    Ndjson,
 }
 
 impl Format {
     /// Every format, in the order files are written.
-    pub const ALL: [Format; 5] = [Format::Json, Format::Junit, Format::Html, Format::Md, Format::Cucumber];
+    pub const ALL: [Format; 6] =
+        [Format::Json, Format::Junit, Format::Html, Format::Md, Format::Cucumber, Format::Ndjson];
+
+    /// The formats a run writes unless told otherwise: all but Cucumber Messages, which repeat the
+    /// features' whole text (megabytes for the suite) for the tools that read them, and are asked
+    /// for by name (`--format ndjson`).
+    pub const DEFAULT: [Format; 5] =
+        [Format::Json, Format::Junit, Format::Html, Format::Md, Format::Cucumber];
 
     /// The format's name on the command line (`--format json,md`).
     pub fn name(self) -> &'static str {
@@ -47,6 +58,7 @@ impl Format {
             Format::Html => "html",
             Format::Md => "md",
             Format::Cucumber => "cucumber",
+            Format::Ndjson => "ndjson",
         }
     }
 
@@ -63,6 +75,7 @@ impl Format {
             Format::Html => "report.html",
             Format::Md => "summary.md",
             Format::Cucumber => "cucumber.json",
+            Format::Ndjson => "cucumber-messages.ndjson",
         }
     }
 
@@ -74,6 +87,7 @@ impl Format {
             Format::Html => html(report),
             Format::Md => markdown(report),
             Format::Cucumber => cucumber_json(report),
+            Format::Ndjson => messages(report),
         }
     }
 }
@@ -115,6 +129,17 @@ pub fn write_all(report: &Report, dir: &Path, formats: &[Format]) -> Result<Vec<
 /// Milliseconds as seconds with three decimals, e.g. `1.234`.
 fn seconds(ms: u64) -> String {
     format!("{}.{:03}", ms / 1000, ms % 1000)
+}
+
+/// How many of the gate's reasons the places that show them at once list (the HTML page's banner,
+/// the Markdown summary, the Cucumber Messages' `testRunFinished`); the rest are counted, since
+/// the tables beside them (and the test cases) tell every failure.
+pub const LISTED_REASONS: usize = 5;
+
+/// The first [`LISTED_REASONS`] of `items`, and how many more there are.
+fn listed<T>(items: &[T]) -> (&[T], usize) {
+    let (shown, rest) = items.split_at(items.len().min(LISTED_REASONS));
+    (shown, rest.len())
 }
 
 /// The first line of a message (for one-line places).
