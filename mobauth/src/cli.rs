@@ -313,7 +313,7 @@ fn format_arg() -> impl clap::builder::TypedValueParser<Value = Format> {
 
 /// `--out` names a folder for the reports; `-`, which other tools read as standard output, is
 /// refused before anything runs instead of becoming a folder named `-`.
-fn reports_folder(out: &Path) -> Result<(), String> {
+pub(crate) fn reports_folder(out: &Path) -> Result<(), String> {
     if out == Path::new("-") {
         return Err("--out names the folder the reports are written to; \"-\" (standard output) is none: \
                     give a folder, and read its report.json or summary.md"

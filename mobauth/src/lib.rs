@@ -6,5 +6,6 @@
 pub mod cli;
 pub mod features;
 pub mod list;
+pub mod load;
 pub mod matrix;
 pub mod output;

@@ -36,6 +36,11 @@ enum Command {
     /// then write matrix.html and matrix.md; exit 0 when every cell is conformant, 1 when not, 2
     /// for a usage error.
     Matrix(mobauth::matrix::MatrixArgs),
+    /// Load a Token Server: OTP transactions at a set rate (ramp up, hold, ramp down), each the
+    /// whole flow, with latency percentiles per call and end to end, and thresholds that set the
+    /// exit code (0 when every one holds, 1 when one does not, 2 for a usage error, 3 when the
+    /// server cannot be used); `mobauth load merge` joins the reports of sharded generators.
+    Load(mobauth::load::LoadArgs),
     /// Encode, decode or check the QR code of an OTP.
     #[command(subcommand)]
     Qr(QrCommand),
@@ -122,6 +127,7 @@ fn main() -> ExitCode {
         Command::Man { out } => man(out.as_deref()),
         Command::Report(cmd) => Ok(ExitCode::from(mobauth::cli::report(cmd))),
         Command::Matrix(args) => Ok(ExitCode::from(mobauth::matrix::command(args, own_driver_command()))),
+        Command::Load(args) => Ok(ExitCode::from(mobauth::load::command(args))),
         Command::Qr(cmd) => qr(cmd),
         Command::Serve { config, addr, seed, state } => serve(config, addr, seed, state),
         Command::DeviceDriver { seed, alternative_readings } => {

@@ -157,6 +157,12 @@ impl SimulatedDevice {
         }
     }
 
+    /// Forgets the events so far (a load run's device handles thousands of requests and reads
+    /// none of them).
+    pub fn clear_events(&mut self) {
+        self.events.clear();
+    }
+
     /// The server it talks to.
     pub fn server_url(&self) -> &str {
         self.http.base()

@@ -123,10 +123,7 @@ impl SimulatedPortal {
 
     /// Starts an OTP transaction with the given form fields and renders its QR code.
     pub async fn start_otp(&self, fields: &[(&str, &str)]) -> Result<StartedOtp, PeerError> {
-        let (_, response): (_, AuthenticateUserResponse) = self
-            .http
-            .call(Method::POST, paths::AUTHENTICATE_USER, self.auth(), Payload::Form(fields), &[200])
-            .await?;
+        let response = self.authenticate_user(fields).await?;
         let qr_png =
             qr::render_png(&response.otp, &RenderOptions::default()).map_err(|e| PeerError::Unexpected {
                 status: 200,
@@ -134,6 +131,19 @@ impl SimulatedPortal {
                 body: e.to_string(),
             })?;
         Ok(StartedOtp { response, qr_png })
+    }
+
+    /// Starts an OTP transaction with the given form fields, without rendering its QR code (a
+    /// load run hands the OTP to the device as it came).
+    pub async fn authenticate_user(
+        &self,
+        fields: &[(&str, &str)],
+    ) -> Result<AuthenticateUserResponse, PeerError> {
+        let (_, response) = self
+            .http
+            .call(Method::POST, paths::AUTHENTICATE_USER, self.auth(), Payload::Form(fields), &[200])
+            .await?;
+        Ok(response)
     }
 
     /// Reads a transaction's status.

@@ -18,6 +18,7 @@ pub mod csr;
 pub mod driver;
 pub mod error;
 pub mod keys;
+pub mod markup;
 pub mod otp;
 pub mod rng;
 pub mod wire;

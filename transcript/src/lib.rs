@@ -94,6 +94,8 @@ struct Recorded {
     exchanges: Vec<Exchange>,
     images: Vec<ScannedImage>,
     secrets: secrets::Secrets,
+    /// Keeps nothing (a load run's clients, whose exchanges no report shows one by one).
+    discard: bool,
 }
 
 /// The exchanges (and scanned images) of one scenario, shared by every peer in it.
@@ -101,12 +103,22 @@ struct Recorded {
 pub struct Transcript(Arc<Mutex<Recorded>>);
 
 impl Transcript {
+    /// A transcript that keeps no exchange and no image: for clients that make many thousands of
+    /// calls and report only their timings and errors (`mobauth load`), whose memory must not grow
+    /// with each call.
+    pub fn discarding() -> Self {
+        Transcript(Arc::new(Mutex::new(Recorded { discard: true, ..Recorded::default() })))
+    }
+
     /// Records an exchange: its secrets (credential headers, secret-named fields of either
     /// body) are remembered and its headers masked here, so that no sender can forget to; its
     /// bodies are cut, and kept as they came for the steps' checks (a check for a leaked OTP must
     /// see it), to be scrubbed when reported ([`Self::reported_exchanges`]).
     fn push(&self, mut exchange: Exchange) {
         let mut recorded = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if recorded.discard {
+            return;
+        }
         for (name, value) in exchange.request_headers.iter().chain(&exchange.response_headers) {
             recorded.secrets.keep_from_header(name, value);
         }
@@ -159,8 +171,10 @@ impl Transcript {
 
     /// Records an image a peer scanned (a QR code), so reports can show it with its step.
     pub fn record_image(&self, bytes: &[u8]) {
-        let image = ScannedImage { at: SystemTime::now(), bytes: bytes.to_vec() };
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).images.push(image);
+        let mut recorded = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if !recorded.discard {
+            recorded.images.push(ScannedImage { at: SystemTime::now(), bytes: bytes.to_vec() });
+        }
     }
 
     /// A copy of every recorded image so far.

@@ -13,6 +13,7 @@ mod formats;
 mod gate;
 mod hostile_targets;
 mod install;
+mod load;
 mod matrix;
 mod measured;
 mod panic_hook;

@@ -38,3 +38,11 @@ pub(crate) fn mobauth(args: &[&str]) -> Outcome {
 pub(crate) fn text(path: &Path) -> String {
     path.to_str().expect("a UTF-8 path").to_string()
 }
+
+/// An empty scratch folder for `case` under the target folder.
+pub(crate) fn scratch(case: &str) -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(case);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch folder");
+    dir
+}

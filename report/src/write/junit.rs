@@ -9,23 +9,7 @@ use std::fmt::Write as _;
 use super::{first_line, seconds};
 use crate::{Report, ScenarioResult, StepStatus, Verdict};
 
-/// Text escaped for XML attributes and content; characters XML 1.0 forbids are dropped.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub(crate) use protocol::markup::escape;
 
 /// The testcase name: `[ENR-001 ENR-002] A logged-in user enrolls a device`.
 pub(crate) fn case_name(scenario: &ScenarioResult) -> String {
