@@ -355,7 +355,17 @@ async fn enroll(
 ) -> Result<Vec<SimulatedDevice>, LoadError> {
     let mut users = Vec::with_capacity(options.devices);
     for _ in 0..options.devices {
-        users.push(server.target.new_user().await?);
+        match server.target.new_user().await {
+            Ok(user) => users.push(user),
+            Err(TargetError::Missing(peers::target::Capability::TestUsers(listed))) => {
+                return Err(LoadError::Usage(format!(
+                    "--devices {} asks for a user each, but the server offers no test-control API to make \
+                     users and the target file lists {listed}: list more [[users]] or ask for fewer devices",
+                    options.devices
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     let app = server.target.app_client_id().to_string();
     let http = Http::with_client(server.client.clone(), &server.base_url, Transcript::discarding());

@@ -170,6 +170,25 @@ fn a_load_against_mobauth_serve() {
     let report = report(&dir);
     assert_eq!(report.target, server.url);
     assert_eq!((report.measured.generator.asked, report.measured.completed()), (40, 40));
+
+    // Without the test-control API the devices' users are the target file's, one each.
+    let target = dir.join("target.toml");
+    let file = format!(
+        "base_url = \"{}\"\n[[users]]\nusername = \"alice\"\npassword = \"alice-password\"\n\n\
+         [[users]]\nusername = \"bob\"\npassword = \"bob-password\"\n",
+        server.url
+    );
+    std::fs::write(&target, file).expect("the target file is written");
+    let listed = scratch("load-serve-listed");
+    let args = ["load", "--target", &text(&target), "--rate", "20", "--hold", "500ms", "--progress", "off"];
+    let outcome = mobauth(&[&args[..], &["--devices", "2", "--out", &text(&listed)]].concat());
+    assert_eq!(outcome.code, Some(0), "{outcome:?}");
+    let from_listed = self::report(&listed);
+    assert_eq!((from_listed.devices, from_listed.measured.completed()), (2, 10));
+    let outcome = mobauth(&[&args[..], &["--devices", "3", "--out", &text(&listed)]].concat());
+    assert_eq!(outcome.code, Some(2), "{outcome:?}");
+    assert!(outcome.stderr.contains("--devices 3 asks for a user each"), "{outcome:?}");
+    assert!(outcome.stderr.contains("the target file lists 2"), "{outcome:?}");
 }
 
 /// (arguments, exit code, what standard error says)
