@@ -43,12 +43,14 @@ Feature: Rules every API of the server follows
       | the portal | GET "/oauth/api/v4/authenticate/transaction/{new uuid}"                                              | 404    |
       | a client   | GET "/oauth/api/v4/authenticate/user/{username of Alice}/enabled"                                    | 401    |
 
+    # The event log from past its end: a server that has lived long may hold more than one answer
+    # the harness reads.
     Examples: the test-control API
-      | who       | request                 | status |
-      | the admin | GET "/_admin/v1/config" | 200    |
-      | the admin | GET "/_admin/v1/clock"  | 200    |
-      | the admin | GET "/_admin/v1/events" | 200    |
-      | a client  | GET "/_admin/v1/config" | 401    |
+      | who       | request                                           | status |
+      | the admin | GET "/_admin/v1/config"                           | 200    |
+      | the admin | GET "/_admin/v1/clock"                            | 200    |
+      | the admin | GET "/_admin/v1/events?since=9223372036854775807" | 200    |
+      | a client  | GET "/_admin/v1/config"                           | 401    |
 
   @GEN-001 @must
   Scenario: A device's exchanges from enrollment to answer are JSON, and UTF-8 text comes back unchanged

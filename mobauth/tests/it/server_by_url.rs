@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
+use futures::StreamExt as _;
+
 use report::{Report, Verdict};
 use runner::{self, RunError, RunOptions, TargetSpec};
 
@@ -167,6 +169,42 @@ fn scenarios_side_by_side_by_url_get_the_verdicts_of_a_serial_run() {
         "the features hold both kinds: {count} of {} alone",
         serial.scenarios.len()
     );
+}
+
+/// A server that has lived long holds more events than the harness reads in one answer (1 MiB):
+/// the scenarios that read the event log still find its position and judge it as on a new one.
+#[test]
+fn a_long_event_log_is_read_from_its_position_not_whole() {
+    let server = ServeProcess::start("fixtures/servers/override-enabled.toml");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime");
+    let client =
+        transcript::build_client(&transcript::ClientSettings::local(std::time::Duration::from_secs(10)))
+            .expect("a client for 127.0.0.1");
+    let log_size = runtime.block_on(async {
+        // 14 000 refused token requests (each a logged exchange), 8 at a time: a bounded load on
+        // 127.0.0.1.
+        let token = format!("{}/oauth/token", server.url);
+        futures::stream::iter(0..14_000)
+            .for_each_concurrent(8, |_| {
+                let (client, token) = (client.clone(), token.clone());
+                async move {
+                    let _ = client.post(&token).form(&[("grant_type", "password")]).send().await;
+                }
+            })
+            .await;
+        let log = client
+            .get(format!("{}/_admin/v1/events?since=0", server.url))
+            .bearer_auth("mobauth-admin")
+            .send()
+            .await
+            .expect("the admin API answers");
+        log.bytes().await.expect("the log is read").len()
+    });
+    assert!(log_size > transcript::MAX_RESPONSE_BODY, "the log holds {log_size} bytes");
+    let tags = "@ADM-014 or @ADM-015 or @GEN-001";
+    let (code, report) = run_process("long-event-log", &["--server", &server.url, "--tags", tags]);
+    assert_eq!(code, Some(0), "{:#?}", failures(&report));
+    assert!(report.scenarios.len() > 10, "{} scenarios", report.scenarios.len());
 }
 
 /// A run by URL gives the server back the configuration it found, whatever its scenarios set
