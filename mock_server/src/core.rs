@@ -31,6 +31,8 @@ pub mod fields;
 mod otp;
 mod relying_party;
 
+pub use otp::{CheckedSignature, SignatureInputs};
+
 /// A refusal: the HTTP status and the body to answer with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
@@ -472,12 +474,17 @@ impl TokenServer {
             ));
         }
         let re_enrolling = existing.is_some();
-        let others: Vec<Uuid> = self
-            .enrollments
-            .iter()
-            .filter(|(d, e)| **d != device_id && e.user == user)
-            .map(|(d, _)| *d)
-            .collect();
+        // Only single_device and override_allowed look at the user's other devices: scanning every
+        // enrollment on each call would make enrolling n devices under multiple_devices quadratic.
+        let others: Vec<Uuid> = match mode {
+            EnrollmentMode::MultipleDevices => Vec::new(),
+            EnrollmentMode::SingleDevice | EnrollmentMode::OverrideAllowed => self
+                .enrollments
+                .iter()
+                .filter(|(d, e)| **d != device_id && e.user == user)
+                .map(|(d, _)| *d)
+                .collect(),
+        };
         match mode {
             EnrollmentMode::SingleDevice | EnrollmentMode::MultipleDevices if re_enrolling => {
                 return Err(ApiError::new(

@@ -422,7 +422,15 @@ async fn otp_request(State(s): Shared_, headers: HeaderMap, body: RawBody) -> An
 
 async fn otp_answer(State(s): Shared_, headers: HeaderMap, Id(tx): Id<String>, body: RawBody) -> Answer {
     let parsed = body.object();
-    let reply = s.with_server(|srv, now| srv.otp_answer(bearer(&s, &headers), &tx, parsed, now))?;
+    let bearer = bearer(&s, &headers);
+    // The signature is checked outside the server's lock (its guard ends with the statement that
+    // reads the inputs), so that the cores verify answers side by side; the answer call takes the
+    // outcome if it checks the same inputs (`crate::core`'s otp module).
+    let now = s.clock.now();
+    let inputs = lock(&s.server).answer_signature(bearer, &tx, &parsed, now);
+    let checked = inputs.map(crate::core::SignatureInputs::check);
+    let reply =
+        s.with_server(|srv, now| srv.otp_answer_checked(bearer, &tx, parsed, now, checked.as_ref()))?;
     Ok(s.reply(StatusCode::OK, reply))
 }
 
