@@ -12,7 +12,7 @@
 //! server called the portal back.
 //!
 //! The HTML and JSON are pure functions of plain views; the handlers only call the server and
-//! fill the views. Everything put into HTML goes through [`escape`].
+//! fill the views. Everything put into HTML goes through [`escape`] (`protocol::markup`).
 //!
 //! [`TokenServer::authenticate_user`]: crate::core::TokenServer::authenticate_user
 
@@ -29,6 +29,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use protocol::markup::escape;
 use protocol::wire::{AuthenticateUserForm, TransactionStatus, TransactionStatusResponse};
 use uuid::Uuid;
 
@@ -60,22 +61,6 @@ pub fn frame_path(transaction_id: Uuid) -> String {
 }
 
 // ------------------------------------------------------------------------------------ pure views
-
-/// `text` safe in HTML text and in a quoted attribute value.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// What the form shows: its values, the server's OTP types and, after a refusal, why.
 #[derive(Debug, Clone, PartialEq, Eq)]
