@@ -18,7 +18,9 @@ pub(crate) struct Strategy {
 }
 
 /// The decoding pipeline, tried in order until one strategy yields a payload. Cheap and
-/// likely first: a clean render costs one rqrr pass. Adding a strategy is one line.
+/// likely first: a picture that is merely upright and sharp costs one rqrr pass (a pixel-exact
+/// render none: the fast path in `aligned.rs` reads it before this table). Adding a strategy is
+/// one line.
 ///
 /// Each entry earned its place on a measured disturbance that the entries before it miss
 /// (the rows of [`camera::STANDARD`](crate::camera::STANDARD) and

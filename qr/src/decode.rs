@@ -1,5 +1,6 @@
-//! The decoding pipeline: each strategy of [`STRATEGIES`] prepares the working image and one
-//! budgeted rqrr pass searches it, until a code is read; a found code's metadata becomes a
+//! The decoding pipeline: a clean render is read directly by the fast path of [`aligned`];
+//! anything else goes to the strategies of [`STRATEGIES`], each of which prepares the working
+//! image for one budgeted rqrr pass, until a code is read. A found code's metadata becomes a
 //! [`QrInfo`] and its corners are mapped back to the input's pixels.
 
 use std::cell::Cell;
@@ -8,6 +9,7 @@ use std::rc::Rc;
 
 use image::{GenericImage, GenericImageView, GrayImage, Luma};
 
+use crate::aligned;
 use crate::cleanup::{STRATEGIES, Strategy, fit_working_size};
 use crate::{EcLevel, QrError, QrInfo};
 
@@ -151,8 +153,9 @@ fn apply(strategy: &Strategy, img: &GrayImage) -> Option<GrayImage> {
 }
 
 /// Corners of a located symbol in the searched image's pixels: top-left, top-right,
-/// bottom-right, bottom-left, as `[x, y]` (an estimate from rqrr's perspective fit, within a
-/// pixel or two on an upright picture; see [`symbol_corners`]).
+/// bottom-right, bottom-left, as `[x, y]` (the module edges exactly from the fast path of
+/// [`aligned`]; from the pipeline an estimate of rqrr's perspective fit, within a pixel or two on
+/// an upright picture, see [`symbol_corners`]).
 pub(crate) type Corners = [[f64; 2]; 4];
 
 /// Runs the pipeline over a greyscale image.
@@ -161,7 +164,28 @@ pub(crate) fn read(gray: GrayImage) -> Result<QrInfo, QrError> {
 }
 
 /// [`read`], also returning where the symbol is in `gray`.
+///
+/// A clean render is read by the fast path of [`aligned`] first. The reads it makes count as the
+/// first strategy's (`plain`: no clean-up of the picture), which is what they are; anything it
+/// does not read, or reads into a payload that is not UTF-8, goes through the whole pipeline, so
+/// its errors are the pipeline's.
 pub(crate) fn read_located(gray: GrayImage) -> Result<(QrInfo, Corners), QrError> {
+    if let Some((meta, bytes, corners)) = aligned::read(&gray)
+        && let Ok(info) = info(PLAIN, meta, bytes)
+    {
+        return Ok((info, corners));
+    }
+    read_by_strategies(gray)
+}
+
+/// Name of the first strategy, the one without clean-up steps.
+const PLAIN: &str = match STRATEGIES.first() {
+    Some(plain) => plain.name,
+    None => "plain",
+};
+
+/// The camera pipeline alone: each strategy of [`STRATEGIES`] in turn, within the budgets.
+pub(crate) fn read_by_strategies(gray: GrayImage) -> Result<(QrInfo, Corners), QrError> {
     if gray.width() == 0 || gray.height() == 0 {
         return Err(QrError::NoCodeFound);
     }
@@ -218,6 +242,22 @@ fn symbol_corners(bounds: Corners, side_modules: u32) -> Corners {
     let k = f64::from(side_modules) / (f64::from(side_modules) + 1.0);
     let toward = |p: [f64; 2]| [tl[0] + (p[0] - tl[0]) * k, tl[1] + (p[1] - tl[1]) * k];
     [tl, toward(tr), toward(br), toward(bl)]
+}
+
+/// One rqrr pass over `img` as it is (the `plain` strategy on a picture within the working
+/// size): metadata, payload bytes and symbol corners, for the fast path's tests to compare with.
+#[cfg(test)]
+pub(crate) fn plain_pass(img: GrayImage) -> Option<(rqrr::MetaData, Vec<u8>, Corners)> {
+    let budget =
+        PASS_BUDGET_MIN.max(u64::from(img.width()) * u64::from(img.height()) * PASS_BUDGET_PER_PIXEL);
+    match rqrr_pass(img, budget).0 {
+        Pass::Read(meta, bytes, bounds) => {
+            let corners = bounds.map(|p| [f64::from(p.x), f64::from(p.y)]);
+            let side = u32::try_from(meta.version.to_size()).ok()?;
+            Some((meta, bytes, symbol_corners(corners, side)))
+        }
+        _ => None,
+    }
 }
 
 fn info(strategy: &'static str, meta: rqrr::MetaData, bytes: Vec<u8>) -> Result<QrInfo, QrError> {

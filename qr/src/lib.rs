@@ -15,7 +15,10 @@
 //! noise, inverted colours, tiny modules or low contrast defeat it. So decoding runs a pipeline
 //! of cheap image clean-ups (median filter, inversion, adaptive and Otsu thresholds, contrast
 //! stretch, upscale; cheapest and likeliest first, see [`strategy_names`]) and stops at the
-//! first that yields a payload.
+//! first that yields a payload. In front of it, a pixel-exact upright render (the portal's own
+//! PNG, what the suite's simulated devices scan) is read by sampling its module grid directly,
+//! which costs a pass over the pixels instead of rqrr's search; anything that path doubts goes
+//! through the pipeline.
 //!
 //! The input is untrusted (files people upload or photograph), so nothing here panics on input
 //! and the work is bounded: images above [`MAX_PIXELS`] are refused from their header before any
@@ -37,11 +40,13 @@ pub const MAX_PIXELS: u64 = 40_000_000;
 /// `module_px` cannot ask for gigabytes.
 pub const MAX_RENDER_SIDE: u32 = 16_384;
 
+mod aligned;
 pub mod camera;
 mod cleanup;
 mod decode;
 mod grade;
 mod inspect;
+mod mask;
 mod render;
 
 pub use cleanup::strategy_names;
