@@ -57,6 +57,15 @@ pub struct DeviceUse {
 /// for either reading to show one more.
 pub const CALLBACK_QUIET: Duration = Duration::from_millis(2000);
 
+/// [`CALLBACK_QUIET`] on the embedded target, which is the mock server with its clock frozen and
+/// its backoff on that clock (its default reading, `fixtures/servers/default.toml`): no attempt
+/// comes there but what a clock move made due, and the receiver's nudges (a second of the
+/// server's clock every 100 ms) pass the longest backoff of a default delivery (800 ms) at the
+/// first nudge, whose answer comes only once it has started every attempt it made due. A window too short for a slow machine could only miss an attempt too many, never
+/// fail one that must come: those are waited for apart, up to a minute. A server by URL may back
+/// off in real time, so it keeps the whole window.
+pub const EMBEDDED_CALLBACK_QUIET: Duration = Duration::from_millis(300);
+
 /// The scenario's device that the device driver plays.
 #[derive(Debug)]
 struct DrivenSlot {
@@ -341,6 +350,13 @@ impl ConformanceWorld {
             self.portal = Some(portal);
         }
         self.portal.as_ref().expect("set just above")
+    }
+
+    /// How long the portal's receiver listens for one more delivery attempt before it takes the
+    /// delivery as over: [`EMBEDDED_CALLBACK_QUIET`] on the embedded target, [`CALLBACK_QUIET`]
+    /// on a server by URL.
+    pub fn callback_quiet(&self) -> Duration {
+        if self.target().is_embedded() { EMBEDDED_CALLBACK_QUIET } else { CALLBACK_QUIET }
     }
 
     /// The OTP the portal started last.

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use cucumber::{given, then, when};
 use protocol::wire::{Answer, TransactionStatus, paths};
 
-use crate::world::{CALLBACK_QUIET, ConformanceWorld};
+use crate::world::ConformanceWorld;
 use peers::portal::{CallbackAttempt, CallbackReply, REDIRECT_PATH, SimulatedPortal};
 use peers::target::Capability;
 
@@ -218,12 +218,13 @@ async fn receiver_gets_attempts(world: &mut ConformanceWorld, count: usize) {
 
 /// Lets a delivery run to its end as the receiver sees it: the receiver takes attempt after
 /// attempt, nudging the server's clock on while it listens (where the target offers that), until
-/// none comes within [`CALLBACK_QUIET`], whichever clock the server's backoff reads.
+/// none comes within [`ConformanceWorld::callback_quiet`], whichever clock the server's backoff reads.
 #[when("the callback deliveries run their course")]
 async fn deliveries_run(world: &mut ConformanceWorld) {
     require_scripted(world).await;
     for _ in 0..MAX_DELIVERY_ROUNDS {
-        match next_attempt_nudging(world, CALLBACK_QUIET).await {
+        let quiet = world.callback_quiet();
+        match next_attempt_nudging(world, quiet).await {
             Some(attempt) => world.notes.attempts.push(attempt),
             None => return,
         }
@@ -237,10 +238,10 @@ async fn deliveries_run(world: &mut ConformanceWorld) {
 
 #[then("the portal receives no other callback for the transaction")]
 async fn no_other_callback(world: &mut ConformanceWorld) {
-    let again = listen_nudging(world, CALLBACK_QUIET, async |portal: &SimulatedPortal, wait| {
-        portal.next_callback(wait).await
-    })
-    .await;
+    let quiet = world.callback_quiet();
+    let again =
+        listen_nudging(world, quiet, async |portal: &SimulatedPortal, wait| portal.next_callback(wait).await)
+            .await;
     ensure!(again.is_none(), "expected one callback for the transaction, but another came: {again:?}");
 }
 
@@ -275,7 +276,8 @@ async fn retries_back_off(world: &mut ConformanceWorld) {
     require_scripted(world).await;
     let first_started = first_attempt_no_sooner_than(world);
     for _ in 0..MAX_DELIVERY_ROUNDS {
-        let Some(attempt) = world.portal().await.next_attempt(CALLBACK_QUIET).await else {
+        let quiet = world.callback_quiet();
+        let Some(attempt) = world.portal().await.next_attempt(quiet).await else {
             return;
         };
         let seen = SystemTime::now();
