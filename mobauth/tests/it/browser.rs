@@ -5,7 +5,8 @@
 //!   URI, and what the browser shows of it) decodes to the OTP shown, a simulated device enrolls
 //!   and accepts it, and the page shows `accepted` without being reloaded;
 //! - report.html of a run that fails (fixtures/servers/faulty.toml by URL) opens from `file://`
-//!   and shows its gate and failures (displayed, not only in the DOM).
+//!   and shows its gate and failures (displayed, not only in the DOM);
+//! - load.html of a load that fails a threshold opens from `file://` with its verdict and charts.
 //!
 //! The WebDriver client is a few JSON calls over the workspace's reqwest (no WebDriver crate:
 //! fantoccini would add some 26 crates, a second `http`, `thiserror`, `cookie` and ICU). The test
@@ -393,6 +394,52 @@ async fn report_html_opens_offline_and_shows_its_gate_and_failures() {
         }
     }
     assert!(visible > 0, "a failed scenario shows its message naming the 500 it got");
+    browser.quit().await;
+}
+
+/// load.html of a load whose threshold fails opens from `file://` and shows its verdict, the
+/// generator's line and both charts, drawn (an SVG the browser lays out, with its legend).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_load_page_opens_offline_with_its_verdict_and_charts() {
+    let dir = scratch("load-page");
+    let out = dir.join("load");
+    let run = Command::new(env!("CARGO_BIN_EXE_mobauth"))
+        .args(["load", "--rate", "20/s", "--hold", "1s", "--devices", "2", "--progress", "off"])
+        .args(["--threshold", "p50 < 1us", "--out"])
+        .arg(&out)
+        .env_remove("CI")
+        .output()
+        .expect("mobauth load starts");
+    assert_eq!(run.status.code(), Some(1), "the threshold fails: {}", String::from_utf8_lossy(&run.stderr));
+
+    let driver = ChromeDriver::start(&dir).await;
+    let browser = Browser::open(&driver, &dir.join("profile")).await;
+    let page = out.join("load.html").canonicalize().expect("load.html is written");
+    browser.go(&format!("file://{}", page.display())).await;
+    let verdict = browser.find("#verdict").await;
+    assert!(browser.displayed(&verdict).await, "the verdict is shown");
+    assert_eq!(browser.text(&verdict).await, "mobauth load: FAILED");
+    let generator = browser.text(&browser.find("#generator").await).await;
+    assert!(generator.starts_with("Generator: "), "{generator}");
+    let charts = browser.find_xpath("//figure/*[name()='svg']").await;
+    assert_eq!(charts.len(), 2, "the throughput and latency charts");
+    for chart in &charts {
+        assert!(browser.displayed(chart).await, "a chart is shown");
+    }
+    // Both laid out at the size they were drawn, and the first (in view) drawn in colour.
+    let sizes = browser
+        .script(
+            "return [...document.querySelectorAll('figure svg')]\
+             .map(e => { const r = e.getBoundingClientRect(); return [Math.round(r.width), Math.round(r.height)]; });",
+        )
+        .await;
+    assert_eq!(sizes, json!([[860, 300], [860, 300]]), "the charts' laid-out sizes");
+    let png = browser.screenshot(&charts[0]).await;
+    let shot = image::load_from_memory(&png).expect("the chart's screenshot is an image").to_rgb8();
+    let colours: std::collections::BTreeSet<[u8; 3]> = shot.pixels().map(|p| p.0).collect();
+    assert!(colours.len() > 10, "the chart is drawn, not blank: {} colours", colours.len());
+    let legend = browser.find_xpath("//*[name()='text' and normalize-space()='accepted']").await;
+    assert_eq!(legend.len(), 1, "the throughput chart's legend names the accepted line");
     browser.quit().await;
 }
 
