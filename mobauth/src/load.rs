@@ -2,7 +2,7 @@
 //! code (0 when every threshold holds, 1 when one does not, 2 for a usage error, 3 when the
 //! server cannot be reached, is not a Token Server, or enrolls no device).
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -141,14 +141,14 @@ fn run(args: RunLoadArgs) -> u8 {
     match report {
         Ok(report) => finish(&report, &args.out),
         Err(LoadError::Usage(message)) => usage(&message),
-        Err(
-            e @ (LoadError::Probe(ProbeError::Unreachable { .. } | ProbeError::NotATokenServer { .. })
-            | LoadError::NoDevice { .. }),
-        ) => {
-            eprintln!("mobauth: {e}");
-            EXIT_TARGET
+        // A probe that got answers it could not use (a refused admin token, say) is the target
+        // file's mistake, as for `mobauth run`; a server that is not there or not a Token Server,
+        // or that enrolls no device, cannot be loaded.
+        Err(LoadError::Probe(e))
+            if !matches!(e, ProbeError::Unreachable { .. } | ProbeError::NotATokenServer { .. }) =>
+        {
+            usage(&e.to_string())
         }
-        Err(LoadError::Probe(e)) => usage(&e.to_string()),
         Err(e) => {
             eprintln!("mobauth: {e}");
             EXIT_TARGET
@@ -158,27 +158,27 @@ fn run(args: RunLoadArgs) -> u8 {
 
 /// Writes the report files, prints the summary and returns the thresholds' exit code.
 fn finish(report: &LoadReport, out: &Path) -> u8 {
-    crate::output::stdout(&write::markdown(report));
+    let summary = write::markdown(report);
+    crate::output::stdout(&summary);
     let files = [
         ("load.json", write::json(report)),
         ("load.html", write::html(report)),
-        ("load-summary.md", write::markdown(report)),
+        ("load-summary.md", summary),
     ];
     if let Err(e) = std::fs::create_dir_all(out) {
         eprintln!("mobauth: cannot create {}: {e}", out.display());
         return report::EXIT_USAGE;
     }
+    let mut written = Vec::with_capacity(files.len());
     for (name, text) in files {
         let path = out.join(name);
         if let Err(e) = std::fs::write(&path, text) {
             eprintln!("mobauth: cannot write {}: {e}", path.display());
             return report::EXIT_USAGE;
         }
+        written.push(path.display().to_string());
     }
-    crate::output::line(&format!(
-        "Reports: {}",
-        ["load.json", "load.html", "load-summary.md"].map(|n| out.join(n).display().to_string()).join(", ")
-    ));
+    crate::output::line(&format!("Reports: {}", written.join(", ")));
     report.exit_code()
 }
 
@@ -223,8 +223,9 @@ struct ProgressShown {
 
 impl ProgressShown {
     fn new(arg: ProgressArg) -> Self {
-        let terminal = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
-        let bar = matches!(arg, ProgressArg::Bar) || (matches!(arg, ProgressArg::Auto) && terminal);
+        // `auto` decides as `mobauth run` does (a terminal, and `CI` unset, empty, "false" or "0").
+        let bar = matches!(arg, ProgressArg::Bar)
+            || (matches!(arg, ProgressArg::Auto) && runner::Progress::detect() == runner::Progress::Bar);
         Self { bar, off: matches!(arg, ProgressArg::Off), last: Mutex::new(None) }
     }
 

@@ -26,6 +26,19 @@ async fn call(
     rest: &str,
     body: Option<&serde_json::Value>,
 ) -> serde_json::Value {
+    call_answered(world, method, rest, body)
+        .await
+        .unwrap_or_else(|e| fail!("the admin call {method} {}{rest} got no answer: {e}", paths::ADMIN))
+}
+
+/// [`call`], or why no answer came to be judged (none, or one longer than the harness reads),
+/// for the caller to decide.
+async fn call_answered(
+    world: &mut ConformanceWorld,
+    method: &str,
+    rest: &str,
+    body: Option<&serde_json::Value>,
+) -> Result<serde_json::Value, transcript::RawFailure> {
     let path = format!("{}{rest}", paths::ADMIN);
     // A part of the test-control API the target lacks makes the scenario not applicable; a call
     // that needs the server alone fails a scenario that shares it.
@@ -35,9 +48,7 @@ async fn call(
         headers.push(("Content-Type".to_string(), "application/json".to_string()));
     }
     let text = body.map(serde_json::Value::to_string);
-    let exchange = exchange(world, method, &path, &headers, text.as_deref()).await;
-    let response =
-        exchange.outcome.unwrap_or_else(|e| fail!("the admin call {method} {path} got no answer: {e}"));
+    let response = exchange(world, method, &path, &headers, text.as_deref()).await.outcome?;
     let answer = String::from_utf8_lossy(&response.body).into_owned();
     ensure!(
         (200..300).contains(&response.status),
@@ -45,10 +56,10 @@ async fn call(
         response.status
     );
     if answer.trim().is_empty() {
-        return serde_json::Value::Null;
+        return Ok(serde_json::Value::Null);
     }
-    serde_json::from_str(&answer)
-        .unwrap_or_else(|e| fail!("the admin call {method} {path} answered {answer:?}: {e}"))
+    Ok(serde_json::from_str(&answer)
+        .unwrap_or_else(|e| fail!("the admin call {method} {path} answered {answer:?}: {e}")))
 }
 
 #[given("the target offers the test-control API")]
@@ -219,23 +230,10 @@ fn sequence_numbers(log: &serde_json::Value) -> Vec<i64> {
 /// A `since` listing: its events' `seq`s, or `None` when it is longer than the harness reads.
 async fn listing(world: &mut ConformanceWorld, since: i64) -> Option<Vec<i64>> {
     let rest = format!("/events?since={since}");
-    let path = format!("{}{rest}", paths::ADMIN);
-    world.target().admin_call("GET", &rest).or_fail(|e| format!("the scenario calls {path}, and {e}"));
-    let headers = vec![("Authorization".to_string(), format!("Bearer {}", admin_token(world)))];
-    match exchange(world, "GET", &path, &headers, None).await.outcome {
+    match call_answered(world, "GET", &rest, None).await {
+        Ok(log) => Some(sequence_numbers(&log)),
         Err(transcript::RawFailure::BodyTooLarge { .. }) => None,
-        Err(e) => fail!("the admin call GET {path} got no answer: {e}"),
-        Ok(response) => {
-            let answer = String::from_utf8_lossy(&response.body).into_owned();
-            ensure!(
-                (200..300).contains(&response.status),
-                "expected the admin call GET {path} to succeed, got {} {answer}",
-                response.status
-            );
-            let log: serde_json::Value = serde_json::from_str(&answer)
-                .unwrap_or_else(|e| fail!("the admin call GET {path} answered {answer:?}: {e}"));
-            Some(sequence_numbers(&log))
-        }
+        Err(e) => fail!("the admin call GET {}{rest} got no answer: {e}", paths::ADMIN),
     }
 }
 
