@@ -232,6 +232,13 @@ impl Failure {
     }
 }
 
+impl Failure {
+    /// The kind that failures of `call` past [`MAX_FAILURE_KINDS`] are counted as.
+    pub fn other(call: Call) -> Failure {
+        Failure { call, status: None, what: format!("other failures (past {MAX_FAILURE_KINDS} kinds)") }
+    }
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.status {
@@ -316,6 +323,9 @@ pub struct FailureCount {
     pub count: u64,
 }
 
+/// The most kinds of failure a report tells apart (the rest are counted by call).
+pub const MAX_FAILURE_KINDS: usize = 64;
+
 /// The most seconds a timeline holds (a day).
 const MAX_SECONDS: usize = 24 * 3600 + 60;
 
@@ -335,8 +345,20 @@ impl Measured {
 
     /// A failure of a call (its transaction fails with it when it is one's).
     pub fn failure(&mut self, failure: Failure) {
+        self.count_failure(failure, 1);
+    }
+
+    /// Counts `n` of `failure`. The kinds are the server's codes and types, so a server that
+    /// answers each call with another one would grow the report with every call: past
+    /// [`MAX_FAILURE_KINDS`] kinds, a new one is counted as [`Failure::other`] of its call.
+    fn count_failure(&mut self, failure: Failure, n: u64) {
         let key = failure.to_string();
-        self.failures.entry(key).or_insert(FailureCount { failure, count: 0 }).count += 1;
+        let failure = if self.failures.contains_key(&key) || self.failures.len() < MAX_FAILURE_KINDS {
+            failure
+        } else {
+            Failure::other(failure.call)
+        };
+        self.failures.entry(failure.to_string()).or_insert(FailureCount { failure, count: 0 }).count += n;
     }
 
     /// An arrival due at `due` (from the run's start) started `lateness` after it.
@@ -385,11 +407,8 @@ impl Measured {
         }
         self.transactions.add(&other.transactions);
         self.failed_transactions += other.failed_transactions;
-        for (key, failure) in &other.failures {
-            self.failures
-                .entry(key.clone())
-                .or_insert(FailureCount { failure: failure.failure.clone(), count: 0 })
-                .count += failure.count;
+        for failure in other.failures.values() {
+            self.count_failure(failure.failure.clone(), failure.count);
         }
         if self.timeline.len() < other.timeline.len() {
             self.timeline.resize_with(other.timeline.len(), Second::default);
@@ -426,6 +445,21 @@ mod tests {
             serde_json::from_str::<Latencies>("[[99999999999999, 1]]").is_err(),
             "a bucket above an hour"
         );
+    }
+
+    /// A server that answers every call with a code of its own grows the failures by call only.
+    #[test]
+    fn failure_kinds_are_bounded() {
+        let mut m = Measured::default();
+        for code in 0..1000 {
+            m.failure(Failure { call: Call::Answer, status: Some(400), what: format!("{code} MADE_UP") });
+        }
+        m.failure(Failure { call: Call::Answer, status: Some(400), what: "0 MADE_UP".into() });
+        assert_eq!(m.failures.len(), MAX_FAILURE_KINDS + 1);
+        assert_eq!(m.failures["answer: 400 0 MADE_UP"].count, 2, "a kind already counted keeps counting");
+        let other = Failure::other(Call::Answer).to_string();
+        assert_eq!(m.failures[&other].count, 1000 - MAX_FAILURE_KINDS as u64);
+        assert_eq!(m.failures.values().map(|f| f.count).sum::<u64>(), 1001);
     }
 
     #[test]
