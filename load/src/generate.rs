@@ -427,8 +427,50 @@ pub async fn run(
     // Each shard's devices, users and server seed are its own, so shards on one server do not meet.
     let seed = protocol::rng::derive_seed(options.seed, &format!("shard-{}", options.shard));
     let mut server = start(&options, seed).await?;
+    // Whatever happens after the probe, the server gets back the configuration it had, and an
+    // embedded one stops.
+    let driven = drive(&mut server, &options, seed, progress).await;
+    if let Some(remote) = &server.remote
+        && let Err(e) = remote.finish().await
+    {
+        tracing::warn!(error = %e, "could not give the server under load back its configuration");
+    }
+    server.target.shutdown().await;
+    let Driven { measured, enrolled, started_at, duration } = driven?;
+    let checked = LoadReport::check(&measured, &options.plan, &options.thresholds);
+    Ok(LoadReport {
+        schema_version: SCHEMA_VERSION,
+        mobauth_version: env!("CARGO_PKG_VERSION").to_string(),
+        target: server.label,
+        seed: options.seed,
+        plan: options.plan,
+        shards: vec![options.shard],
+        devices: u64::try_from(enrolled).unwrap_or(u64::MAX),
+        started_at,
+        duration,
+        thresholds: options.thresholds.iter().map(ToString::to_string).collect(),
+        measured,
+        checked,
+    })
+}
+
+/// What a run measured once its transactions have all ended.
+struct Driven {
+    measured: Measured,
+    enrolled: usize,
+    started_at: OffsetDateTime,
+    duration: Duration,
+}
+
+/// Enrolls the population and runs the shard's arrivals on `server`.
+async fn drive(
+    server: &mut Server,
+    options: &LoadOptions,
+    seed: u64,
+    progress: impl Fn(&Progress) + Send + Sync + 'static,
+) -> Result<Driven, LoadError> {
     let measured = Mutex::new(Measured::default());
-    let devices = enroll(&mut server, &options, seed, &measured).await?;
+    let devices = enroll(server, options, seed, &measured).await?;
     let enrolled = devices.len();
     let (id, secret) = server.target.api_client();
     let http = Http::with_client(server.client.clone(), &server.base_url, Transcript::discarding());
@@ -479,29 +521,9 @@ pub async fn run(
     let duration = start.elapsed();
     let _ = stop.send(true);
     let _ = tokio::join!(router, ticker);
-    if let Some(remote) = &server.remote
-        && let Err(e) = remote.finish().await
-    {
-        tracing::warn!(error = %e, "could not give the server under load back its configuration");
-    }
     let context = Arc::into_inner(context).expect("the router, the ticker and every transaction have ended");
-    server.target.shutdown().await;
     let measured = context.measured.into_inner().unwrap_or_else(PoisonError::into_inner);
-    let checked = LoadReport::check(&measured, &options.plan, &options.thresholds);
-    Ok(LoadReport {
-        schema_version: SCHEMA_VERSION,
-        mobauth_version: env!("CARGO_PKG_VERSION").to_string(),
-        target: server.label,
-        seed: options.seed,
-        plan: options.plan,
-        shards: vec![options.shard],
-        devices: u64::try_from(enrolled).unwrap_or(u64::MAX),
-        started_at,
-        duration,
-        thresholds: options.thresholds.iter().map(ToString::to_string).collect(),
-        measured,
-        checked,
-    })
+    Ok(Driven { measured, enrolled, started_at, duration })
 }
 
 /// Calls `progress` about four times a second until `stop`, and once at the end.
