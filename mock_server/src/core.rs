@@ -6,6 +6,7 @@
 //! the outbox for the I/O layer to deliver.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -228,7 +229,8 @@ pub const RETENTION: Duration = Duration::hours(1);
 pub struct TokenServer {
     seed: Seed,
     config: ServerConfig,
-    ca: CertificateAuthority,
+    /// Shared where a caller gives one CA to many servers ([`Self::with_ca`]).
+    ca: Arc<CertificateAuthority>,
     rng: SeededRng,
     users: HashMap<String, String>,
     api_clients: HashMap<String, String>,
@@ -255,6 +257,12 @@ impl TokenServer {
     /// A server in its start state.
     pub fn new(seed: Seed, mut rng: SeededRng, now: OffsetDateTime) -> std::result::Result<Self, IssueError> {
         let ca = CertificateAuthority::generate(CA_NAME, &mut rng, now)?;
+        Ok(Self::with_ca(seed, rng, Arc::new(ca)))
+    }
+
+    /// A server in its start state that issues from `ca` (made elsewhere, perhaps shared by other
+    /// servers) instead of a CA of its own.
+    pub fn with_ca(seed: Seed, rng: SeededRng, ca: Arc<CertificateAuthority>) -> Self {
         let mut server = TokenServer {
             config: seed.config.clone(),
             seed,
@@ -274,7 +282,7 @@ impl TokenServer {
             readings: Readings::default(),
         };
         server.load_seed();
-        Ok(server)
+        server
     }
 
     /// The same server taking `readings` where the contract leaves a choice.
@@ -308,7 +316,7 @@ impl TokenServer {
         if self.readings.ca_at_reset == CaAtReset::New
             && let Ok(ca) = CertificateAuthority::generate(CA_NAME, &mut self.rng, now)
         {
-            self.ca = ca;
+            self.ca = Arc::new(ca);
         }
         self.tokens.clear();
         self.enrollments.clear();

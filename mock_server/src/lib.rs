@@ -62,6 +62,10 @@ pub struct ServeOptions {
     /// A state file ([`store::Store`]): the server takes up the state it holds and keeps every
     /// change there before answering the request that made it.
     pub state: Option<std::path::PathBuf>,
+    /// The certificate authority to issue from, instead of one the server makes from its seed at
+    /// its start: many short-lived servers (the embedded target's, one a scenario) can share one,
+    /// sparing each a key pair and a signature.
+    pub ca: Option<Arc<protocol::ca::CertificateAuthority>>,
 }
 
 impl ServeOptions {
@@ -76,6 +80,7 @@ impl ServeOptions {
             seed: 0,
             read_timeout: Duration::from_secs(10),
             state: None,
+            ca: None,
         }
     }
 }
@@ -166,12 +171,12 @@ pub async fn serve(options: ServeOptions) -> Result<RunningServer, ServeError> {
     let readings = options.file.readings;
     let clock = clock::ServerClock::with_readings(options.clock, readings);
     let mut rng = protocol::rng::seeded(seed);
-    let mut server = TokenServer::new(
-        options.file.seed(),
-        protocol::rng::seeded(rand_core::Rng::next_u64(&mut rng)),
-        clock.now(),
-    )?
-    .with_readings(readings);
+    let server_rng = protocol::rng::seeded(rand_core::Rng::next_u64(&mut rng));
+    let server = match &options.ca {
+        Some(ca) => TokenServer::with_ca(options.file.seed(), server_rng, Arc::clone(ca)),
+        None => TokenServer::new(options.file.seed(), server_rng, clock.now())?,
+    };
+    let mut server = server.with_readings(readings);
     let event_seq = kept.as_ref().map_or(0, |kept| kept.event_seq);
     if let Some(kept) = kept {
         server.restore(kept)?;

@@ -2,10 +2,12 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use mock_server::{ClockMode, RunningServer, ServeOptions, ServerFile};
 use peers::target::{LocalServer, LocalTargetParts, Sharing, Target, TargetError};
+use protocol::ca::CertificateAuthority;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
@@ -44,6 +46,7 @@ pub async fn start(run_seed: u64, scenario: &str, sharing: Sharing) -> Result<Ta
     let mut options = ServeOptions::new(([127, 0, 0, 1], 0).into(), file);
     options.clock = ClockMode::Frozen(EMBEDDED_START);
     options.seed = seed;
+    options.ca = Some(run_ca(run_seed)?);
     // The scenario moves the frozen clock past an attempt's 5 s; the real-time safety net
     // only stops a hung attempt from outliving a scenario that never does, so on a loaded
     // machine it must not fire first.
@@ -58,4 +61,26 @@ pub async fn start(run_seed: u64, scenario: &str, sharing: Sharing) -> Result<Ta
         sharing,
     };
     Ok(Target::local(parts, Box::new(Embedded(server))))
+}
+
+/// The certificate authority every embedded server of a run issues from, made once from the run
+/// seed. Each scenario's server is its own all the same (its users, tokens, enrollments and
+/// transactions): what a scenario sees of the CA is its certificate and the certificates it
+/// issues, which a CA of its own would give alike. Making a CA is a key pair and a signature,
+/// which for every scenario of the suite was about 4 % of a run's CPU.
+fn run_ca(run_seed: u64) -> Result<Arc<CertificateAuthority>, TargetError> {
+    // The last run's CA: a process runs one run at a time, or tests several with other seeds.
+    static LAST: Mutex<Option<(u64, Arc<CertificateAuthority>)>> = Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((seed, ca)) = last.as_ref()
+        && *seed == run_seed
+    {
+        return Ok(Arc::clone(ca));
+    }
+    let mut rng = protocol::rng::seeded(protocol::rng::derive_seed(run_seed, "embedded CA"));
+    let ca = CertificateAuthority::generate(mock_server::core::CA_NAME, &mut rng, EMBEDDED_START)
+        .map(Arc::new)
+        .map_err(|e| TargetError::Start(e.to_string()))?;
+    *last = Some((run_seed, Arc::clone(&ca)));
+    Ok(ca)
 }
