@@ -146,13 +146,17 @@ impl Transcript {
         recorded
             .exchanges
             .iter()
+            // Field by field: `..e.clone()` would copy the bodies and headers only to drop them.
             .map(|e| Exchange {
+                method: e.method.clone(),
                 url: scrub(&e.url),
                 request_headers: e.request_headers.iter().map(|(n, v)| (n.clone(), scrub(v))).collect(),
                 request_body: scrub(&e.request_body),
+                status: e.status,
                 response_headers: e.response_headers.iter().map(|(n, v)| (n.clone(), scrub(v))).collect(),
                 response_body: scrub(&e.response_body),
-                ..e.clone()
+                at: e.at,
+                elapsed: e.elapsed,
             })
             .collect()
     }
