@@ -374,7 +374,8 @@ pub(crate) fn select(options: &RunOptions) -> Result<Selection, RunError> {
 }
 
 /// The selected scenarios that `keep` keeps, split round-robin (in file and line order) into at
-/// most `parts` parts of features and scenario metadata; no part is empty.
+/// most `parts` parts of features and scenario metadata; no part is empty. In each part the
+/// features that wait in real time come first, the others after them in file order.
 pub(crate) fn split(
     selection: &Selection,
     parts: usize,
@@ -408,7 +409,24 @@ pub(crate) fn split(
         }
     }
     out.retain(|(features, _)| !features.is_empty());
+    for (features, _) in &mut out {
+        // Stable: the rest keep file order.
+        features.sort_by_key(|feature| !waits_in_real_time(feature));
+    }
     out
+}
+
+/// Whether any step of `feature` (its backgrounds' included) waits in real time
+/// ([`suite::schedule`]): such features run first.
+fn waits_in_real_time(feature: &gherkin::Feature) -> bool {
+    let rule_backgrounds = feature.rules.iter().flat_map(|r| &r.background);
+    let backgrounds = feature.background.iter().chain(rule_backgrounds).flat_map(|b| &b.steps);
+    let scenarios = feature
+        .scenarios
+        .iter()
+        .chain(feature.rules.iter().flat_map(|r| &r.scenarios))
+        .flat_map(|s| &s.steps);
+    backgrounds.chain(scenarios).any(|step| suite::schedule::waits_in_real_time(&step.value))
 }
 
 #[cfg(test)]
@@ -518,5 +536,56 @@ mod tests {
             }
             other => panic!("expected a features error, got {other:?}"),
         }
+    }
+
+    /// Each phrase the schedule knows still starts a step of the suite's features, so a
+    /// rephrased step cannot quietly drop its scenarios back to file order.
+    #[test]
+    fn every_waiting_phrase_starts_a_step_of_the_suite() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../features");
+        let selection = select(&RunOptions::new(folder)).expect("the suite's features select");
+        let steps: Vec<&str> = selection
+            .features
+            .iter()
+            .flat_map(|f| {
+                f.background.iter().flat_map(|b| &b.steps).chain(f.scenarios.iter().flat_map(|s| &s.steps))
+            })
+            .map(|step| step.value.as_str())
+            .collect();
+        for phrase in suite::schedule::waiting_phrases() {
+            assert!(
+                steps.iter().any(|step| step.starts_with(phrase)),
+                "no step of the suite starts {phrase:?}"
+            );
+        }
+    }
+
+    /// In every part, a feature with a step that waits in real time comes before the others,
+    /// which keep file order; each part still holds its round-robin share of the scenarios.
+    #[test]
+    fn features_that_wait_in_real_time_run_first() {
+        static ORDER: &[EmbeddedFile] = &[
+            EmbeddedFile {
+                path: "a.feature",
+                text: "Feature: A\n  Scenario: A1\n    Given a device\n  Scenario: A2\n    Given a device\n",
+            },
+            EmbeddedFile {
+                path: "b.feature",
+                text: "Feature: B\n  Scenario: B1\n    Given a device\n  Scenario: B2\n    Given a device\n",
+            },
+            EmbeddedFile {
+                path: "c.feature",
+                text: "Feature: C\n  Background:\n    Given a device driver\n  Scenario: C1\n    Given a device\n  \
+                       Scenario: C2\n    Given a device\n",
+            },
+        ];
+        let selection = select(&RunOptions::new(EmbeddedFeatures { root: "features", files: ORDER }))
+            .expect("the fixture selects");
+        let parts: Vec<(Vec<String>, usize)> = split(&selection, 2, &|_| true)
+            .into_iter()
+            .map(|(features, meta)| (features.into_iter().map(|f| f.name).collect(), meta.len()))
+            .collect();
+        let names = |list: &[&str]| list.iter().map(|n| (*n).to_string()).collect::<Vec<_>>();
+        assert_eq!(parts, [(names(&["C", "A", "B"]), 3), (names(&["C", "A", "B"]), 3)]);
     }
 }

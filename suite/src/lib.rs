@@ -13,5 +13,7 @@ pub mod judgement;
 
 pub mod raw;
 
+pub mod schedule;
+
 pub mod steps;
 pub mod world;
