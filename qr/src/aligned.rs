@@ -8,8 +8,9 @@
 //! its bounding box is. Here one pass over the pixels finds the symbol's box and refuses any
 //! grey between ink and paper; the module size comes from the top-left finder's top edge; each
 //! module must be one colour throughout; the finder, separator and timing patterns must be where
-//! an upright symbol has them; and rqrr's own decoder (format information BCH check,
-//! Reed-Solomon correction) reads the sampled grid.
+//! an upright symbol has them. An error-free grid is then read by `clean_grid.rs` (the same
+//! metadata and payload as rqrr, without rqrr's costly syndromes); any other grid by rqrr's own
+//! decoder (format information BCH check, Reed-Solomon correction).
 //!
 //! The path never decides anything on doubt: any check failing, or the decoder refusing the
 //! grid, returns `None` and the pipeline in `decode.rs` runs as if the path did not exist. On the
@@ -21,6 +22,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use image::GrayImage;
 
+use crate::clean_grid;
 use crate::decode::Corners;
 
 /// Highest grey level that counts as ink. A clean render has only 0 and 255; the margin of a
@@ -87,11 +89,15 @@ pub(crate) fn read(gray: &GrayImage) -> Option<(rqrr::MetaData, Vec<u8>, Corners
     if !has_function_patterns(&grid) {
         return None;
     }
-    // rqrr's decoder works on the grid alone, so its cost is bounded by the symbol's size; the
-    // catch is the same guard `decode.rs` keeps around rqrr (a panic there is a failed read).
+    // An error-free grid (every clean render) is read without rqrr's costly error correction;
+    // anything else goes to rqrr's decoder, which works on the grid alone, so its cost is
+    // bounded by the symbol's size. The catch is the same guard `decode.rs` keeps around rqrr
+    // (a panic there is a failed read); `clean_grid` calls rqrr too.
     let decoded = panic::catch_unwind(AssertUnwindSafe(|| {
-        let mut bytes = Vec::new();
-        rqrr::Grid::new(grid).decode_to(&mut bytes).ok().map(|meta| (meta, bytes))
+        clean_grid::read(&grid).or_else(|| {
+            let mut bytes = Vec::new();
+            rqrr::Grid::new(grid).decode_to(&mut bytes).ok().map(|meta| (meta, bytes))
+        })
     }))
     .ok()
     .flatten()?;

@@ -42,12 +42,14 @@ pub const MAX_RENDER_SIDE: u32 = 16_384;
 
 mod aligned;
 pub mod camera;
+mod clean_grid;
 mod cleanup;
 mod decode;
 mod grade;
 mod inspect;
 mod mask;
 mod render;
+mod rs;
 
 pub use cleanup::strategy_names;
 pub use grade::{
