@@ -325,6 +325,11 @@ pub fn on_step_thread() -> bool {
 /// Must not be called from within an async runtime (it starts its own).
 pub fn run(options: RunOptions) -> Result<Report, RunError> {
     let _hook = PanicHookGuard::install();
+    // Compiling the step definitions' patterns and reading the platform's trusted roots (which
+    // the servers' callback clients take) are tens of milliseconds each that need nothing from
+    // the features: on threads of their own they overlap parsing them and starting the target.
+    let steps = std::thread::spawn(ConformanceWorld::collection);
+    let roots = std::thread::spawn(|| drop(mock_server::platform_tls()));
     let catalogue = Catalogue::embedded()?;
     let started_at = OffsetDateTime::now_utc();
     let selection = selection::select(&options)?;
@@ -338,6 +343,9 @@ pub fn run(options: RunOptions) -> Result<Report, RunError> {
         _ => "simulated".to_string(),
     };
 
+    // Neither thread can panic but by a bug in a dependency; either way it is the run's.
+    let steps = steps.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    roots.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     let progress = Arc::new(Mutex::new(progress::Sink::new(options.progress, selection.count)));
     let mut scenarios: Vec<ScenarioResult> = Vec::with_capacity(selection.count);
     for phase in phases(&options, &target, &runtime) {
@@ -348,6 +356,7 @@ pub fn run(options: RunOptions) -> Result<Report, RunError> {
                 .into_iter()
                 .map(|(features, meta)| {
                     let part = Part {
+                        steps: steps.clone(),
                         features,
                         meta,
                         progress: Arc::clone(&progress),
@@ -460,6 +469,8 @@ fn phases(options: &RunOptions, target: &Resolved, runtime: &tokio::runtime::Run
 
 /// One cucumber instance's share of a run.
 struct Part {
+    /// The step definitions, compiled once for every part of the run.
+    steps: cucumber::step::Collection<ConformanceWorld>,
     features: Vec<cucumber::gherkin::Feature>,
     meta: std::collections::HashMap<selection::Key, selection::ScenarioMeta>,
     progress: Arc<Mutex<progress::Sink>>,
@@ -478,57 +489,64 @@ async fn run_part(part: Part) -> Vec<ScenarioResult> {
     let before_captured = Arc::clone(&captured);
     let after_target = target.clone();
     let after_captured = Arc::clone(&captured);
-    let collector = ConformanceWorld::cucumber::<PathBuf>()
-        .with_parser(selection::Preparsed(part.features))
-        .with_writer(collector)
-        .max_concurrent_scenarios(part.concurrency)
-        .before(move |feature, rule, scenario, world| {
-            let driver = driver.clone();
-            let target = target.clone();
-            let captured = Arc::clone(&before_captured);
-            async move {
-                let wants = sharing_of(feature, rule, scenario);
-                let transcript = match &target {
-                    Resolved::Embedded => {
-                        begin_embedded_scenario(world, seed, feature, scenario, driver, wants).await
-                    }
-                    Resolved::Remote(server) => {
-                        let sharing = remote_sharing(server, drive_devices, wants);
-                        begin_remote_scenario(world, server, seed, feature, scenario, driver, sharing).await
-                    }
-                };
-                world.set_drive_devices(drive_devices);
-                captured
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .transcripts
-                    .insert(selection::key(feature, scenario), transcript);
-            }
-            .boxed_local()
-        })
-        .after(move |feature, _rule, scenario, _finished, world| {
-            let captured = Arc::clone(&after_captured);
-            let shared = matches!(
-                &after_target,
-                Resolved::Remote(server) if !server.offers().contains(&Capability::Reset)
-            );
-            async move {
-                let Some(world) = world else { return };
-                if shared {
-                    clean_up(world).await;
+    let collector = cucumber::Cucumber::<
+        ConformanceWorld,
+        cucumber::parser::Basic,
+        PathBuf,
+        cucumber::runner::Basic<ConformanceWorld>,
+        _,
+    >::new()
+    .steps(part.steps)
+    .with_parser(selection::Preparsed(part.features))
+    .with_writer(collector)
+    .max_concurrent_scenarios(part.concurrency)
+    .before(move |feature, rule, scenario, world| {
+        let driver = driver.clone();
+        let target = target.clone();
+        let captured = Arc::clone(&before_captured);
+        async move {
+            let wants = sharing_of(feature, rule, scenario);
+            let transcript = match &target {
+                Resolved::Embedded => {
+                    begin_embedded_scenario(world, seed, feature, scenario, driver, wants).await
                 }
-                let images = collector::world_images(world);
-                let mut captured = captured.lock().unwrap_or_else(PoisonError::into_inner);
-                captured.devices.insert(selection::key(feature, scenario), collector::world_devices(world));
-                if !images.is_empty() {
-                    captured.world_images.insert(selection::key(feature, scenario), images);
+                Resolved::Remote(server) => {
+                    let sharing = remote_sharing(server, drive_devices, wants);
+                    begin_remote_scenario(world, server, seed, feature, scenario, driver, sharing).await
                 }
+            };
+            world.set_drive_devices(drive_devices);
+            captured
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .transcripts
+                .insert(selection::key(feature, scenario), transcript);
+        }
+        .boxed_local()
+    })
+    .after(move |feature, _rule, scenario, _finished, world| {
+        let captured = Arc::clone(&after_captured);
+        let shared = matches!(
+            &after_target,
+            Resolved::Remote(server) if !server.offers().contains(&Capability::Reset)
+        );
+        async move {
+            let Some(world) = world else { return };
+            if shared {
+                clean_up(world).await;
             }
-            .boxed_local()
-        })
-        .with_default_cli()
-        .run(())
-        .await;
+            let images = collector::world_images(world);
+            let mut captured = captured.lock().unwrap_or_else(PoisonError::into_inner);
+            captured.devices.insert(selection::key(feature, scenario), collector::world_devices(world));
+            if !images.is_empty() {
+                captured.world_images.insert(selection::key(feature, scenario), images);
+            }
+        }
+        .boxed_local()
+    })
+    .with_default_cli()
+    .run(())
+    .await;
     collector.finish()
 }
 
