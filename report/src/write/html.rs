@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::junit::escape;
+use super::escaped::Escaped;
 use super::{listed, seconds};
 use crate::{ExchangeRecord, Report, ScenarioResult, StepStatus, Verdict};
 
@@ -34,23 +34,33 @@ fn exchange(out: &mut String, ex: &ExchangeRecord) {
     let _ = write!(
         out,
         "<details><summary><code>{} {}</code> → <b>{}</b> <span class=\"muted\">{} ms</span></summary>",
-        escape(&ex.method),
-        escape(&ex.url),
+        Escaped(&ex.method),
+        Escaped(&ex.url),
         status,
         ex.duration_ms
     );
-    let headers = |list: &[crate::Header]| {
-        list.iter().map(|h| format!("{}: {}", h.name, h.value)).collect::<Vec<_>>().join("\n")
-    };
-    let _ = write!(out, "<div>Request</div><pre>{}", escape(&headers(&ex.request_headers)));
+    out.push_str("<div>Request</div><pre>");
+    headers(out, &ex.request_headers);
     if !ex.request_body.is_empty() {
-        let _ = write!(out, "\n\n{}", escape(&ex.request_body));
+        let _ = write!(out, "\n\n{}", Escaped(&ex.request_body));
     }
-    let _ = write!(out, "</pre><div>Response</div><pre>{}", escape(&headers(&ex.response_headers)));
+    out.push_str("</pre><div>Response</div><pre>");
+    headers(out, &ex.response_headers);
     if !ex.response_body.is_empty() {
-        let _ = write!(out, "\n\n{}", escape(&ex.response_body));
+        let _ = write!(out, "\n\n{}", Escaped(&ex.response_body));
     }
     out.push_str("</pre></details>");
+}
+
+/// Headers a line each, `name: value`, escaped (piece by piece: escaping is character by
+/// character, so the pieces escaped are the whole escaped).
+fn headers(out: &mut String, list: &[crate::Header]) {
+    for (i, header) in list.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let _ = write!(out, "{}: {}", Escaped(&header.name), Escaped(&header.value));
+    }
 }
 
 fn images(out: &mut String, scenario: &ScenarioResult, step: Option<usize>) {
@@ -58,7 +68,7 @@ fn images(out: &mut String, scenario: &ScenarioResult, step: Option<usize>) {
         let _ = write!(
             out,
             "<img class=\"qr\" alt=\"QR code scanned\" src=\"data:{};base64,{}\">",
-            escape(&image.media_type),
+            Escaped(&image.media_type),
             image.data_base64
         );
     }
@@ -71,33 +81,33 @@ fn scenario_block(out: &mut String, report: &Report, scenario: &ScenarioResult) 
         "<div class=\"scenario\" id=\"{}\"><details{open}><summary>{} <b>{}</b> <code>{}</code> {} <span class=\"muted\">{} · {} ms</span></summary>",
         anchor(&scenario.id),
         badge(scenario.verdict),
-        escape(&scenario.name),
-        escape(&scenario.id),
+        Escaped(&scenario.name),
+        Escaped(&scenario.id),
         scenario
             .requirements
             .iter()
-            .map(|r| format!("<code>{}</code>", escape(r)))
+            .map(|r| format!("<code>{}</code>", Escaped(r)))
             .collect::<Vec<_>>()
             .join(" "),
         report.scenario_level(scenario),
         scenario.duration_ms,
     );
     if let Some(message) = &scenario.message {
-        let _ = write!(out, "<pre class=\"msg\">{}</pre>", escape(message));
+        let _ = write!(out, "<pre class=\"msg\">{}</pre>", Escaped(message));
     }
     if let Some(entry) = scenario.expectation.and_then(|i| report.expectations.get(i)) {
         let _ = write!(
             out,
             "<p class=\"muted\">Expectations file: {} (owner {}, expires {})</p>",
-            escape(&entry.entry.reason),
-            escape(&entry.entry.owner),
+            Escaped(&entry.entry.reason),
+            Escaped(&entry.entry.owner),
             entry.entry.expires
         );
     }
     let _ = write!(
         out,
         "<p class=\"muted\">tags: {} · seed {}</p>",
-        escape(&scenario.tags.iter().map(|t| format!("@{t}")).collect::<Vec<_>>().join(" ")),
+        Escaped(&scenario.tags.iter().map(|t| format!("@{t}")).collect::<Vec<_>>().join(" ")),
         scenario.seed
     );
     images(out, scenario, None);
@@ -107,13 +117,13 @@ fn scenario_block(out: &mut String, report: &Report, scenario: &ScenarioResult) 
             out,
             "<div class=\"step s-{status}\">{}<b>{}</b>{} <span class=\"muted\">line {} · {status} · {} ms</span>",
             if step.background { "<span class=\"muted\">(background) </span>" } else { "" },
-            escape(&step.keyword),
-            escape(&step.text),
+            Escaped(&step.keyword),
+            Escaped(&step.text),
             step.line,
             step.duration_ms,
         );
         if let Some(error) = step.error.as_deref().filter(|_| step.status == StepStatus::Failed) {
-            let _ = write!(out, "<pre class=\"msg\">{}</pre>", escape(error));
+            let _ = write!(out, "<pre class=\"msg\">{}</pre>", Escaped(error));
         }
         for ex in &step.exchanges {
             exchange(out, ex);
@@ -140,18 +150,18 @@ pub fn html(report: &Report) -> String {
         // scenarios would otherwise bury the page under its banner; the table below lists them all.
         let (shown, more) = listed(&report.gate.reasons);
         for reason in shown {
-            let _ = write!(out, "<li>{}</li>", escape(reason));
+            let _ = write!(out, "<li>{}</li>", Escaped(reason));
         }
         if more > 0 {
             let _ = write!(out, "<li>… and {more} more: see <a href=\"#failures\">Failures</a> below</li>");
         }
         out.push_str("</ul></div>\n");
     }
-    let _ = write!(out, "<table><tr><th>Target</th><td>{}</td></tr>", escape(&run.target.description));
-    let _ = write!(out, "<tr><th>Suite</th><td>mobauth {}</td></tr>", escape(&run.suite_version));
+    let _ = write!(out, "<table><tr><th>Target</th><td>{}</td></tr>", Escaped(&run.target.description));
+    let _ = write!(out, "<tr><th>Suite</th><td>mobauth {}</td></tr>", Escaped(&run.suite_version));
     let _ = write!(out, "<tr><th>Seed</th><td>{}</td></tr>", run.seed);
     if let Some(tags) = &run.tags {
-        let _ = write!(out, "<tr><th>Tags</th><td><code>{}</code></td></tr>", escape(tags));
+        let _ = write!(out, "<tr><th>Tags</th><td><code>{}</code></td></tr>", Escaped(tags));
     }
     if let Some(shard) = run.shard {
         let _ = write!(out, "<tr><th>Shard</th><td>{shard}</td></tr>");
@@ -193,12 +203,12 @@ pub fn html(report: &Report) -> String {
                     out,
                     "<tr><td>{}</td><td>{}</td><td>{}</td><td><a href=\"#{}\">{}</a><br>{}</td><td><pre class=\"msg\">{}</pre></td></tr>",
                     badge(scenario.verdict),
-                    escape(&scenario.requirements.join(" ")),
+                    Escaped(&scenario.requirements.join(" ")),
                     report.scenario_level(scenario),
                     anchor(&scenario.id),
-                    escape(&scenario.id),
-                    escape(&scenario.name),
-                    escape(scenario.message.as_deref().unwrap_or("")),
+                    Escaped(&scenario.id),
+                    Escaped(&scenario.name),
+                    Escaped(scenario.message.as_deref().unwrap_or("")),
                 );
             }
             out.push_str("</table>\n");
@@ -209,11 +219,11 @@ pub fn html(report: &Report) -> String {
                 let _ = write!(
                     out,
                     "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    escape(&entry.entry.pattern.to_string()),
+                    Escaped(&entry.entry.pattern.to_string()),
                     entry.status.problem().unwrap_or(""),
-                    escape(&entry.entry.owner),
+                    Escaped(&entry.entry.owner),
                     entry.entry.expires,
-                    escape(&entry.entry.reason)
+                    Escaped(&entry.entry.reason)
                 );
             }
             out.push_str("</table>\n");
@@ -230,8 +240,8 @@ pub fn html(report: &Report) -> String {
             out,
             "<tr><td><a href=\"#area-{}\">{}</a> {}</td><td>{}</td>",
             anchor(&row.area),
-            escape(&row.area),
-            escape(report.area_title(&row.area)),
+            Escaped(&row.area),
+            Escaped(report.area_title(&row.area)),
             row.level
         );
         for verdict in Verdict::ALL {
@@ -248,22 +258,22 @@ pub fn html(report: &Report) -> String {
             out,
             "<details id=\"area-{}\"{open}><summary><b>{}</b> {}</summary><table><tr><th>ID</th><th>Level</th><th>Verdict</th><th>Requirement</th><th>Scenarios</th></tr>",
             anchor(&area.prefix),
-            escape(&area.prefix),
-            escape(&area.title)
+            Escaped(&area.prefix),
+            Escaped(&area.title)
         );
         for requirement in requirements {
             let links: Vec<String> = requirement
                 .scenarios
                 .iter()
-                .map(|id| format!("<a href=\"#{}\">{}</a>", anchor(id), escape(id)))
+                .map(|id| format!("<a href=\"#{}\">{}</a>", anchor(id), Escaped(id)))
                 .collect();
             let _ = write!(
                 out,
                 "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&requirement.id),
+                Escaped(&requirement.id),
                 requirement.level,
                 badge(requirement.verdict),
-                escape(&requirement.text),
+                Escaped(&requirement.text),
                 links.join("<br>")
             );
         }
@@ -279,4 +289,26 @@ pub fn html(report: &Report) -> String {
     }
     out.push_str("</body></html>\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An exchange's URL, headers and bodies are on the page escaped, piece by piece as the whole
+    /// was: markup as entities, the characters XML forbids dropped, the rest as it came.
+    #[test]
+    fn an_exchange_is_shown_escaped() {
+        let page = html(&super::super::sample::report());
+        for fragment in [
+            "<code>POST http://127.0.0.1:8080/enroll?a=1&amp;b=&lt;2&gt;</code> → <b>201</b>",
+            "<div>Request</div><pre>authorization: Bearer [redacted:1f2e3d4c]\nx-odd: ab&quot;c&apos;\n\n\
+             {&quot;csr&quot;:&quot;&lt;pem&gt;&quot;,&quot;note&quot;:&quot;ü &amp; \\uFFFF&quot;}</pre>",
+            "<div>Response</div><pre>content-type: application/json\n\n{&quot;id&quot;:&quot;e-1&quot;}\u{FFFD}</pre>",
+            "<pre class=\"msg\">expected &lt;201&gt; &amp; &quot;created&quot;, got &apos;nothing&apos; — ✗</pre>",
+            "<b>Enrolls, &lt;fine&gt;</b>",
+        ] {
+            assert!(page.contains(fragment), "{fragment}");
+        }
+    }
 }

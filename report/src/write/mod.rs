@@ -4,12 +4,15 @@
 //! Messages (NDJSON), and the plain text summary `mobauth run` prints.
 
 mod cucumber_json;
+mod escaped;
 mod html;
 mod junit;
 /// Text escaped for HTML and XML (the matrix page uses it too).
 pub(crate) use self::junit::escape;
 mod markdown;
 mod messages;
+#[cfg(test)]
+mod sample;
 mod text;
 
 use std::path::{Path, PathBuf};
