@@ -411,10 +411,16 @@ fn envelopes(report: &Report) -> Vec<Value> {
 
 /// The report as Cucumber Messages: one JSON envelope a line.
 pub fn messages(report: &Report) -> String {
-    let mut text = String::new();
+    // Straight into one buffer: `to_string` wrote each envelope through `Display`'s formatter
+    // adapter into a `String` of its own, then copied it; the bytes are the same (`Display` of a
+    // `Value` is `to_writer`'s compact JSON).
+    let mut text = Vec::new();
     for envelope in envelopes(report) {
-        text.push_str(&envelope.to_string());
-        text.push('\n');
+        // Writing a `Value` into a `Vec` cannot fail: its maps' keys are strings, and a `Vec`
+        // takes every byte.
+        let _ = serde_json::to_writer(&mut text, &envelope);
+        text.push(b'\n');
     }
-    text
+    // serde_json writes UTF-8 only.
+    String::from_utf8(text).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
