@@ -27,20 +27,27 @@ use crate::rs::{Blocks, is_codeword};
 const FORMAT_ROWS: [usize; 15] = [0, 1, 2, 3, 4, 5, 7, 8, 8, 8, 8, 8, 8, 8, 8];
 const FORMAT_COLS: [usize; 15] = [8, 8, 8, 8, 8, 8, 8, 8, 7, 5, 4, 3, 2, 1, 0];
 /// The mask XORed onto the format information (ISO/IEC 18004, 7.9.1).
-const FORMAT_MASK: u16 = 0x5412;
+pub(crate) const FORMAT_MASK: u16 = 0x5412;
 /// Generator of the format information's BCH (15, 5) code: x^10 + x^8 + x^5 + x^4 + x^2 + x + 1.
 const FORMAT_GENERATOR: u16 = 0x537;
 
-/// Whether a 15-bit format word (mask removed) is a codeword of the BCH (15, 5) code, i.e. all
-/// six syndromes rqrr computes are zero: its polynomial is a multiple of the generator.
-fn is_format_codeword(word: u16) -> bool {
-    let mut rest = word;
+/// The format information's codeword for its five data bits (level and mask), before the
+/// format mask: the data bits, then the remainder of their polynomial by the generator.
+pub(crate) fn format_codeword(data: u16) -> u16 {
+    let shifted = (data & 0x1f) << 10;
+    let mut rest = shifted;
     for bit in (10..15).rev() {
         if rest & (1 << bit) != 0 {
             rest ^= FORMAT_GENERATOR << (bit - 10);
         }
     }
-    word < 1 << 15 && rest == 0
+    shifted | rest
+}
+
+/// Whether a 15-bit format word (mask removed) is a codeword of the BCH (15, 5) code, i.e. all
+/// six syndromes rqrr computes are zero: its polynomial is a multiple of the generator.
+fn is_format_codeword(word: u16) -> bool {
+    format_codeword(word >> 10) == word
 }
 
 /// rqrr's data masks (`mask_bit`), by row and column.

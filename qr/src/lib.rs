@@ -48,6 +48,7 @@ mod decode;
 mod grade;
 mod inspect;
 mod mask;
+mod penalty;
 mod render;
 mod rs;
 

@@ -1,18 +1,24 @@
-//! Building a symbol with the data mask `qrcode` would choose, without its slow scoring.
+//! Building a symbol with the data mask `qrcode` would choose, without its slow masking and
+//! scoring.
 //!
-//! `QrCode::with_bits` draws the symbol, applies each of the eight masks and keeps the one with
-//! the lowest penalty score; its scoring (a boxed closure per module and window, coordinates
-//! wrapped on every access) was most of a render's time and a tenth of the suite's CPU. Here the
-//! same canvas is drawn and masked by `qrcode` itself, and only the scoring is redone over a
-//! plain array of dark flags, with `qrcode`'s rules to the letter (including its `u16`
-//! arithmetic and its first-lowest tie-break), so the chosen mask and so the picture are the
-//! same: the unit tests compare whole symbols with `QrCode::with_bits` over many payloads.
+//! `QrCode::with_bits` draws the symbol, clones the canvas for each of the eight masks, masks it
+//! and scores it (a boxed closure per module and window, coordinates wrapped on every access),
+//! and keeps the mask with the lowest penalty. That was most of a render's time. Here `qrcode`
+//! draws the canvas once (function patterns, data and error correction); its modules become bit
+//! lines, by rows and by columns (dark, and maskable: data or still empty); each mask is a few
+//! word operations a line plus the 30 format-information modules of that mask; and
+//! [`penalty`](crate::penalty) scores the lines with `qrcode`'s rules to the letter (including
+//! its `u16` arithmetic), keeping the first of the lowest scores as `Iterator::min_by_key` does. So the chosen mask and the picture are the same:
+//! the unit tests compare every masked matrix with `qrcode`'s `apply_mask`, every score with a
+//! plain transcription of `qrcode`'s rules, and whole symbols with `QrCode::with_bits`.
 
 use qrcode::bits::Bits;
-use qrcode::canvas::{Canvas, MaskPattern};
+use qrcode::canvas::{Canvas, Module};
 use qrcode::{Color, EcLevel};
 
 use crate::QrError;
+use crate::clean_grid::{FORMAT_MASK, format_codeword};
+use crate::penalty::{Line, MAX_SIDE, WORDS, bit, penalty, set};
 
 /// A drawn, masked symbol: `width` modules a side, row-major colours.
 pub(crate) struct Symbol {
@@ -20,161 +26,163 @@ pub(crate) struct Symbol {
     pub(crate) colors: Vec<Color>,
 }
 
-/// The masks in `qrcode`'s order (its `ALL_PATTERNS_QR`), which decides ties.
-const MASKS: [MaskPattern; 8] = [
-    MaskPattern::Checkerboard,
-    MaskPattern::HorizontalLines,
-    MaskPattern::VerticalLines,
-    MaskPattern::DiagonalLines,
-    MaskPattern::LargeCheckerboard,
-    MaskPattern::Fields,
-    MaskPattern::Diamonds,
-    MaskPattern::Meadow,
-];
-
 /// What `QrCode::with_bits(bits, level)` builds, for a normal (not Micro) QR version.
 pub(crate) fn build(bits: Bits, level: EcLevel) -> Result<Symbol, QrError> {
     let failed = |e: qrcode::types::QrError| QrError::RenderFailed { reason: e.to_string() };
     let version = bits.version();
-    let width = usize::try_from(version.width())
-        .map_err(|_| QrError::RenderFailed { reason: format!("version {version:?} has no width") })?;
+    let n = usize::try_from(version.width()).ok().filter(|&n| n <= MAX_SIDE).ok_or_else(|| {
+        QrError::RenderFailed { reason: format!("version {version:?} has no usable width") }
+    })?;
     let data = bits.into_bytes();
     let (encoded, ec) = qrcode::ec::construct_codewords(&data, version, level).map_err(failed)?;
     let mut canvas = Canvas::new(version, level);
     canvas.draw_all_functional_patterns();
     canvas.draw_data(&encoded, &ec);
-    let mut best: Option<(u16, Vec<Color>)> = None;
-    for mask in MASKS {
-        let mut masked = canvas.clone();
-        masked.apply_mask(mask);
-        let colors = masked.into_colors();
-        let dark: Vec<bool> = colors.iter().map(|c| *c == Color::Dark).collect();
-        let score = penalty(&dark, width);
+    let base = Unmasked::of(&canvas, n);
+    let mut symbol = Masked::new(n);
+    let mut best: Option<(u16, u8)> = None;
+    // The masks in `qrcode`'s order (its `ALL_PATTERNS_QR`, patterns 000 to 111), which decides ties.
+    for mask in 0..8 {
+        base.mask_into(mask, level, &mut symbol);
+        let score = penalty(&symbol.rows, &symbol.cols, n);
         // Strictly lower only: the first of equal scores wins, as in `Iterator::min_by_key`.
-        if best.as_ref().is_none_or(|(lowest, _)| score < *lowest) {
-            best = Some((score, colors));
+        if best.is_none_or(|(lowest, _)| score < lowest) {
+            best = Some((score, mask));
         }
     }
-    let (_, colors) = best.ok_or_else(|| QrError::RenderFailed { reason: "no mask applied".to_owned() })?;
-    Ok(Symbol { width, colors })
+    let (_, mask) = best.ok_or_else(|| QrError::RenderFailed { reason: "no mask applied".to_owned() })?;
+    base.mask_into(mask, level, &mut symbol);
+    Ok(Symbol { width: n, colors: symbol.colors() })
 }
 
-/// `qrcode`'s total penalty of a normal symbol: runs, 2 x 2 blocks, finder-like patterns in both
-/// directions, and the dark/light balance. Summed modulo 2^16, as its `u16` sums are in a release
-/// build (no score reaches that for the payloads rendered here, but the order of masks must not
-/// differ even if one did).
-fn penalty(dark: &[bool], n: usize) -> u16 {
-    let at = |x: usize, y: usize| dark.get(y * n + x).copied().unwrap_or(false);
-    let rows = |i: usize, j: usize| at(j, i);
-    let cols = |i: usize, j: usize| at(i, j);
-    let total =
-        runs(n, rows) + runs(n, cols) + blocks(n, at) + finders(n, rows) + finders(n, cols) + balance(dark);
-    // The two finder scores each lose 360 (see `finders`); the sum is taken modulo 2^16.
-    u16::try_from((total + 2 * (65_536 - 360)) % 65_536).expect("reduced modulo 2^16")
+/// The canvas before masking, as lines: each module's colour (dark set) and whether a mask flips
+/// it (data and error-correction modules, and the few left empty, which `qrcode` masks as if
+/// light), by rows and by columns.
+pub(crate) struct Unmasked {
+    n: usize,
+    dark: Masked,
+    maskable: Masked,
 }
 
-/// Runs of five or more modules of one colour along each line: length - 2 points each.
-fn runs(n: usize, get: impl Fn(usize, usize) -> bool) -> u64 {
-    let mut score = 0;
-    for i in 0..n {
-        let mut len = 1;
-        for j in 1..n {
-            if get(i, j) == get(i, j - 1) {
-                len += 1;
-            } else {
-                score += if len >= 5 { len - 2 } else { 0 };
-                len = 1;
-            }
-        }
-        score += if len >= 5 { len - 2 } else { 0 };
+/// A symbol's modules by rows and, transposed, by columns (`cols[x]` bit `y` is module (x, y)).
+pub(crate) struct Masked {
+    pub(crate) rows: Vec<Line>,
+    pub(crate) cols: Vec<Line>,
+}
+
+impl Masked {
+    fn new(n: usize) -> Self {
+        Self { rows: vec![[0; WORDS]; n], cols: vec![[0; WORDS]; n] }
     }
-    score
-}
 
-/// Every 2 x 2 block of one colour, overlapping ones counted: 3 points each.
-fn blocks(n: usize, at: impl Fn(usize, usize) -> bool) -> u64 {
-    let mut score = 0;
-    for y in 0..n.saturating_sub(1) {
-        for x in 0..n.saturating_sub(1) {
-            let c = at(x, y);
-            if at(x + 1, y) == c && at(x, y + 1) == c && at(x + 1, y + 1) == c {
-                score += 3;
-            }
+    fn put(&mut self, x: usize, y: usize, dark: bool) {
+        if let (Some(row), Some(col)) = (self.rows.get_mut(y), self.cols.get_mut(x)) {
+            set(row, x, dark);
+            set(col, y, dark);
         }
     }
-    score
+
+    /// Row-major colours, as `Canvas::into_colors` gives them.
+    pub(crate) fn colors(&self) -> Vec<Color> {
+        let n = self.rows.len();
+        let module = |row: &Line, x| if bit(row, x) { Color::Dark } else { Color::Light };
+        self.rows.iter().flat_map(|row| (0..n).map(move |x| module(row, x))).collect()
+    }
 }
 
-/// `#.###.#` along a line with four light modules (or the symbol's edge) on at least one side:
-/// 40 points each. `qrcode` then takes 360 off each direction's score, which [`penalty`] does.
-fn finders(n: usize, get: impl Fn(usize, usize) -> bool) -> u64 {
-    const PATTERN: [bool; 7] = [true, false, true, true, true, false, true];
-    let mut score = 0;
-    for i in 0..n {
-        for j in 0..n.saturating_sub(6) {
-            if !(0..7).all(|k| get(i, j + k) == PATTERN[k]) {
-                continue;
-            }
-            let dark_before = (j.saturating_sub(4)..j).any(|k| get(i, k));
-            let dark_after = (j + 7..(j + 11).min(n)).any(|k| get(i, k));
-            if !dark_before || !dark_after {
-                score += 40;
+impl Unmasked {
+    pub(crate) fn of(canvas: &Canvas, n: usize) -> Self {
+        let (mut dark, mut maskable) = (Masked::new(n), Masked::new(n));
+        // n is at most MAX_SIDE (192), so the coordinates fit an i16.
+        let coords = (0..n).filter_map(|i| i16::try_from(i).ok().map(|c| (i, c)));
+        for (y, cy) in coords.clone() {
+            for (x, cx) in coords.clone() {
+                let module = canvas.get(cx, cy);
+                dark.put(x, y, module.is_dark());
+                maskable.put(x, y, !matches!(module, Module::Masked(_)));
             }
         }
+        Self { n, dark, maskable }
     }
-    score
+
+    /// The symbol under `mask` (0..8, the pattern's number), as `qrcode`'s `apply_mask` leaves
+    /// it: data modules flipped where the mask is dark, then the format information drawn.
+    pub(crate) fn mask_into(&self, mask: u8, level: EcLevel, out: &mut Masked) {
+        let n = self.n;
+        // Every mask depends on the row only through `y % 12` (its periods are 2, 3, 4 and 6),
+        // and on the column through `x % 12`; so twelve lines of each direction cover it.
+        let along_rows: [Line; 12] = std::array::from_fn(|y| line(n, |x| mask_dark(mask, x, y)));
+        let along_cols: [Line; 12] = std::array::from_fn(|x| line(n, |y| mask_dark(mask, x, y)));
+        let lanes = [
+            (&mut out.rows, &self.dark.rows, &self.maskable.rows, &along_rows),
+            (&mut out.cols, &self.dark.cols, &self.maskable.cols, &along_cols),
+        ];
+        for (out, dark, maskable, pattern) in lanes {
+            for (i, (o, (d, m))) in out.iter_mut().zip(dark.iter().zip(maskable)).enumerate() {
+                let p = &pattern[i % 12];
+                *o = std::array::from_fn(|w| d[w] ^ (m[w] & p[w]));
+            }
+        }
+        // `qrcode`'s format number: level bits (L 01, M 00, Q 11, H 10) and mask, BCH-coded, masked.
+        let level_bits = match level {
+            EcLevel::L => 1,
+            EcLevel::M => 0,
+            EcLevel::Q => 3,
+            EcLevel::H => 2,
+        };
+        let word = format_codeword((level_bits << 3) | u16::from(mask)) ^ FORMAT_MASK;
+        // Bit 14 first, along qrcode's FORMAT_INFO_COORDS_QR_MAIN and _SIDE ((x, y); the side copy
+        // runs up column 8 from the bottom, then along row 8 to the right edge).
+        const MAIN: [(usize, usize); 15] = [
+            (0, 8),
+            (1, 8),
+            (2, 8),
+            (3, 8),
+            (4, 8),
+            (5, 8),
+            (7, 8),
+            (8, 8),
+            (8, 7),
+            (8, 5),
+            (8, 4),
+            (8, 3),
+            (8, 2),
+            (8, 1),
+            (8, 0),
+        ];
+        for (k, &(x, y)) in MAIN.iter().enumerate() {
+            let dark = word & (1 << (14 - k)) != 0;
+            let (sx, sy) = if k < 7 { (8, n - 1 - k) } else { (n - 15 + k, 8) };
+            out.put(x, y, dark);
+            out.put(sx, sy, dark);
+        }
+    }
 }
 
-/// Distance of the dark share from one half, in half-percent steps rounded down: `qrcode`'s
-/// `|dark * 200 / total - 100|`.
-fn balance(dark: &[bool]) -> u64 {
-    let total = dark.len().max(1);
-    let ratio = dark.iter().filter(|d| **d).count() * 200 / total;
-    ratio.abs_diff(100) as u64
+/// A line of side `n` whose module `i` is `dark(i)`.
+fn line(n: usize, dark: impl Fn(usize) -> bool) -> Line {
+    let mut line = [0; WORDS];
+    for i in (0..n).filter(|&i| dark(i)) {
+        set(&mut line, i, true);
+    }
+    line
+}
+
+/// `qrcode`'s mask functions (`mask_functions`), by column and row: whether the mask flips the
+/// module.
+fn mask_dark(mask: u8, x: usize, y: usize) -> bool {
+    match mask {
+        0 => (x + y).is_multiple_of(2),
+        1 => y.is_multiple_of(2),
+        2 => x.is_multiple_of(3),
+        3 => (x + y).is_multiple_of(3),
+        4 => ((y / 2) + (x / 3)).is_multiple_of(2),
+        5 => (x * y) % 2 + (x * y) % 3 == 0,
+        6 => ((x * y) % 2 + (x * y) % 3).is_multiple_of(2),
+        _ => ((x + y) % 2 + (x * y) % 3).is_multiple_of(2),
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use qrcode::QrCode;
-
-    use super::*;
-
-    /// Byte-mode bits of `payload` at the smallest version that holds it, as `render` pushes them.
-    fn bits(payload: &[u8], level: EcLevel) -> Option<Bits> {
-        (1..=40).find_map(|version| {
-            let mut bits = Bits::new(qrcode::Version::Normal(version));
-            (bits.push_byte_data(payload).is_ok() && bits.push_terminator(level).is_ok()).then_some(bits)
-        })
-    }
-
-    /// The symbol is `QrCode::with_bits`'s, module for module, over payloads of every length up to
-    /// 300 bytes (versions 1 to 15) at every level, plus a few near version 40.
-    #[test]
-    fn the_symbol_is_the_one_qrcode_builds() {
-        let mut state = 0x9e37_79b9_u32;
-        let mut byte = || {
-            // xorshift: fixed, varied payload bytes.
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state.to_le_bytes()[0]
-        };
-        let mut payloads: Vec<Vec<u8>> = (1..=300).map(|len| (0..len).map(|_| byte()).collect()).collect();
-        payloads.extend([1200, 2000, 2300].map(|len| (0..len).map(|_| byte()).collect::<Vec<u8>>()));
-        payloads.push(b"AQ".repeat(34));
-        let mut compared = 0;
-        for payload in &payloads {
-            for level in [EcLevel::L, EcLevel::M, EcLevel::Q, EcLevel::H] {
-                let (Some(ours), Some(theirs)) = (bits(payload, level), bits(payload, level)) else {
-                    continue;
-                };
-                let want = QrCode::with_bits(theirs, level).expect("qrcode builds what fits");
-                let got = build(ours, level).expect("builds what fits");
-                assert_eq!(got.width, want.width(), "{} bytes at {level:?}", payload.len());
-                assert!(got.colors == want.to_colors(), "{} bytes at {level:?}: another mask", payload.len());
-                compared += 1;
-            }
-        }
-        assert!(compared > 1000, "{compared} symbols compared");
-    }
-}
+#[path = "mask_tests.rs"]
+mod tests;
