@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use cucumber::{given, then, when};
 use reqwest::Method;
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 
 use super::{Reply, assert_outcome};
 use crate::judgement::OrFail as _;
@@ -197,7 +198,8 @@ async fn clock_moves_by_seconds(world: &mut ConformanceWorld, seconds: String, s
     advance(world, ms).await;
 }
 
-/// Moves the clock to `before_ms` before the portal's OTP expires (creation time plus TTL).
+/// Moves the clock to `before_ms` before the portal's OTP expires (creation time plus TTL), or to
+/// within a millisecond after that instant.
 pub(crate) async fn move_to_before_expiry(world: &mut ConformanceWorld, before_ms: i64) {
     let started = world.started_otp().response.clone();
     let status = world
@@ -209,8 +211,17 @@ pub(crate) async fn move_to_before_expiry(world: &mut ConformanceWorld, before_m
     let ttl = i64::try_from(started.time_to_live).unwrap_or(i64::MAX);
     let expiry = status.timestamp + time::Duration::milliseconds(ttl);
     let now = world.server_now().await;
-    let ms = i64::try_from((expiry - now).whole_milliseconds()).unwrap_or(i64::MAX) - before_ms;
-    advance(world, ms).await;
+    advance(world, move_to_reach(now, expiry, before_ms)).await;
+}
+
+/// The clock move, in whole milliseconds, from `now` to `before_ms` before `instant`, rounded up:
+/// a server's instants may be finer than the millisecond a move is given in (RFC 3339 allows any
+/// fraction), and a move that fell short of an expiry by a fraction of a millisecond would leave
+/// the request pending. Rounded up, "N ms before" (N ≥ 1) still lands before the instant.
+pub fn move_to_reach(now: OffsetDateTime, instant: OffsetDateTime, before_ms: i64) -> i64 {
+    let nanos = (instant - now).whole_nanoseconds();
+    let ms = nanos.div_euclid(1_000_000) + i128::from(nanos.rem_euclid(1_000_000) != 0);
+    i64::try_from(ms).unwrap_or(if ms < 0 { i64::MIN } else { i64::MAX }).saturating_sub(before_ms)
 }
 
 #[when("the server's clock moves past the OTP's expiry")]

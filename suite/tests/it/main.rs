@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used, reason = "a test stops at the first broken fixture")]
 
 mod answers;
+mod clock_moves;
 mod driven;
 mod judgement;
 mod outcomes;
