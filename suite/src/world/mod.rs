@@ -49,21 +49,45 @@ pub struct DeviceUse {
     pub kind: DeviceKind,
 }
 
-/// How long the callback receiver listens for one more delivery attempt before it takes the
-/// delivery as over. The contract fixes the backoff ("doubling from 200 ms") but not which clock
-/// it runs on: a server that waits real time sends its 4th attempt 800 ms after the 3rd failed,
-/// and a 5th, which would break the rule, 1600 ms after the 4th. A server on its own clock sends
-/// what a clock move made due at once. So this is a bound on a wait for an attempt, long enough
-/// for either reading to show one more.
+/// How long the callback receiver listens for a first delivery attempt that must not come (a
+/// transaction still pending, an answer refused) before it takes it as not coming: there is no
+/// backoff to time that by, so the longest quiet window below.
 pub const CALLBACK_QUIET: Duration = Duration::from_millis(2000);
 
-/// [`CALLBACK_QUIET`] on the embedded target, which is the mock server with its clock frozen and
-/// its backoff on that clock (its default reading, `fixtures/servers/default.toml`): no attempt
-/// comes there but what a clock move made due, and the receiver's nudges (a second of the
-/// server's clock every 100 ms) pass the longest backoff of a default delivery (800 ms) at the
-/// first nudge, whose answer comes only once it has started every attempt it made due. A window too short for a slow machine could only miss an attempt too many, never
-/// fail one that must come: those are waited for apart, up to a minute. A server by URL may back
-/// off in real time, so it keeps the whole window.
+/// The first wait of the contract's backoff: waits double from 200 ms (section 8).
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+
+/// What a quiet window allows beyond the backoff's next wait, for the attempt's own time on the
+/// wire and a loaded machine.
+const QUIET_MARGIN: Duration = Duration::from_millis(400);
+
+/// How long the callback receiver listens for one more delivery attempt, after `attempts` came,
+/// before it takes the delivery as over, on a server by URL. The contract fixes the backoff
+/// ("doubling from 200 ms") but not which clock it runs on: a server that waits real time sends
+/// the attempt after the n-th 200·2^(n−1) ms after the n-th failed, so an attempt too many (one
+/// more than 1 + callback_retries, or a retry after a 2xx) comes that long after the last one
+/// that may come, and the window is that wait and [`QUIET_MARGIN`]: 600 ms after one attempt, 2 s
+/// after four (a default delivery's fifth attempt would come 1.6 s after the fourth). A server
+/// on its own clock sends what a clock move made due at once, on the first nudge. Before any
+/// attempt the window is [`CALLBACK_QUIET`].
+pub fn callback_quiet_after(attempts: usize) -> Duration {
+    match attempts.checked_sub(1) {
+        None => CALLBACK_QUIET,
+        Some(doublings) => {
+            let factor = 1_u32.checked_shl(u32::try_from(doublings).unwrap_or(u32::MAX)).unwrap_or(u32::MAX);
+            FIRST_BACKOFF.saturating_mul(factor).saturating_add(QUIET_MARGIN)
+        }
+    }
+}
+
+/// The quiet window on the embedded target, after any count of attempts. That target is the mock
+/// server with its clock frozen and its backoff on that clock (its default reading,
+/// `fixtures/servers/default.toml`): no attempt comes there but what a clock move made due, and
+/// the receiver's nudges (a second of the server's clock every 100 ms) pass the longest backoff
+/// of a default delivery (800 ms) at the first nudge, whose answer comes only once it has started
+/// every attempt it made due. A window too short for a slow machine could only miss an attempt
+/// too many, never fail one that must come: those are waited for apart, up to a minute. A server
+/// by URL may back off in real time, so it keeps [`callback_quiet_after`].
 pub const EMBEDDED_CALLBACK_QUIET: Duration = Duration::from_millis(300);
 
 /// The scenario's device that the device driver plays.
@@ -352,11 +376,11 @@ impl ConformanceWorld {
         self.portal.as_ref().expect("set just above")
     }
 
-    /// How long the portal's receiver listens for one more delivery attempt before it takes the
-    /// delivery as over: [`EMBEDDED_CALLBACK_QUIET`] on the embedded target, [`CALLBACK_QUIET`]
-    /// on a server by URL.
-    pub fn callback_quiet(&self) -> Duration {
-        if self.target().is_embedded() { EMBEDDED_CALLBACK_QUIET } else { CALLBACK_QUIET }
+    /// How long the portal's receiver listens for one more delivery attempt, after `attempts`
+    /// came, before it takes the delivery as over: [`EMBEDDED_CALLBACK_QUIET`] on the embedded
+    /// target, [`callback_quiet_after`] on a server by URL.
+    pub fn callback_quiet(&self, attempts: usize) -> Duration {
+        if self.target().is_embedded() { EMBEDDED_CALLBACK_QUIET } else { callback_quiet_after(attempts) }
     }
 
     /// The OTP the portal started last.

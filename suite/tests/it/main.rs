@@ -9,6 +9,7 @@ mod clock_moves;
 mod driven;
 mod judgement;
 mod outcomes;
+mod quiet;
 mod raw;
 mod replies;
 mod request;
