@@ -125,7 +125,9 @@ impl Transcript {
         recorded.secrets.keep_from_body(&exchange.request_body);
         recorded.secrets.keep_from_body(&exchange.response_body);
         for (name, value) in exchange.request_headers.iter_mut().chain(exchange.response_headers.iter_mut()) {
-            *value = redact_header(name, value);
+            if let Some(redacted) = secrets::redacted_header(name, value) {
+                *value = redacted;
+            }
         }
         exchange.request_body = cut(&exchange.request_body);
         exchange.response_body = cut(&exchange.response_body);
