@@ -9,7 +9,6 @@ use std::fmt;
 
 use der::{Decode as _, Encode as _};
 use p256::ecdsa::Signature;
-use p256::ecdsa::signature::Verifier as _;
 use rand_core::CryptoRng;
 use sha2::{Digest as _, Sha256};
 use time::{Duration, OffsetDateTime};
@@ -262,7 +261,9 @@ impl TrustAnchor {
             .as_bytes()
             .and_then(|der| Signature::from_der(der).ok())
             .ok_or(CertError::BadSignature)?;
-        self.key.verify(&signed, &signature).map_err(|_| CertError::BadSignature)?;
+        if !crate::keys::verifies(&self.key, &signed, &signature) {
+            return Err(CertError::BadSignature);
+        }
         let not_before = tbs.validity().not_before.to_system_time().into();
         let not_after = tbs.validity().not_after.to_system_time().into();
         let cn = csr::single_common_name(tbs.subject()).map_err(|e| CertError::Subject(e.to_string()))?;

@@ -7,7 +7,6 @@
 
 use der::{Decode as _, Encode as _};
 use p256::ecdsa::Signature;
-use p256::ecdsa::signature::Verifier as _;
 use uuid::Uuid;
 use x509_cert::der;
 use x509_cert::request::CertReq;
@@ -147,7 +146,9 @@ impl VerifiedCsr {
             .as_bytes()
             .and_then(|der| Signature::from_der(der).ok())
             .ok_or(CsrError::BadSignature)?;
-        public_key.verify(&signed, &signature).map_err(|_| CsrError::BadSignature)?;
+        if !crate::keys::verifies(&public_key, &signed, &signature) {
+            return Err(CsrError::BadSignature);
+        }
         let found = single_common_name(&req.info.subject)?;
         let matches = match cn {
             CommonNameReading::Lowercase => found == device_id.to_string(),
