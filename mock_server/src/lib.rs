@@ -66,6 +66,10 @@ pub struct ServeOptions {
     /// its start: many short-lived servers (the embedded target's, one a scenario) can share one,
     /// sparing each a key pair and a signature.
     pub ca: Option<Arc<protocol::ca::CertificateAuthority>>,
+    /// The TLS configuration of the callback client, instead of [`platform_tls`]: a process that
+    /// has read the platform's roots for clients of its own (the harness) hands them in rather
+    /// than have them read a second time.
+    pub callback_tls: Option<rustls::ClientConfig>,
 }
 
 impl ServeOptions {
@@ -81,6 +85,7 @@ impl ServeOptions {
             read_timeout: Duration::from_secs(10),
             state: None,
             ca: None,
+            callback_tls: None,
         }
     }
 }
@@ -186,7 +191,10 @@ pub async fn serve(options: ServeOptions) -> Result<RunningServer, ServeError> {
     let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: options.addr, source })?;
     let admin_token =
         options.file.admin_token.clone().unwrap_or_else(|| config::DEFAULT_ADMIN_TOKEN.to_string());
-    let tls = platform_tls().map_err(ServeError::Tls)?;
+    let tls = match options.callback_tls {
+        Some(tls) => tls,
+        None => platform_tls().map_err(ServeError::Tls)?,
+    };
     let client = reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .redirect(callbacks::redirect_policy(readings.callback_redirects))

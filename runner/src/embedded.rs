@@ -47,6 +47,8 @@ pub async fn start(run_seed: u64, scenario: &str, sharing: Sharing) -> Result<Ta
     options.clock = ClockMode::Frozen(EMBEDDED_START);
     options.seed = seed;
     options.ca = Some(run_ca(run_seed)?);
+    // The platform's roots the harness's own clients read, not a second reading of them.
+    options.callback_tls = Some(transcript::platform_tls().map_err(TargetError::Start)?);
     // The scenario moves the frozen clock past an attempt's 5 s; the real-time safety net
     // only stops a hung attempt from outliving a scenario that never does, so on a loaded
     // machine it must not fire first.

@@ -329,7 +329,7 @@ pub fn run(options: RunOptions) -> Result<Report, RunError> {
     // the servers' callback clients take) are tens of milliseconds each that need nothing from
     // the features: on threads of their own they overlap parsing them and starting the target.
     let steps = std::thread::spawn(ConformanceWorld::collection);
-    let roots = std::thread::spawn(|| drop(mock_server::platform_tls()));
+    let roots = std::thread::spawn(|| drop(transcript::platform_tls()));
     let catalogue = Catalogue::embedded()?;
     let started_at = OffsetDateTime::now_utc();
     let selection = selection::select(&options)?;

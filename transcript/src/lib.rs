@@ -12,6 +12,7 @@ mod tls;
 
 pub use raw::{RAW_TIMEOUT, RawExchange, RawFailure, RawRequest, RawResponse, basic_authorization};
 pub use secrets::{is_secret_name, mask, redact_header};
+pub use tls::platform_tls;
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};

@@ -11,8 +11,9 @@ pub(crate) fn install_crypto_provider() {
 }
 
 /// The TLS configuration that trusts the platform's roots, made once per process: reading them
-/// is file reads and PEM parsing that a client per scenario would repeat.
-pub(crate) fn platform_tls() -> Result<rustls::ClientConfig, String> {
+/// is file reads and PEM parsing that a client per scenario would repeat. The embedded target's
+/// servers take it for their callback clients too (`mock_server::ServeOptions::callback_tls`).
+pub fn platform_tls() -> Result<rustls::ClientConfig, String> {
     static CONFIG: std::sync::OnceLock<Result<rustls::ClientConfig, String>> = std::sync::OnceLock::new();
     CONFIG
         .get_or_init(|| {
