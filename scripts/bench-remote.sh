@@ -7,11 +7,14 @@
 # (a run that fails stops the script).
 #
 # Usage: scripts/bench-remote.sh [RUNS (default 3)] [SERVER FILE (default fixtures/servers/override-enabled.toml)]
+#        [extra `mobauth run` arguments for both, e.g. --tags 'not @server-wide']
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 runs="${1:-3}"
 config="${2:-fixtures/servers/override-enabled.toml}"
+shift $(($# < 2 ? $# : 2))
+extra=("$@")
 cargo build --release --locked -p mobauth
 bin=target/release/mobauth
 out="$(mktemp -d /tmp/mobauth-bench-remote.XXXXXX)"
@@ -48,8 +51,8 @@ median() { sort -n | awk '{ t[NR] = $1 } END { if (NR % 2) print t[(NR + 1) / 2]
 serial=()
 side=()
 for i in $(seq "$runs"); do
-    s=$(timed serial "$i" --concurrency 1)
-    c=$(timed side-by-side "$i")
+    s=$(timed serial "$i" --concurrency 1 "${extra[@]}")
+    c=$(timed side-by-side "$i" "${extra[@]}")
     serial+=("$s")
     side+=("$c")
     echo "run $i: one at a time ${s} s, side by side ${c} s"
