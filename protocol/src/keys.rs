@@ -138,8 +138,8 @@ impl PublicKey {
 /// `s` in 1..n, either form of `s`) and the key is a valid point, so ring gets the same values
 /// as fixed-width `r || s` and an uncompressed point, and does only the arithmetic, about five
 /// times faster than p256's (`examples/verify_bench.rs`; p256's checks were an eighth of the
-/// embedded suite's CPU time). ring is in the build already, as rustls's provider; signing stays with p256,
-/// whose RFC 6979 nonces keep a seeded run repeatable.
+/// embedded suite's CPU time). ring is in the build already, as rustls's provider; signing
+/// stays with p256, whose RFC 6979 nonces keep a seeded run repeatable.
 pub(crate) fn verifies(key: &VerifyingKey, message: &[u8], signature: &Signature) -> bool {
     use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
     let point = key.to_sec1_point(false);

@@ -137,39 +137,33 @@ pub fn write_all(report: &Report, dir: &Path, formats: &[Format]) -> Result<Vec<
     let mut formats = formats.to_vec();
     formats.sort();
     formats.dedup();
+    formats.sort_by_key(|format| std::cmp::Reverse(format.weight()));
     let write = |format: Format| {
         let path = dir.join(format.file_name());
         std::fs::write(&path, format.render(report))
             .map(|()| path.clone())
             .map_err(|source| WriteError { path, source })
     };
-    let mut heaviest_first = formats.clone();
-    heaviest_first.sort_by_key(|format| std::cmp::Reverse(format.weight()));
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let threads = cores.min(formats.len());
-    let mut written: Vec<(Format, Result<PathBuf, WriteError>)> = if threads <= 1 {
-        heaviest_first.iter().map(|&format| (format, write(format))).collect()
-    } else {
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let take = || {
-            let mut done = Vec::new();
-            while let Some(&format) =
-                heaviest_first.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-            {
-                done.push((format, write(format)));
-            }
-            done
-        };
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = (1..threads).map(|_| scope.spawn(take)).collect();
-            let mut all = take();
-            for worker in workers {
-                // A renderer is plain string building: a panic in one is a bug, and the caller's.
-                all.extend(worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
-            }
-            all
-        })
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let take = || {
+        let mut done = Vec::new();
+        while let Some(&format) = formats.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
+            done.push((format, write(format)));
+        }
+        done
     };
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    // This thread takes formats too, so one core (or one format) starts no other.
+    let helpers = cores.min(formats.len()).saturating_sub(1);
+    let mut written: Vec<(Format, Result<PathBuf, WriteError>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..helpers).map(|_| scope.spawn(take)).collect();
+        let mut all = take();
+        for worker in workers {
+            // A renderer is plain string building: a panic in one is a bug, and the caller's.
+            all.extend(worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        }
+        all
+    });
     written.sort_by_key(|(format, _)| *format);
     written.into_iter().map(|(_, result)| result).collect()
 }
